@@ -1,0 +1,1 @@
+"""sotmeasure.api (see docs/DESIGN.md)."""

@@ -1,0 +1,54 @@
+"""The one frame-source interface that webcams, videos, image folders and recordings share."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import TracebackType
+
+from sotmeasure.capture.frame import Frame
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """What a source says about itself once open (actual values, not requested ones)."""
+
+    kind: str  # "webcam" | "video" | "images" | "recording"
+    description: str  # path or device, for provenance and messages
+    width: int
+    height: int
+    fps: float | None  # None where the source has no nominal rate (image folders)
+    frame_count: int | None  # None where unknown in advance (webcams)
+
+
+class FrameSource(ABC):
+    """An iterator of `Frame`s that is also a context manager.
+
+    Opening happens in the constructor so that a missing camera or a broken file
+    fails at once with a named `CaptureError`, not at the first iteration.
+    """
+
+    @property
+    @abstractmethod
+    def info(self) -> SourceInfo:
+        """Actual resolution, rate and length of the open source."""
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[Frame]:
+        """Yield frames in order; raise a `CaptureError` subclass on failure."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the device or file. Safe to call twice."""
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,48 @@
+"""The `sotmeasure` command line. Each area registers its commands from its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from sotmeasure import __version__
+from sotmeasure.cli import calibration_cmds, capture_cmds, measure_cmds, service_cmds
+from sotmeasure.cli.common import fail
+from sotmeasure.errors import SotmeasureError
+
+app = typer.Typer(
+    name="sotmeasure",
+    help="Prone leg length difference and pelvic tilt from a camera, in millimetres and degrees.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Prone leg length difference and pelvic tilt from a camera, in millimetres and degrees."""
+
+
+for _module in (capture_cmds, calibration_cmds, measure_cmds, service_cmds):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point: user-facing errors become one line on stderr."""
+    try:
+        app()
+    except SotmeasureError as exc:
+        try:
+            fail(str(exc), exc.exit_code)
+        except typer.Exit as done:
+            raise SystemExit(done.exit_code) from None

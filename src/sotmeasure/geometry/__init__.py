@@ -1,0 +1,1 @@
+"""sotmeasure.geometry (see docs/DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""sotmeasure.measure (see docs/DESIGN.md)."""

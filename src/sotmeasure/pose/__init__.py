@@ -1,0 +1,1 @@
+"""sotmeasure.pose (see docs/DESIGN.md)."""

@@ -1,0 +1,1 @@
+"""sotmeasure.store (see docs/DESIGN.md)."""
