@@ -10,6 +10,17 @@ from sotmeasure.capture.errors import (
     VideoOpenError,
 )
 from sotmeasure.capture.frame import Frame
+from sotmeasure.capture.images import ImageFolderSource
+from sotmeasure.capture.open import open_source, source_kind
+from sotmeasure.capture.recorder import Recorder, record_from_source
+from sotmeasure.capture.recording import (
+    Recording,
+    RecordingMeta,
+    RecordingSource,
+    load_recording,
+)
+from sotmeasure.capture.video import VideoFileSource
+from sotmeasure.capture.webcam import Negotiated, WebcamSource
 
 __all__ = [
     "CameraNotFoundError",
@@ -18,7 +29,19 @@ __all__ = [
     "FrameReadError",
     "FrameSource",
     "ImageFolderError",
+    "ImageFolderSource",
+    "Negotiated",
+    "Recorder",
+    "Recording",
     "RecordingError",
+    "RecordingMeta",
+    "RecordingSource",
     "SourceInfo",
+    "VideoFileSource",
     "VideoOpenError",
+    "WebcamSource",
+    "load_recording",
+    "open_source",
+    "record_from_source",
+    "source_kind",
 ]
