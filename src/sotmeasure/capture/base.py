@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Self
 
 from sotmeasure.capture.frame import Frame
 
@@ -42,7 +43,7 @@ class FrameSource(ABC):
     def close(self) -> None:
         """Release the device or file. Safe to call twice."""
 
-    def __enter__(self) -> FrameSource:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
