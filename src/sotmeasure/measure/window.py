@@ -1,0 +1,171 @@
+"""Motion gating and the choice of the stillest window.
+
+A measurement is a window of frames while the patient lies still (MEASUREMENT.md). Motion is
+judged on the four table points (both heels, both hips) after a short running median that
+removes single-frame landmark jitter: a frame is *moving* when any smoothed point has moved
+more than `threshold_mm` within the last `baseline_s` seconds. Judging displacement over a
+fixed time baseline (instead of frame-to-frame speed) keeps the threshold independent of the
+frame rate and insensitive to jitter, while a roll or a shuffle (tens of mm in a fraction of
+a second) is caught. Breathing (a few mm over seconds) is not motion.
+
+The window is then the stillest `window_s` stretch inside one contiguous still run: the run
+may contain short gaps of rejected frames (up to `max_gap_s`), never a moving frame, so a
+patient who moves is never averaged across the movement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sotmeasure.measure.errors import MeasurementError
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Rejection reason for frames the motion gate removes (user-readable, counted in results).
+REASON_MOVING = "patient moving (points moved more than the motion threshold)"
+
+
+@dataclass(frozen=True, slots=True)
+class MotionParams:
+    """Motion gate and window settings (all in seconds and millimetres)."""
+
+    window_s: float = 3.0
+    threshold_mm: float = 5.0
+    baseline_s: float = 0.2
+    smoothing_frames: int = 5
+    max_gap_s: float = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class StillWindow:
+    """Indices (into the frame arrays) of the chosen window, inclusive, and its times."""
+
+    first: int
+    last: int
+    start_s: float
+    end_s: float
+    mean_motion_mm: float
+
+
+def _running_median(points: FloatArray, usable: npt.NDArray[np.bool_], size: int) -> FloatArray:
+    """Centred running median over usable frames only (NaN for unusable frames)."""
+    out = np.full_like(points, np.nan)
+    idx = np.flatnonzero(usable)
+    half = max(size, 1) // 2
+    for k, i in enumerate(idx):
+        lo, hi = max(0, k - half), min(idx.size, k + half + 1)
+        out[i] = np.median(points[idx[lo:hi]], axis=0)
+    return out
+
+
+def frame_motion_mm(
+    t_s: npt.ArrayLike, points_mm: npt.ArrayLike, params: MotionParams
+) -> FloatArray:
+    """Per-frame motion in mm: the largest displacement of any smoothed point over the
+    last `baseline_s` seconds. NaN for frames without points; 0 when no earlier usable
+    frame lies a full baseline back (the start of the clip).
+
+    `points_mm`: (N, P, 2) table x, y of P points per frame, NaN rows for rejected frames.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    pts = np.asarray(points_mm, dtype=np.float64)
+    if pts.ndim != 3 or pts.shape[0] != t.size or pts.shape[2] != 2:
+        raise ValueError(f"points_mm must be (N, P, 2) with N = len(t_s), got {pts.shape}")
+    usable = np.all(np.isfinite(pts), axis=(1, 2))
+    smooth = _running_median(pts, usable, params.smoothing_frames)
+    motion = np.full(t.size, np.nan)
+    idx = np.flatnonzero(usable)
+    for k, i in enumerate(idx):
+        earlier = idx[:k][t[idx[:k]] <= t[i] - params.baseline_s + 1e-9]
+        if earlier.size == 0:
+            motion[i] = 0.0
+            continue
+        j = earlier[-1]
+        motion[i] = float(np.max(np.linalg.norm(smooth[i] - smooth[j], axis=1)))
+    return motion
+
+
+def _still_runs(
+    t: FloatArray, usable: npt.NDArray[np.bool_], moving: npt.NDArray[np.bool_], max_gap_s: float
+) -> list[list[int]]:
+    """Contiguous runs of usable, non-moving frames; a moving frame or a gap longer than
+    `max_gap_s` between usable frames ends a run."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for i in range(t.size):
+        if moving[i]:
+            if current:
+                runs.append(current)
+            current = []
+            continue
+        if not usable[i]:
+            continue
+        if current and t[i] - t[current[-1]] > max_gap_s:
+            runs.append(current)
+            current = []
+        current.append(i)
+    if current:
+        runs.append(current)
+    return runs
+
+
+def frame_period_s(t_s: npt.ArrayLike) -> float:
+    """Typical frame interval (median of the differences); 1/30 s when unknown."""
+    t = np.asarray(t_s, dtype=np.float64)
+    if t.size < 2:
+        return 1.0 / 30.0
+    return float(np.median(np.diff(t)))
+
+
+def choose_still_window(
+    t_s: npt.ArrayLike,
+    motion_mm: npt.ArrayLike,
+    params: MotionParams,
+) -> StillWindow:
+    """The stillest `window_s` stretch inside one still run (see module docstring).
+
+    `motion_mm`: per-frame motion (NaN = frame rejected for another reason). Among all
+    windows of `window_s` that fit in a run, the one with the least mean motion wins; ties
+    go to the earliest. Raises MeasurementError, naming the longest still stretch found,
+    when no run is long enough.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    motion = np.asarray(motion_mm, dtype=np.float64)
+    usable = np.isfinite(motion)
+    moving = usable & (motion > params.threshold_mm)
+    dt = frame_period_s(t)
+    runs = _still_runs(t, usable & ~moving, moving, params.max_gap_s)
+    best: StillWindow | None = None
+    longest_s, longest_run = 0.0, None
+    for run in runs:
+        run_t = t[run]
+        duration = float(run_t[-1] - run_t[0] + dt)
+        if duration > longest_s:
+            longest_s, longest_run = duration, run
+        for k, start in enumerate(run_t):
+            end = start + params.window_s - dt
+            if end > run_t[-1] + 1e-6:
+                break
+            members = [i for i in run[k:] if t[i] <= end + 1e-6]
+            mean_motion = float(np.mean(motion[members]))
+            if best is None or mean_motion < best.mean_motion_mm - 1e-12:
+                best = StillWindow(
+                    first=members[0],
+                    last=members[-1],
+                    start_s=float(t[members[0]]),
+                    end_s=float(t[members[-1]] + dt),
+                    mean_motion_mm=mean_motion,
+                )
+    if best is None:
+        where = (
+            f" (at {t[longest_run[0]]:.1f}-{t[longest_run[-1]] + dt:.1f} s)" if longest_run else ""
+        )
+        raise MeasurementError(
+            f"no still stretch of {params.window_s:.1f} s: the longest still stretch is "
+            f"{longest_s:.1f} s{where}; record again with the patient lying still for at "
+            f"least {params.window_s:.1f} s, or shorten the window with --window-s"
+        )
+    return best

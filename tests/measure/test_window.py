@@ -1,0 +1,82 @@
+"""Motion gating and the stillest window on hand-made trajectories."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sotmeasure.measure.errors import MeasurementError
+from sotmeasure.measure.window import MotionParams, choose_still_window, frame_motion_mm
+
+FPS = 30.0
+
+
+def _still_points(n: int) -> np.ndarray:
+    base = np.array([[2000, 200], [2000, 500], [1000, 240], [1000, 460]], dtype=float)
+    return np.repeat(base[None], n, axis=0)
+
+
+def test_still_points_have_zero_motion_and_a_roll_is_caught() -> None:
+    n = 120
+    t = np.arange(n) / FPS
+    pts = _still_points(n)
+    # Frames 40-79: the body slides 60 mm across (a roll), then stays shifted.
+    shift = np.clip((np.arange(n) - 40) / 40.0, 0, 1) * 60.0
+    pts[:, :, 1] += shift[:, None]
+    motion = frame_motion_mm(t, pts, MotionParams())
+    assert np.all(motion[:40] == 0.0)
+    # 60 mm over 40 frames = 1.5 mm/frame -> 9 mm within 0.2 s (6 frames), minus smoothing lag.
+    assert np.nanmax(motion[45:80]) == pytest.approx(9.0, abs=0.01)
+    assert np.all(motion[90:] == 0.0)
+
+
+def test_jitter_below_threshold_is_not_motion() -> None:
+    n = 90
+    t = np.arange(n) / FPS
+    rng = np.random.default_rng(0)
+    pts = _still_points(n) + rng.normal(scale=1.0, size=(n, 4, 2))
+    motion = frame_motion_mm(t, pts, MotionParams())
+    assert np.nanmax(motion) < 5.0
+
+
+def test_window_never_spans_a_movement() -> None:
+    n = 150  # 5 s
+    t = np.arange(n) / FPS
+    motion = np.zeros(n)
+    motion[50:60] = 20.0  # moving at 1.67-2.0 s
+    w = choose_still_window(t, motion, MotionParams(window_s=3.0))
+    # Only the stretch after the movement (frames 60-149, exactly 3.0 s) fits.
+    assert (w.first, w.last) == (60, 149)
+    assert w.start_s == pytest.approx(2.0)
+    assert w.end_s == pytest.approx(5.0)
+
+
+def test_stillest_window_wins_and_rejected_gaps_are_tolerated() -> None:
+    n = 150
+    t = np.arange(n) / FPS
+    motion = np.full(n, 3.0)
+    motion[60:] = 0.5  # quieter (still under threshold) later on
+    motion[100:103] = np.nan  # three rejected frames (0.1 s gap): the run continues
+    w = choose_still_window(t, motion, MotionParams(window_s=2.0))
+    assert w.first == 60
+    assert w.mean_motion_mm == pytest.approx(0.5)
+
+
+def test_no_still_stretch_raises_with_the_longest_found() -> None:
+    n = 120
+    t = np.arange(n) / FPS
+    motion = np.zeros(n)
+    motion[36:84] = 30.0  # moving 1.2-2.8 s: still stretches of 1.2 s each side
+    with pytest.raises(MeasurementError, match=r"longest still stretch is 1\.2 s") as exc:
+        choose_still_window(t, motion, MotionParams(window_s=3.0))
+    assert exc.value.exit_code == 2
+    assert "--window-s" in str(exc.value)
+
+
+def test_a_long_gap_of_rejected_frames_splits_the_run() -> None:
+    n = 120
+    t = np.arange(n) / FPS
+    motion = np.zeros(n)
+    motion[55:65] = np.nan  # 0.33 s of rejected frames > max_gap_s 0.25
+    with pytest.raises(MeasurementError, match=r"no still stretch of 3\.0 s"):
+        choose_still_window(t, motion, MotionParams(window_s=3.0))
