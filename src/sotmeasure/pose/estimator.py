@@ -1,0 +1,52 @@
+"""The one pose-estimator interface every backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+
+import numpy as np
+import numpy.typing as npt
+
+from sotmeasure.pose.types import PoseLandmarks
+
+
+class PoseEstimator(ABC):
+    """Image in, one person's named landmarks out (or None when nobody is found).
+
+    A context manager because real backends hold native resources (MediaPipe graphs)
+    that must be released deterministically, not at garbage collection.
+    """
+
+    @property
+    @abstractmethod
+    def model_name(self) -> str:
+        """File name of the model, for provenance."""
+
+    @property
+    @abstractmethod
+    def model_sha256(self) -> str:
+        """sha256 of the model file, for provenance (same file, same numbers)."""
+
+    @abstractmethod
+    def estimate(self, image_bgr: npt.NDArray[np.uint8], t_ms: int) -> PoseLandmarks | None:
+        """Landmarks in `image_bgr` pixels, or None when no person is found.
+
+        `t_ms` is the frame time in milliseconds; sequence (video) backends require it to
+        increase strictly from call to call.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release native resources. Safe to call twice."""
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,277 @@
+"""Full-resolution heel refinement: from the model's heel landmark to the heel's caudal edge.
+
+The pose model sees a ~256 px crop of the whole body, so its heel landmark is several
+millimetres off the heel's most caudal point (and it marks the back of the heel, not the
+caudal extremity). Here we go back to the full-resolution frame around that landmark:
+
+1. coarse: the person silhouette (the model's segmentation mask, upsampled) gives the foot
+   region; its extreme pixel along the caudal direction, within a band around the
+   heel landmark, is the coarse heel extremity ("mask"). Without a mask, the landmark
+   itself seeds the search.
+2. fine: along lines parallel to the caudal direction, a few pixels apart laterally, the
+   colour-gradient profile of the smoothed image is sampled at sub-pixel steps; its
+   strongest edge is the silhouette crossing (parabolic peak interpolation). The apex of
+   those crossings (quadratic fit over the lateral lines) is the caudal extremity ("edge").
+
+In a near-overhead view the heel's caudal extremity lies on the silhouette, so this finds
+it. In a steep oblique view from beyond the feet the plantar heel faces the camera and its
+caudal extremity lies INSIDE the silhouette; the caller says so through `view_ok=False`
+and gets the raw landmark back with that reason, never silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from sotmeasure.pose.orientation import unit_vector
+
+STATUS_EDGE = "refined-edge"
+STATUS_MASK = "refined-mask"
+RAW_PREFIX = "raw-landmark"
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class HeelRefineParams:
+    """Search sizes relative to the foot scale s = |heel - ankle| landmark distance (px).
+
+    Relative sizes keep the method independent of resolution and camera distance.
+    """
+
+    band_half_width: float = 0.45  # lateral half-width (x s) of the heel band in the mask
+    band_back: float = 1.0  # how far behind the heel landmark (x s) the band starts
+    band_ahead: float = 1.2  # how far beyond it (x s) the band reaches
+    edge_window_back: float = 0.6  # fine search lines around the coarse point (x s)
+    edge_window_ahead: float = 0.3
+    mask_edge_tolerance: float = 0.15  # edge must lie this near (x s) the line's mask crossing
+    seed_window_ahead: float = 0.8  # without a mask, the window beyond the landmark (x s)
+    line_half_width: float = 0.45  # lateral half-width (x s) covered by the fine lines
+    apex_depth_px: float = 2.0  # crossings this close (px) to the furthest one shape the apex
+    line_step_px: float = 1.0
+    sample_step_px: float = 0.25
+    smooth_sigma_px: float = 1.0
+    min_edge_contrast: float = 12.0  # colour-gradient magnitude (0-255 units per px)
+    min_foot_scale_px: float = 6.0
+    mask_threshold: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class HeelResult:
+    """The heel extremity (pixels of the full frame) and how it was obtained."""
+
+    point_px: FloatArray
+    status: str
+
+
+def _raw(point: FloatArray, reason: str) -> HeelResult:
+    return HeelResult(np.asarray(point, dtype=np.float64).copy(), f"{RAW_PREFIX} ({reason})")
+
+
+def _mask_extremity(
+    mask: npt.NDArray[np.float32],
+    heel: FloatArray,
+    c: FloatArray,
+    p: FloatArray,
+    s: float,
+    prm: HeelRefineParams,
+) -> FloatArray | None:
+    """The mask pixel furthest along c inside a band around the heel landmark, or None."""
+    h, w = mask.shape
+    r = s * max(prm.band_back, prm.band_ahead, prm.band_half_width) + 2
+    x0, x1 = int(max(0, heel[0] - r)), int(min(w, heel[0] + r + 1))
+    y0, y1 = int(max(0, heel[1] - r)), int(min(h, heel[1] + r + 1))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    roi = mask[y0:y1, x0:x1] >= prm.mask_threshold
+    ys, xs = np.nonzero(roi)
+    if xs.size == 0:
+        return None
+    d = np.stack([xs + x0 - heel[0], ys + y0 - heel[1]], axis=1).astype(np.float64)
+    along, across = d @ c, d @ p
+    keep = (
+        (np.abs(across) <= prm.band_half_width * s)
+        & (along >= -prm.band_back * s)
+        & (along <= prm.band_ahead * s)
+    )
+    if not np.any(keep):
+        return None
+    along_k, across_k = along[keep], across[keep]
+    top = along_k >= along_k.max() - 1.0
+    return np.asarray(heel + c * along_k.max() + p * float(np.mean(across_k[top])))
+
+
+def _edge_apex(
+    image_bgr: npt.NDArray[np.uint8],
+    start: FloatArray,
+    c: FloatArray,
+    p: FloatArray,
+    back: float,
+    ahead: float,
+    half_width: float,
+    prm: HeelRefineParams,
+    mask: npt.NDArray[np.float32] | None = None,
+    mask_tolerance: float = 0.0,
+) -> FloatArray | None:
+    """Sub-pixel apex of the silhouette edge crossed by lines along c, or None.
+
+    Each line's edge is its strongest colour gradient; with a mask, only within
+    `mask_tolerance` px of the line's own mask crossing, and lines that do not cross the
+    mask are dropped (they run beside the foot, where the strongest edge is noise).
+    """
+    h, w = image_bgr.shape[:2]
+    offs = np.arange(-half_width, half_width + 1e-9, prm.line_step_px)
+    ts = np.arange(-back, ahead + 1e-9, prm.sample_step_px)
+    if offs.size < 3 or ts.size < 8:
+        return None
+    pts = start[None, None, :] + offs[:, None, None] * p + ts[None, :, None] * c
+    pad = 3.0 * prm.smooth_sigma_px + 2
+    x0 = int(np.floor(max(0.0, pts[..., 0].min() - pad)))
+    x1 = int(np.ceil(min(w - 1.0, pts[..., 0].max() + pad)))
+    y0 = int(np.floor(max(0.0, pts[..., 1].min() - pad)))
+    y1 = int(np.ceil(min(h - 1.0, pts[..., 1].max() + pad)))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    roi = np.asarray(
+        cv2.GaussianBlur(
+            image_bgr[y0 : y1 + 1, x0 : x1 + 1].astype(np.float32), (0, 0), prm.smooth_sigma_px
+        ),
+        dtype=np.float32,
+    )
+    mx = (pts[..., 0] - x0).astype(np.float32)
+    my = (pts[..., 1] - y0).astype(np.float32)
+    prof = cv2.remap(roi, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    grad = np.gradient(prof.astype(np.float64), prm.sample_step_px, axis=1)
+    mag = np.sqrt(np.sum(grad**2, axis=2))  # (lines, samples)
+    inside = (
+        (pts[..., 0] >= 0) & (pts[..., 0] <= w - 1) & (pts[..., 1] >= 0) & (pts[..., 1] <= h - 1)
+    )
+    mag = np.where(inside, mag, 0.0)
+    line_ok = np.ones(offs.size, dtype=bool)
+    if mask is not None:
+        mroi = np.ascontiguousarray(mask[y0 : y1 + 1, x0 : x1 + 1], dtype=np.float32)
+        mprof = cv2.remap(mroi, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        fg = mprof >= prm.mask_threshold
+        # the last foreground sample of each line = its mask crossing
+        last = fg.shape[1] - 1 - np.argmax(fg[:, ::-1], axis=1)
+        line_ok = fg[:, 0] & (last < fg.shape[1] - 1)
+        cross = ts[last]
+        near = np.abs(ts[None, :] - cross[:, None]) <= mask_tolerance
+        mag = np.where(near, mag, 0.0)
+    k = np.argmax(mag[:, 1:-1], axis=1) + 1
+    rows = np.arange(mag.shape[0])
+    peak = mag[rows, k]
+    # parabolic sub-sample interpolation of each line's peak
+    a, b, cc = mag[rows, k - 1], peak, mag[rows, k + 1]
+    den = a - 2 * b + cc
+    safe = np.where(np.abs(den) > 1e-9, den, 1.0)
+    frac = np.where(np.abs(den) > 1e-9, 0.5 * (a - cc) / safe, 0.0)
+    pos = ts[k] + np.clip(frac, -0.5, 0.5) * prm.sample_step_px
+    valid = line_ok & (peak >= prm.min_edge_contrast)
+    if np.any(valid):
+        valid &= peak >= 0.35 * float(np.max(peak[valid]))
+    if np.count_nonzero(valid) < 3:
+        return None
+    o, e = offs[valid], pos[valid]
+    return _apex_of_crossings(o, e, start, c, p, prm)
+
+
+def _apex_of_crossings(
+    o: FloatArray,
+    e: FloatArray,
+    start: FloatArray,
+    c: FloatArray,
+    p: FloatArray,
+    prm: HeelRefineParams,
+) -> FloatArray:
+    """The caudal apex of the edge crossings e(o): a parabola over the top of the outline.
+
+    Taking the single furthest line would bias the point caudally (max of noisy values) and
+    pick an arbitrary lateral spot on a flat heel; the parabola through all crossings near
+    the top averages the noise and puts the apex where the outline turns.
+    """
+    top = e >= e.max() - prm.apex_depth_px
+    ot, et = o[top], e[top]
+    if np.count_nonzero(top) >= 3 and np.ptp(ot) > 2 * prm.line_step_px:
+        coef = np.polyfit(ot, et, 2)
+        if coef[0] < 0:
+            ov = float(np.clip(-coef[1] / (2 * coef[0]), ot.min(), ot.max()))
+        else:  # flat or noisy top: its middle
+            ov = float(np.mean(ot))
+        ev = float(np.polyval(coef, ov))
+        return np.asarray(start + c * ev + p * ov)
+    best = int(np.argmax(e))
+    return np.asarray(start + c * float(e[best]) + p * float(o[best]))
+
+
+def _on_heel_midline(heel: FloatArray, extremity: FloatArray, c: FloatArray) -> FloatArray:
+    """The extremity's caudal coordinate on the landmark's lateral line.
+
+    The heel's caudal outline is nearly flat across the heel, so WHERE along it the
+    extremity lies is ill-conditioned (noise moves it by many px), while the model, which
+    sees the whole foot, puts its heel landmark on the heel's mid-line within ~1-2 px.
+    Only the caudal coordinate matters for the heel line; it comes from the edge.
+    """
+    return np.asarray(heel + c * float(np.dot(extremity - heel, c)))
+
+
+def refine_heel(
+    image_bgr: npt.NDArray[np.uint8],
+    heel_px: FloatArray,
+    ankle_px: FloatArray,
+    caudal_dir_px: npt.ArrayLike,
+    mask: npt.NDArray[np.float32] | None = None,
+    view_ok: bool = True,
+    params: HeelRefineParams | None = None,
+) -> HeelResult:
+    """The heel's caudal extremity near the model's heel landmark, with its status.
+
+    `caudal_dir_px` is the image direction toward the feet (unit, any length accepted).
+    The status is "refined-edge", "refined-mask" or "raw-landmark (<reason>)".
+    """
+    prm = params or HeelRefineParams()
+    heel = np.asarray(heel_px, dtype=np.float64)
+    if not view_ok:
+        return _raw(heel, "oblique view: the heel's caudal extremity is not on the silhouette")
+    c = unit_vector(caudal_dir_px)
+    p = np.array([-c[1], c[0]])
+    s = float(np.hypot(*(heel - np.asarray(ankle_px, dtype=np.float64))))
+    if not np.isfinite(s) or s < prm.min_foot_scale_px:
+        return _raw(heel, "foot too small in the image to refine")
+    coarse = None
+    if mask is not None:
+        coarse = _mask_extremity(mask, heel, c, p, s, prm)
+    if coarse is not None:
+        apex = _edge_apex(
+            image_bgr,
+            coarse,
+            c,
+            p,
+            prm.edge_window_back * s,
+            prm.edge_window_ahead * s,
+            prm.line_half_width * s,
+            prm,
+            mask=mask,
+            mask_tolerance=prm.mask_edge_tolerance * s,
+        )
+        if apex is not None:
+            return HeelResult(_on_heel_midline(heel, apex, c), STATUS_EDGE)
+        return HeelResult(_on_heel_midline(heel, coarse, c), STATUS_MASK)
+    apex = _edge_apex(
+        image_bgr,
+        heel,
+        c,
+        p,
+        prm.edge_window_back * s,
+        prm.seed_window_ahead * s,
+        prm.line_half_width * s,
+        prm,
+    )
+    if apex is not None:
+        return HeelResult(_on_heel_midline(heel, apex, c), STATUS_EDGE)
+    reason = "no foot silhouette and no edge near the heel" if mask is not None else "no edge"
+    return _raw(heel, reason)

@@ -1,0 +1,166 @@
+"""Coloured round stickers (heels, PSIS): detection with sub-pixel centres, left/right labels.
+
+Detection does not need the pose model: an HSV threshold finds candidate blobs, which are
+kept when their size and roundness fit a disc. The centre is not the binary blob's
+centroid (which moves by whole pixels as the threshold flips edge pixels) but a
+colour-unmixing centroid: every pixel around the blob gets the fraction of sticker colour
+it contains (its position between the local background colour and the sticker's core
+colour), and the centre is the fraction-weighted mean position. Edge pixels thereby count
+by how much of the disc they cover, which is what makes the centre sub-pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class StickerColour:
+    """A sticker colour as RGB plus an HSV tolerance (OpenCV units: H 0-179, S/V 0-255)."""
+
+    rgb: tuple[int, int, int]
+    hue_tolerance: int = 10
+    min_saturation: int = 110
+    min_value: int = 70
+
+    @property
+    def hue(self) -> int:
+        r, g, b = self.rgb
+        hsv = cv2.cvtColor(np.array([[[b, g, r]]], dtype=np.uint8), cv2.COLOR_BGR2HSV)
+        return int(hsv[0, 0, 0])
+
+    def mask(self, hsv: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+        """255 where a pixel has this colour (hue wrap-around handled)."""
+        h = hsv[..., 0].astype(np.int16)
+        dh = np.abs(h - self.hue)
+        dh = np.minimum(dh, 180 - dh)
+        ok = (dh <= self.hue_tolerance) & (hsv[..., 1] >= self.min_saturation)
+        ok &= hsv[..., 2] >= self.min_value
+        return (ok.astype(np.uint8)) * 255
+
+
+HEEL_GREEN = StickerColour((20, 220, 40))
+PSIS_BLUE = StickerColour((30, 90, 255))
+
+
+@dataclass(frozen=True, slots=True)
+class StickerBlobParams:
+    """Which blobs count as a disc sticker."""
+
+    min_area_px: float = 20.0  # a 20 mm disc at >= 0.25 px/mm
+    max_area_px: float = 20000.0
+    min_circularity: float = 0.6  # 4*pi*area/perimeter^2 of the thresholded blob
+    max_axis_ratio: float = 3.0  # ellipse major/minor (oblique views flatten discs)
+
+
+@dataclass(frozen=True, slots=True)
+class Sticker:
+    """One detected sticker: sub-pixel centre, blob area, roundness."""
+
+    centre_px: FloatArray
+    area_px: float
+    circularity: float
+
+
+def _unmixed_centroid(
+    image: npt.NDArray[np.uint8], blob: npt.NDArray[np.uint8], bbox: tuple[int, int, int, int]
+) -> FloatArray | None:
+    x, y, w, h = bbox
+    pad = max(3, int(0.5 * max(w, h)))
+    img_h, img_w = blob.shape
+    x0, y0 = max(0, x - pad), max(0, y - pad)
+    x1, y1 = min(img_w, x + w + pad), min(img_h, y + h + pad)
+    b = blob[y0:y1, x0:x1]
+    img = image[y0:y1, x0:x1].astype(np.float64)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    core = cv2.erode(b, kernel)
+    near = cv2.dilate(b, kernel, iterations=2)
+    ring = (cv2.dilate(b, kernel, iterations=4) > 0) & (cv2.dilate(b, kernel, iterations=3) == 0)
+    if not core.any() or not ring.any():
+        return None
+    fg = np.median(img[core > 0], axis=0)
+    bg = np.median(img[ring], axis=0)
+    d = fg - bg
+    dd = float(d @ d)
+    if dd < 100.0:  # sticker indistinguishable from its surroundings
+        return None
+    alpha = np.clip(((img - bg) @ d) / dd, 0.0, 1.0) * (near > 0)
+    total = float(alpha.sum())
+    if total <= 0:
+        return None
+    ys, xs = np.mgrid[0 : y1 - y0, 0 : x1 - x0]
+    return np.array([(alpha * xs).sum() / total + x0, (alpha * ys).sum() / total + y0])
+
+
+def find_stickers(
+    image_bgr: npt.NDArray[np.uint8],
+    colour: StickerColour,
+    params: StickerBlobParams | None = None,
+    hsv: npt.NDArray[np.uint8] | None = None,
+) -> list[Sticker]:
+    """All disc-like blobs of `colour`, largest first."""
+    prm = params or StickerBlobParams()
+    if hsv is None:
+        hsv = np.asarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2HSV), dtype=np.uint8)
+    m = colour.mask(hsv)
+    m = np.asarray(cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    out: list[Sticker] = []
+    for i in range(1, n):
+        area = float(stats[i, cv2.CC_STAT_AREA])
+        if not prm.min_area_px <= area <= prm.max_area_px:
+            continue
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        blob = np.zeros_like(m)
+        blob[y : y + h, x : x + w] = (labels[y : y + h, x : x + w] == i).astype(np.uint8) * 255
+        contours, _ = cv2.findContours(
+            blob[y : y + h, x : x + w].copy(), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
+        )
+        if not contours:
+            continue
+        cnt = max(contours, key=cv2.contourArea)
+        perim = cv2.arcLength(cnt, True)
+        circ = 4 * np.pi * area / (perim * perim) if perim > 0 else 0.0
+        if circ < prm.min_circularity:
+            continue
+        if len(cnt) >= 5:
+            (_, _), (a1, a2), _ = cv2.fitEllipse(cnt)
+            if min(a1, a2) <= 0 or max(a1, a2) / min(a1, a2) > prm.max_axis_ratio:
+                continue
+        centre = _unmixed_centroid(image_bgr, blob, (x, y, w, h))
+        if centre is None:
+            continue
+        out.append(Sticker(centre, area, float(circ)))
+    out.sort(key=lambda s: -s.area_px)
+    return out
+
+
+def patient_right_dir(caudal_dir_px: npt.ArrayLike) -> FloatArray:
+    """Image direction of the patient's right, for a prone patient seen from above.
+
+    Table frame (PROVENANCE): x toward the feet, y toward the patient's right (prone), z up,
+    right-handed. A camera above the table looking down, with an unmirrored image (x right,
+    y down), sees that frame with a reflection, so the image direction of +y is the caudal
+    direction turned by -90 degrees in image coordinates: (cx, cy) -> (cy, -cx).
+    (Feet toward image right, (1, 0), gives patient right = image up, (0, -1).)
+    A mirrored ("selfie") webcam image breaks this: do not mirror the camera.
+    """
+    c = np.asarray(caudal_dir_px, dtype=np.float64)
+    n = float(np.hypot(c[0], c[1]))
+    return np.array([c[1], -c[0]]) / n
+
+
+def label_pair(stickers: list[Sticker], right_dir_px: FloatArray) -> tuple[Sticker, Sticker] | None:
+    """(left, right) from the two largest stickers by their order along the right direction."""
+    if len(stickers) < 2:
+        return None
+    a, b = stickers[0], stickers[1]
+    if float(np.dot(a.centre_px - b.centre_px, right_dir_px)) > 0:
+        return b, a
+    return a, b
