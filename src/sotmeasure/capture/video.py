@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sotmeasure.capture.base import FrameSource, SourceInfo
-from sotmeasure.capture.errors import VideoOpenError
+from sotmeasure.capture.errors import FrameReadError, VideoOpenError
 from sotmeasure.capture.frame import Frame
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,10 @@ class VideoFileSource(FrameSource):
     that opens but holds nothing decodable fails at once with `VideoOpenError`.
 
     Decoders cannot tell "end of file" from "the rest is corrupt", so when decoding
-    stops before the frame count the container declares, iteration ends cleanly at
-    the last good frame, logs a warning and sets `ended_early`; `frames_read` says
-    how many frames came out. Iterating again re-opens the file from the start.
+    stops before the frame count the container declares, iteration ends cleanly,
+    logs a warning and sets `ended_early`; the last decoded frame is withheld because
+    the frame at a cut is often damaged. `frames_read` says how many frames came out.
+    Iterating again re-opens the file from the start.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -105,19 +106,20 @@ class VideoFileSource(FrameSource):
         if self._first is not None and self._cap is not None:
             cap, (image, msec) = self._cap, self._first
             self._first = None
-            next_image: npt.NDArray[np.uint8] | None = image
+            current: npt.NDArray[np.uint8] | None = image
         else:  # second pass, or after close(): start over from the file
             self.close()
             cap = _open_capture(self.path)
             self._cap = cap
-            next_image = self._read_image(cap)
+            current = self._read_image(cap)
             msec = float(cap.get(cv2.CAP_PROP_POS_MSEC))
         self.frames_read = 0
         self.ended_early = False
+        declared = self.declared_frame_count
         fallback_logged = False
         last_t = -math.inf
         index = 0
-        while next_image is not None:
+        while current is not None:
             t_s = msec / 1000.0
             if not (math.isfinite(t_s) and t_s >= 0 and t_s > last_t):
                 t_s = self._time_from_index(index)
@@ -125,25 +127,31 @@ class VideoFileSource(FrameSource):
                     log.info("%s: no usable timestamps; using frame index / fps", self.path)
                     fallback_logged = True
             last_t = t_s
+            # Look one frame ahead: when the stream stops short of its declared length,
+            # the frame at the cut is often a concealed copy of the previous one or half
+            # decoded (we saw both with MJPEG and MPEG-4), so it is withheld.
+            following = self._read_image(cap)
+            following_msec = float(cap.get(cv2.CAP_PROP_POS_MSEC))
+            if following is None and declared is not None and index + 1 < declared:
+                self.ended_early = True
+                log.warning(
+                    "%s: decoding stopped after %d of %d declared frames (truncated or "
+                    "corrupt?); frame %d at the cut was dropped as possibly damaged",
+                    self.path,
+                    index + 1,
+                    declared,
+                    index,
+                )
+                return
             self.frames_read = index + 1
-            yield Frame(image=next_image, index=index, t_s=t_s)
+            yield Frame(image=current, index=index, t_s=t_s)
             index += 1
-            next_image = self._read_image(cap)
-            msec = float(cap.get(cv2.CAP_PROP_POS_MSEC))
-        declared = self.declared_frame_count
-        if declared is not None and self.frames_read < declared:
-            self.ended_early = True
-            log.warning(
-                "%s: decoding stopped after %d of %d declared frames (truncated or corrupt?)",
-                self.path,
-                self.frames_read,
-                declared,
-            )
+            current, msec = following, following_msec
 
     def _time_from_index(self, index: int) -> float:
         fps = self._info.fps
         if fps is None:
-            raise VideoOpenError(f"video has neither timestamps nor a frame rate: {self.path}")
+            raise FrameReadError(f"video has neither timestamps nor a frame rate: {self.path}")
         return index / fps
 
     def close(self) -> None:
