@@ -1,0 +1,167 @@
+"""Error-budget inputs that need the camera geometry (the combination itself is pure, in
+`sotmeasure.measure.error_budget`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from sotmeasure.measure.error_budget import (
+    RECTANGULAR_TO_SD,
+    BudgetComponent,
+    calibration_component,
+    model_resolution_component,
+    plane_height_component,
+)
+from sotmeasure.measure.frame_values import frame_values
+
+FloatArray = npt.NDArray[np.float64]
+
+#: MediaPipe's pose landmark model runs on a 256 x 256 crop around the person; for a prone
+#: patient filling the frame that crop spans about the image's long side (MEASUREMENT.md:
+#: "~256 px crop: about 8-9 mm per model pixel").
+MODEL_INPUT_PX = 256
+
+#: Homography-only: the camera height is unknown; parallax is bounded by assuming the camera
+#: is at least this high above the table top (an overhead mount is 1.2-2 m up).
+MIN_CAMERA_HEIGHT_MM = 1000.0
+
+
+class PlaneMapper(Protocol):
+    """The part of geometry's TablePose this module needs."""
+
+    calibration: str
+    reprojection_px: float
+    reprojection_mm: float
+
+    def pixel_to_table(self, points_px: npt.ArrayLike, z_mm: float | npt.ArrayLike) -> FloatArray:
+        """Table mm (N, 3) of pixels on planes z = z_mm."""
+        ...
+
+    def mm_per_px(self, at_px: npt.ArrayLike, z_mm: float = 0.0) -> FloatArray:
+        """Size of one pixel on the plane z = z_mm at each pixel."""
+        ...
+
+
+def map_points(
+    pose: PlaneMapper, points_px: FloatArray, heel_plane_mm: float, hip_plane_mm: float
+) -> FloatArray:
+    """(4, 2) pixels [heel_L, heel_R, hip_L, hip_R] -> (4, 3) table mm on their planes.
+
+    A homography-only pose cannot map above the table top: everything goes to z = 0 (and the
+    result says `homography-only`; the parallax enters the budget).
+    """
+    if pose.calibration == "homography-only":
+        z: float | FloatArray = 0.0
+    else:
+        z = np.array([heel_plane_mm, heel_plane_mm, hip_plane_mm, hip_plane_mm])
+    return pose.pixel_to_table(points_px, z)
+
+
+def _values(mm: FloatArray) -> tuple[float, float]:
+    v = frame_values(mm[0], mm[1], mm[2], mm[3])
+    return v.lld_mm, v.pelvic_tilt_deg
+
+
+def plane_height_effects(
+    pose: PlaneMapper,
+    points_px: FloatArray,
+    heel_plane_mm: float,
+    hip_plane_mm: float,
+    uncertainty_mm: float,
+    lld_mm: float,
+) -> BudgetComponent:
+    """Effect of +/-N mm on each plane height, computed by re-mapping the window's median
+    pixels through the camera geometry; heel and hip planes are independent sources."""
+    if pose.calibration == "homography-only":
+        # Both heels mapped at z = 0 instead of z = h: their difference is scaled by about
+        # H / (H - h) for a camera at height H; tilt (an angle between two such differences)
+        # is unchanged to first order.
+        bound = abs(lld_mm) * heel_plane_mm / (MIN_CAMERA_HEIGHT_MM - heel_plane_mm)
+        return BudgetComponent(
+            name="plane_height",
+            lld_u_mm=bound * RECTANGULAR_TO_SD,
+            pelvic_tilt_u_deg=0.0,
+            detail=(
+                "homography-only: heels and hips mapped on the table top; the parallax of "
+                f"the heels ({heel_plane_mm:.0f} mm up) scales LLD by up to "
+                f"{heel_plane_mm / (MIN_CAMERA_HEIGHT_MM - heel_plane_mm):.0%} for a camera "
+                f">= {MIN_CAMERA_HEIGHT_MM:.0f} mm above the table"
+            ),
+            inputs={"heel_plane_mm": heel_plane_mm, "min_camera_height_mm": MIN_CAMERA_HEIGHT_MM},
+        )
+    base = _values(map_points(pose, points_px, heel_plane_mm, hip_plane_mm))
+    heel_lld, heel_tilt, hip_lld, hip_tilt = [], [], [], []
+    for sign in (-1.0, 1.0):
+        dz = sign * uncertainty_mm
+        v = _values(map_points(pose, points_px, heel_plane_mm + dz, hip_plane_mm))
+        heel_lld.append(v[0] - base[0])
+        heel_tilt.append(v[1] - base[1])
+        v = _values(map_points(pose, points_px, heel_plane_mm, hip_plane_mm + dz))
+        hip_lld.append(v[0] - base[0])
+        hip_tilt.append(v[1] - base[1])
+    bound_lld = math.hypot(max(map(abs, heel_lld)), max(map(abs, hip_lld)))
+    bound_tilt = math.hypot(max(map(abs, heel_tilt)), max(map(abs, hip_tilt)))
+    return plane_height_component(
+        [bound_lld], [bound_tilt], uncertainty_mm, heel_plane_mm, hip_plane_mm
+    )
+
+
+def error_components(
+    pose: PlaneMapper,
+    window_px: FloatArray,
+    *,
+    mode: str,
+    heel_plane_mm: float,
+    hip_plane_mm: float,
+    plane_uncertainty_mm: float,
+    lld_mm: float,
+    refined_share: float,
+    image_size: tuple[int, int],
+) -> list[BudgetComponent]:
+    """Calibration, plane-height and resolution components for the window's median points.
+
+    `window_px`: (4, 2) median pixels [heel_L, heel_R, hip_L, hip_R] over the window.
+    """
+    mm = map_points(pose, window_px, heel_plane_mm, hip_plane_mm)
+    hip_sep = float(np.hypot(*(mm[3, :2] - mm[2, :2])))
+    heel_z = 0.0 if pose.calibration == "homography-only" else heel_plane_mm
+    hip_z = 0.0 if pose.calibration == "homography-only" else hip_plane_mm
+    heel_mm_px = float(np.mean(pose.mm_per_px(window_px[:2], heel_z)))
+    hip_mm_px = float(np.mean(pose.mm_per_px(window_px[2:], hip_z)))
+    if mode == "stickers":
+        resolution = model_resolution_component(
+            heel_unrefined_step_mm=heel_mm_px,
+            heel_refined_step_mm=heel_mm_px,
+            refined_share=1.0,
+            hip_step_mm=hip_mm_px,
+            hip_separation_mm=hip_sep,
+            detail=(
+                f"sticker centres located at image resolution ({heel_mm_px:.2f} mm per pixel "
+                "at the heels)"
+            ),
+        )
+    else:
+        model_step = max(image_size) / MODEL_INPUT_PX
+        resolution = model_resolution_component(
+            heel_unrefined_step_mm=heel_mm_px * model_step,
+            heel_refined_step_mm=heel_mm_px,
+            refined_share=refined_share,
+            hip_step_mm=hip_mm_px * model_step,
+            hip_separation_mm=hip_sep,
+            detail=(
+                f"pose model grid {heel_mm_px * model_step:.1f} mm at the heels, "
+                f"{hip_mm_px * model_step:.1f} mm at the hips; {refined_share:.0%} of heel "
+                "points refined at full image resolution"
+            ),
+        )
+    return [
+        calibration_component(pose.reprojection_mm, pose.reprojection_px, hip_sep),
+        plane_height_effects(
+            pose, window_px, heel_plane_mm, hip_plane_mm, plane_uncertainty_mm, lld_mm
+        ),
+        resolution,
+    ]

@@ -1,0 +1,154 @@
+"""Measurement parameters and per-setup plane heights (calibration/setups/<name>.toml).
+
+Heels and hips are not on the table top: every pixel is mapped to the table frame on a plane
+at the height of the point it shows (MEASUREMENT.md). Those heights belong to the *setup*
+(table padding, how feet hang over the table end, which points the mode locates), so they
+live in a setup file a clinic measures once with a ruler. Without one, the generic defaults
+below are used and their larger uncertainty goes into the error budget, so an unmeasured
+setup shows up as a wider CI rather than as a silent assumption.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.measure.window import MotionParams
+from sotmeasure.provenance import sha256_file
+
+Mode = Literal["markerless", "stickers"]
+MODES: tuple[Mode, ...] = ("markerless", "stickers")
+
+#: Generic adult prone assumptions, used only when no setup file is given (documented in
+#: docs/MEASUREMENT.md terms): markerless heel caudal edge ~100 mm above the table top with
+#: the feet hanging over its end; hip joint centres ~150 mm (about half the pelvic depth plus
+#: padding compression); heel stickers sit on the back of the heel (~+20 mm); PSIS ~250 mm.
+#: Uncertainty +/-30 mm reflects adult body-size spread; a measured setup states its own.
+GENERIC_PLANES_MM: dict[Mode, tuple[float, float]] = {
+    "markerless": (100.0, 150.0),
+    "stickers": (120.0, 250.0),
+}
+GENERIC_PLANE_UNCERTAINTY_MM = 30.0
+
+
+class SetupError(SotmeasureError):
+    """A setup file that cannot be used (missing, unreadable, wrong fields)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureParams:
+    """Everything that changes the numbers; recorded verbatim in the result's provenance."""
+
+    mode: Mode = "markerless"
+    heel_plane_mm: float = GENERIC_PLANES_MM["markerless"][0]
+    hip_plane_mm: float = GENERIC_PLANES_MM["markerless"][1]
+    plane_uncertainty_mm: float = GENERIC_PLANE_UNCERTAINTY_MM
+    plane_source: str = "generic adult defaults (no setup file)"
+    window_s: float = 3.0
+    motion_threshold_mm: float = 5.0
+    motion_baseline_s: float = 0.2
+    max_gap_s: float = 0.25
+    pose_frames_for_table: int = 12
+
+    def motion(self) -> MotionParams:
+        return MotionParams(
+            window_s=self.window_s,
+            threshold_mm=self.motion_threshold_mm,
+            baseline_s=self.motion_baseline_s,
+            max_gap_s=self.max_gap_s,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise SetupError(f"unknown mode {self.mode!r}: use markerless or stickers")
+        if self.window_s <= 0.2:
+            raise SetupError("--window-s must be longer than 0.2 s")
+        if self.plane_uncertainty_mm < 0:
+            raise SetupError("the plane-height uncertainty cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Setup:
+    """A measured setup: plane heights per mode and how sure they are."""
+
+    name: str
+    path: Path
+    sha256: str
+    plane_uncertainty_mm: float
+    planes_mm: dict[str, tuple[float, float]]
+
+
+def _number(section: dict[str, Any], key: str, path: Path) -> float:
+    value = section.get(key)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise SetupError(f"{path}: '{key}' must be a number of millimetres")
+    return float(value)
+
+
+def load_setup(path: str | Path) -> Setup:
+    """Read a setup TOML ([setup] name, plane_uncertainty_mm; [markerless]/[stickers] planes)."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SetupError(f"setup file not found: {p}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SetupError(f"cannot read setup file {p}: {exc}") from None
+    head = data.get("setup", {})
+    if not isinstance(head, dict):
+        raise SetupError(f"{p}: [setup] must be a table")
+    planes: dict[str, tuple[float, float]] = {}
+    for mode in MODES:
+        section = data.get(mode)
+        if isinstance(section, dict):
+            planes[mode] = (
+                _number(section, "heel_plane_mm", p),
+                _number(section, "hip_plane_mm", p),
+            )
+    if not planes:
+        raise SetupError(f"{p}: no [markerless] or [stickers] section with plane heights")
+    return Setup(
+        name=str(head.get("name", p.stem)),
+        path=p,
+        sha256=sha256_file(p),
+        plane_uncertainty_mm=_number(head, "plane_uncertainty_mm", p),
+        planes_mm=planes,
+    )
+
+
+def resolve_params(
+    *,
+    mode: Mode = "markerless",
+    setup: Setup | None = None,
+    heel_plane_mm: float | None = None,
+    hip_plane_mm: float | None = None,
+    **overrides: Any,
+) -> MeasureParams:
+    """Parameters from the generic defaults, then the setup file, then explicit overrides."""
+    heel, hip = GENERIC_PLANES_MM[mode]
+    uncertainty = GENERIC_PLANE_UNCERTAINTY_MM
+    source = "generic adult defaults (no setup file)"
+    if setup is not None:
+        if mode not in setup.planes_mm:
+            raise SetupError(f"setup '{setup.name}' has no [{mode}] plane heights")
+        heel, hip = setup.planes_mm[mode]
+        uncertainty = setup.plane_uncertainty_mm
+        source = f"setup '{setup.name}' ({setup.path.name}, sha256 {setup.sha256[:12]})"
+    if heel_plane_mm is not None or hip_plane_mm is not None:
+        source += "; overridden on the command line"
+    params = MeasureParams(
+        mode=mode,
+        heel_plane_mm=heel if heel_plane_mm is None else heel_plane_mm,
+        hip_plane_mm=hip if hip_plane_mm is None else hip_plane_mm,
+        plane_uncertainty_mm=uncertainty,
+        plane_source=source,
+    )
+    return replace(params, **overrides) if overrides else params
