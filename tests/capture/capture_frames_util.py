@@ -54,7 +54,7 @@ def write_video(
 ) -> Path:
     """Write a small video with OpenCV whose frame i shows index i."""
     writer = cv2.VideoWriter(
-        str(path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*fourcc), fps, (WIDTH, HEIGHT)
+        str(path), cv2.CAP_FFMPEG, cv2.VideoWriter.fourcc(*fourcc), fps, (WIDTH, HEIGHT)
     )
     assert writer.isOpened(), f"OpenCV cannot write {fourcc} to {path}"
     for i in indices if indices is not None else range(count):

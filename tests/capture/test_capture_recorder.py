@@ -66,7 +66,8 @@ def test_meta_json_describes_the_recording(recording: Path) -> None:
     assert meta["status"] == "complete"
     assert uuid.UUID(meta["uuid"]).version == 4
     started = datetime.fromisoformat(meta["started_utc"].replace("Z", "+00:00"))
-    assert started.utcoffset() is not None and started.utcoffset().total_seconds() == 0
+    offset = started.utcoffset()
+    assert offset is not None and offset.total_seconds() == 0
     assert (meta["width"], meta["height"], meta["fps"], meta["frame_count"]) == (
         WIDTH,
         HEIGHT,
@@ -195,7 +196,9 @@ def test_modified_video_fails_its_hash(recording: Path) -> None:
 def test_complete_recording_with_a_missing_timestamp_row(recording: Path) -> None:
     path = recording / "timestamps.csv"
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:-1]))
-    with pytest.raises(RecordingError, match=r"frame counts disagree: meta\.json 12, timestamps\.csv 11"):
+    with pytest.raises(
+        RecordingError, match=r"frame counts disagree: meta\.json 12, timestamps\.csv 11"
+    ):
         load_recording(recording)
 
 
