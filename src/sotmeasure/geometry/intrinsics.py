@@ -226,7 +226,7 @@ def calibrate_views(
             f"±{std['cx']:.1f}/±{std['cy']:.1f} px: "
             f"free estimate {k[0, 2]:.1f}, {k[1, 2]:.1f})"
         )
-        log.warning("calibration%s", free_note)
+        log.info("calibration%s", free_note)
         rms, k, d, std, per_view = _calibrate(views, size, fix_principal_point=True, start=k)
 
     board_text = (
