@@ -1,0 +1,40 @@
+"""User-facing errors become HTTP answers with a one-line `detail` (never a traceback)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.jobs.measure_adapter import ProcessingUnavailableError
+from sotmeasure.store.media_checks import UnsupportedMediaError
+from sotmeasure.store.recording_files import UploadTooLargeError
+
+log = logging.getLogger(__name__)
+
+
+def _status_for(exc: SotmeasureError) -> int:
+    if isinstance(exc, UploadTooLargeError):
+        return status.HTTP_413_CONTENT_TOO_LARGE
+    if isinstance(exc, UnsupportedMediaError):
+        return status.HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    if isinstance(exc, ProcessingUnavailableError):
+        return status.HTTP_503_SERVICE_UNAVAILABLE
+    return status.HTTP_422_UNPROCESSABLE_CONTENT
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SotmeasureError)
+    async def _sotmeasure_error(_request: Request, exc: SotmeasureError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=_status_for(exc))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity error answered with 409: %s", exc.orig)
+        return JSONResponse(
+            {"detail": "this conflicts with data already stored (a duplicate or a missing link)"},
+            status_code=status.HTTP_409_CONFLICT,
+        )

@@ -1,0 +1,224 @@
+"""Tables for the exports: clinical (with provenance) and de-identified research.
+
+The research table never contains names, birth dates, patient codes, database ids, e-mail
+addresses, calendar dates or file names. Subjects, sites and practitioners appear as keyed
+hashes (HMAC-SHA256) with a random key made for that one export, so ids cannot be linked
+across exports or back to the clinic's codes; time appears as days since the subject's
+first exported visit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+import json
+import secrets
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Any, Literal
+
+import pandas as pd
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, aliased
+
+from sotmeasure.store.models import Clinic, Measurement, Patient, Recording, Status, User, Visit
+
+Format = Literal["csv", "parquet"]
+_ExportSelect = Select[Measurement, Visit, Patient, Clinic, User, Recording]
+
+NUMBER_COLUMNS = (
+    "lld_mm",
+    "lld_ci95_low_mm",
+    "lld_ci95_high_mm",
+    "lld_table_mm",
+    "pelvic_tilt_deg",
+    "pelvic_tilt_ci95_low_deg",
+    "pelvic_tilt_ci95_high_deg",
+    "body_axis_deg",
+)
+_RESEARCH_DROPPED_PROVENANCE = ("path", "filename", "user", "host")
+
+
+@dataclass(frozen=True, slots=True)
+class ExportFilter:
+    clinic_id: int | None = None  # None = every clinic the user may see
+    patient_id: int | None = None
+    practitioner_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    only_done: bool = True
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _provenance_columns(provenance: Any, *, research: bool) -> dict[str, str | None]:
+    """Top-level provenance keys as `prov_<key>` text columns (nested values as JSON)."""
+    if not isinstance(provenance, dict):
+        return {}
+    out: dict[str, str | None] = {}
+    for key, value in provenance.items():
+        if research and any(word in key.lower() for word in _RESEARCH_DROPPED_PROVENANCE):
+            continue
+        if research and key.lower() in ("params", "parameters") and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if "path" not in k.lower()}
+        out[f"prov_{key}"] = value if isinstance(value, str) or value is None else _json(value)
+    return out
+
+
+def _query(flt: ExportFilter, scope: int | None) -> _ExportSelect:
+    practitioner = aliased(User)
+    stmt: _ExportSelect = (
+        select(Measurement, Visit, Patient, Clinic, practitioner, Recording)
+        .join(Visit, Visit.id == Measurement.visit_id)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(Clinic, Clinic.id == Patient.clinic_id)
+        .outerjoin(practitioner, practitioner.id == Visit.practitioner_id)
+        .outerjoin(Recording, Recording.id == Measurement.recording_id)
+        .order_by(Visit.visit_date, Measurement.id)
+    )
+    if scope is not None:
+        stmt = stmt.where(Patient.clinic_id == scope)
+    if flt.clinic_id is not None:
+        stmt = stmt.where(Patient.clinic_id == flt.clinic_id)
+    if flt.patient_id is not None:
+        stmt = stmt.where(Patient.id == flt.patient_id)
+    if flt.practitioner_id is not None:
+        stmt = stmt.where(Visit.practitioner_id == flt.practitioner_id)
+    if flt.date_from is not None:
+        stmt = stmt.where(Visit.visit_date >= flt.date_from)
+    if flt.date_to is not None:
+        stmt = stmt.where(Visit.visit_date <= flt.date_to)
+    if flt.only_done:
+        stmt = stmt.where(Measurement.status == Status.DONE.value)
+    return stmt
+
+
+def _numbers(m: Measurement) -> dict[str, Any]:
+    return {
+        **{name: getattr(m, name) for name in NUMBER_COLUMNS},
+        "short_side": m.short_side,
+        "calibration": m.calibration,
+        "frames_used": _int_or_none(m.frames_used),
+        "frames_rejected_json": _json(m.frames_rejected),
+        "error_budget_json": _json(m.error_budget),
+        "blocking_blocks": m.blocking_blocks,
+        "blocking_placement": m.blocking_placement,
+        "blocking_category": m.blocking_category,
+    }
+
+
+def _frames(m: Measurement) -> str | None:
+    result = m.result if isinstance(m.result, dict) else {}
+    return _json(result.get("frames"))
+
+
+def measurements_table(
+    session: Session,
+    flt: ExportFilter,
+    scope: int | None,
+    *,
+    include_frames: bool,
+    include_identity: bool,
+) -> pd.DataFrame:
+    """One row per measurement, with clinic, patient code, visit, practitioner, provenance."""
+    rows: list[dict[str, Any]] = []
+    for m, v, p, c, practitioner, rec in session.execute(_query(flt, scope)):
+        row: dict[str, Any] = {
+            "measurement_id": m.id,
+            "status": m.status,
+            "failure_reason": m.failure_reason,
+            "clinic_id": c.id,
+            "clinic_name": c.name,
+            "patient_id": p.id,
+            "patient_code": p.code,
+        }
+        if include_identity:
+            row["patient_name"] = p.name
+            row["patient_birth_date"] = p.birth_date.isoformat() if p.birth_date else None
+        row |= {
+            "visit_id": v.id,
+            "visit_date": v.visit_date.isoformat(),
+            "practitioner_id": practitioner.id if practitioner else None,
+            "practitioner_email": practitioner.email if practitioner else None,
+            "phase": m.phase,
+            "source": m.source,
+            **_numbers(m),
+            "recording_sha256": rec.sha256 if rec else None,
+            "created_at": m.created_at.isoformat(),
+            "finished_at": m.finished_at.isoformat() if m.finished_at else None,
+            **_provenance_columns(m.provenance, research=False),
+        }
+        if include_frames:
+            row["frames_json"] = _frames(m)
+        rows.append(row)
+    return _frame(rows, ["measurement_id", "patient_code", "visit_date", "phase", *NUMBER_COLUMNS])
+
+
+def research_table(
+    session: Session, flt: ExportFilter, scope: int | None, *, include_frames: bool
+) -> pd.DataFrame:
+    """De-identified: keyed-hash ids (new key per export), relative days, no identity."""
+    key = secrets.token_bytes(32)
+    export_id = secrets.token_hex(8)
+
+    def ref(kind: str, value: int | None) -> str | None:
+        if value is None:
+            return None
+        return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
+
+    fetched = list(
+        session.execute(_query(replace(flt, only_done=True), scope))
+    )
+    first_visit: dict[int, date] = {}
+    visit_numbers: dict[int, dict[int, int]] = {}
+    for _m, v, p, _c, _pr, _rec in fetched:
+        first_visit[p.id] = min(first_visit.get(p.id, v.visit_date), v.visit_date)
+        visits = visit_numbers.setdefault(p.id, {})
+        visits.setdefault(v.id, len(visits) + 1)  # rows come in visit-date order
+    rows: list[dict[str, Any]] = []
+    for m, v, p, c, practitioner, _rec in fetched:
+        row: dict[str, Any] = {
+            "export_id": export_id,
+            "subject_ref": ref("patient", p.id),
+            "site_ref": ref("clinic", c.id),
+            "practitioner_ref": ref("user", practitioner.id if practitioner else None),
+            "visit_ref": ref("visit", v.id),
+            "visit_number": visit_numbers[p.id][v.id],
+            "days_since_first_visit": (v.visit_date - first_visit[p.id]).days,
+            "phase": m.phase,
+            "source": m.source,
+            **_numbers(m),
+            **_provenance_columns(m.provenance, research=True),
+        }
+        if include_frames:
+            row["frames_json"] = _frames(m)
+        rows.append(row)
+    return _frame(rows, ["export_id", "subject_ref", "visit_number", "phase", *NUMBER_COLUMNS])
+
+
+def _frame(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame(columns=empty_columns)
+    frame = pd.DataFrame(rows)
+    for column in NUMBER_COLUMNS:
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    if "frames_used" in frame:
+        frame["frames_used"] = frame["frames_used"].astype("Int64")
+    return frame
+
+
+def encode(frame: pd.DataFrame, fmt: Format) -> bytes:
+    """CSV (UTF-8, header row) or Parquet (pyarrow) bytes of a table."""
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode("utf-8")
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow")
+    return buffer.getvalue()

@@ -1,0 +1,259 @@
+"""Request and response bodies (pydantic), kept apart from the tables on purpose.
+
+Why apart: what a client may send or see is a decision per endpoint (a password hash is a
+column but never a field; a practitioner's clinic comes from the login, not the body).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from sotmeasure.jobs.results import ResultPayload
+from sotmeasure.store.accounts import MIN_PASSWORD_LENGTH
+from sotmeasure.store.models import Measurement, Phase, Role, Status
+
+PATIENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# --- auth -------------------------------------------------------------------------------
+
+
+class LoginJSON(_In):
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+
+
+# --- clinics and users --------------------------------------------------------------------
+
+
+class ClinicIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ClinicOut(_Out):
+    id: int
+    name: str
+    created_at: datetime
+
+
+class UserCreate(_In):
+    email: str = Field(pattern=EMAIL_PATTERN, max_length=320)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+    role: Role
+    clinic_id: int | None = None
+    full_name: str | None = Field(default=None, max_length=200)
+
+
+class UserUpdate(_In):
+    full_name: str | None = Field(default=None, max_length=200)
+    role: Role | None = None
+    clinic_id: int | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+
+
+class UserOut(_Out):
+    id: int
+    email: str
+    full_name: str | None
+    role: Role
+    clinic_id: int | None
+    active: bool
+    created_at: datetime
+
+
+# --- patients and visits ------------------------------------------------------------------
+
+
+class PatientCreate(_In):
+    code: str = Field(
+        pattern=PATIENT_CODE_PATTERN,
+        description="The clinic's pseudonymous code (letters, digits, . _ -); unique per clinic.",
+    )
+    name: str | None = Field(default=None, max_length=200)
+    birth_date: date | None = None
+    clinic_id: int | None = Field(
+        default=None, description="Admins only; a practitioner's patients join their clinic."
+    )
+
+    @field_validator("birth_date")
+    @classmethod
+    def _not_in_future(cls, value: date | None) -> date | None:
+        if value is not None and value > date.today():
+            raise ValueError("the birth date is in the future")
+        return value
+
+
+class PatientUpdate(_In):
+    code: str | None = Field(default=None, pattern=PATIENT_CODE_PATTERN)
+    name: str | None = Field(default=None, max_length=200)
+    birth_date: date | None = None
+
+
+class PatientOut(_Out):
+    id: int
+    clinic_id: int
+    code: str
+    name: str | None
+    birth_date: date | None
+    created_at: datetime
+
+
+class VisitCreate(_In):
+    visit_date: date = Field(default_factory=date.today)
+    notes: str | None = Field(default=None, max_length=10_000)
+    practitioner_id: int | None = Field(
+        default=None, description="Default: the logged-in user when a practitioner."
+    )
+
+
+class VisitUpdate(_In):
+    visit_date: date | None = None
+    notes: str | None = Field(default=None, max_length=10_000)
+    practitioner_id: int | None = None
+
+
+class VisitOut(_Out):
+    id: int
+    patient_id: int
+    practitioner_id: int | None
+    visit_date: date
+    notes: str | None
+    created_at: datetime
+
+
+# --- recordings and measurements ----------------------------------------------------------
+
+
+class BlockingNotes(_In):
+    """SOT blocking notes: which blocks, where, which category."""
+
+    blocks: str | None = Field(default=None, max_length=200)
+    placement: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=50)
+
+
+class RecordingOut(_Out):
+    id: int
+    sha256: str
+    kind: str
+    size_bytes: int
+    media: dict[str, Any]
+    source: str
+    created_at: datetime
+
+
+class MeasurementImport(_In):
+    """A finished result from another tool (or a re-import), stored as `done`."""
+
+    phase: Phase
+    blocking: BlockingNotes = Field(default_factory=BlockingNotes)
+    result: ResultPayload
+
+
+class MeasurementOut(BaseModel):
+    id: int
+    visit_id: int
+    phase: Phase
+    status: Status
+    progress: float = Field(description="0..1 while processing; 1 when done")
+    failure_reason: str | None
+    retryable: bool
+    attempts: int
+    source: str
+    recording: RecordingOut | None
+    blocking: BlockingNotes
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    lld_mm: float | None
+    lld_ci95_mm: tuple[float, float] | None
+    lld_table_mm: float | None
+    short_side: str | None
+    pelvic_tilt_deg: float | None
+    pelvic_tilt_ci95_deg: tuple[float, float] | None
+    body_axis_deg: float | None
+    calibration: str | None
+    frames_used: Any
+    frames_rejected: Any
+    error_budget: Any
+    provenance: Any
+    result: dict[str, Any] | None = Field(
+        default=None, description="The complete stored result (with ?full=true only)."
+    )
+
+    @classmethod
+    def from_row(cls, row: Measurement, *, full: bool = False) -> MeasurementOut:
+        def pair(low: float | None, high: float | None) -> tuple[float, float] | None:
+            return None if low is None or high is None else (low, high)
+
+        return cls(
+            id=row.id,
+            visit_id=row.visit_id,
+            phase=Phase(row.phase),
+            status=Status(row.status),
+            progress=row.progress,
+            failure_reason=row.failure_reason,
+            retryable=row.status == Status.FAILED.value and row.recording_id is not None,
+            attempts=row.attempts,
+            source=row.source,
+            recording=RecordingOut.model_validate(row.recording) if row.recording else None,
+            blocking=BlockingNotes(
+                blocks=row.blocking_blocks,
+                placement=row.blocking_placement,
+                category=row.blocking_category,
+            ),
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            lld_mm=row.lld_mm,
+            lld_ci95_mm=pair(row.lld_ci95_low_mm, row.lld_ci95_high_mm),
+            lld_table_mm=row.lld_table_mm,
+            short_side=row.short_side,
+            pelvic_tilt_deg=row.pelvic_tilt_deg,
+            pelvic_tilt_ci95_deg=pair(row.pelvic_tilt_ci95_low_deg, row.pelvic_tilt_ci95_high_deg),
+            body_axis_deg=row.body_axis_deg,
+            calibration=row.calibration,
+            frames_used=row.frames_used,
+            frames_rejected=row.frames_rejected,
+            error_budget=row.error_budget,
+            provenance=row.provenance,
+            result=row.result if full else None,
+        )
+
+
+class ComparisonOut(BaseModel):
+    visit_id: int
+    pre_measurement_id: int
+    post_measurement_id: int
+    comparison: dict[str, Any] = Field(description="The `compare --json` contract.")
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok", "degraded"]
+    version: str
+    database: str
+    processing_available: bool
+    pending_measurements: int | None = None
+
+
+class ErrorOut(BaseModel):
+    detail: str | list[Any]

@@ -1,0 +1,123 @@
+"""Service settings, read from the environment (prefix `SOTMEASURE_`) with embedded defaults.
+
+Why pydantic-settings: one typed object is built once (in `sotmeasure serve` or a test) and
+passed to `create_app(settings)`, so nothing reads the environment at import time and two
+apps with different settings can live in one process (tests do exactly that).
+
+Defaults give a working single-machine install: a SQLite file and a recordings folder in
+the user data directory (platformdirs), no external services.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_MB = 1024 * 1024
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (e.g. ~/.local/share/sotmeasure on Linux)."""
+    return Path(platformdirs.user_data_dir("sotmeasure", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything the service needs to know about its surroundings.
+
+    Environment variables use the `SOTMEASURE_` prefix and the upper-case field name,
+    e.g. `SOTMEASURE_DATABASE_URL=postgresql+psycopg://user@host/db`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SOTMEASURE_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for the SQLite database (default) and the stored recordings.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; empty = SQLite file `sotmeasure.db` in data_dir.",
+    )
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # Uploads (limits protect the disk and the decoder; see api/uploads.py)
+    max_upload_mb: float = Field(default=500.0, gt=0, description="Larger uploads get 413.")
+    max_unzipped_mb: float = Field(
+        default=2000.0, gt=0, description="Total size a zipped recording may expand to."
+    )
+    max_zip_members: int = Field(default=20_000, ge=1)
+    max_zip_ratio: float = Field(
+        default=200.0, gt=1, description="Largest compression ratio of one zip member."
+    )
+    max_video_side_px: int = Field(default=8192, ge=16)
+
+    # Auth
+    token_lifetime_minutes: int = Field(default=12 * 60, ge=1)
+
+    # Background processing
+    processing_workers: int = Field(
+        default=1, ge=0, description="Worker threads; 0 = store uploads, process nothing."
+    )
+    poll_interval_s: float = Field(default=1.0, gt=0)
+
+    # Measurement setup of this installation (a clinic's table, targets and camera)
+    layout_path: Path | None = Field(
+        default=None, description="Target layout JSON; empty = the bundled demo layout."
+    )
+    profile_path: Path | None = Field(
+        default=None,
+        description="Camera profile TOML; empty = the bundled demo profile if any, else "
+        "homography-only (the result says so).",
+    )
+    heel_plane_mm: float | None = Field(default=None, description="Heel height above table.")
+    hip_plane_mm: float | None = Field(default=None, description="Hip height above table.")
+    mdc95_lld_mm: float | None = Field(
+        default=None, description="Minimal detectable change of LLD; empty = measure default."
+    )
+    mdc95_tilt_deg: float | None = Field(
+        default=None, description="Minimal detectable change of tilt; empty = measure default."
+    )
+
+    # Live capture (issue 7): webcam index, device path, video or recording; "demo" = bundled
+    camera_source: str = "demo"
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def effective_database_url(self) -> str:
+        """The URL actually used: the configured one, or the SQLite file in data_dir."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'sotmeasure.db').resolve()}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        """Content-addressed recordings (file name = sha256 of the bytes)."""
+        return self.data_dir / "recordings"
+
+    @property
+    def tmp_dir(self) -> Path:
+        """Scratch space on the same file system, so that os.replace is atomic."""
+        return self.data_dir / "tmp"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * _MB)
+
+    @property
+    def max_unzipped_bytes(self) -> int:
+        return int(self.max_unzipped_mb * _MB)
+
+    def ensure_dirs(self) -> None:
+        """Create the data folders (idempotent)."""
+        for folder in (self.data_dir, self.recordings_dir, self.tmp_dir):
+            folder.mkdir(parents=True, exist_ok=True)

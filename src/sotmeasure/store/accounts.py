@@ -1,0 +1,133 @@
+"""Users, clinics and bearer tokens: the rules shared by the API and the CLI.
+
+Passwords are hashed with argon2id (argon2-cffi); tokens are 256-bit random strings of
+which only the sha256 is stored, with an expiry. Nothing here logs a password or token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.store.models import AuthToken, Clinic, Role, User
+from sotmeasure.store.types import utcnow
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(SotmeasureError):
+    """A user or clinic cannot be created or changed as asked."""
+
+
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+def hash_password(password: str) -> str:
+    """argon2id hash of a password that meets the minimum length."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher().hash(password)
+
+
+# A real hash to verify against when the user does not exist, so that a login for an
+# unknown e-mail takes as long as one with a wrong password (no user enumeration by timing).
+_DUMMY_HASH = PasswordHasher().hash("not-a-real-password-0123456789")
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches; always spends one argon2 verification."""
+    try:
+        return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def get_or_create_clinic(session: Session, name: str) -> Clinic:
+    """The clinic with this name, created when missing."""
+    name = name.strip()
+    if not name:
+        raise AccountError("a clinic needs a name")
+    clinic = session.scalar(select(Clinic).where(Clinic.name == name))
+    if clinic is None:
+        clinic = Clinic(name=name)
+        session.add(clinic)
+        session.flush()
+    return clinic
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    clinic: Clinic | None,
+    full_name: str | None = None,
+) -> User:
+    """Add a user (not committed). Practitioners must belong to a clinic."""
+    email = normalise_email(email)
+    if "@" not in email:
+        raise AccountError(f"not an e-mail address: {email!r}")
+    if role is Role.PRACTITIONER and clinic is None:
+        raise AccountError("a practitioner must belong to a clinic (--clinic)")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError(f"a user with e-mail {email} already exists")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role.value,
+        clinic_id=clinic.id if clinic else None,
+        full_name=full_name,
+        active=True,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None (one answer for every failure)."""
+    user = session.scalar(select(User).where(User.email == normalise_email(email)))
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or not user.active:
+        return None
+    return user
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(session: Session, user: User, lifetime: timedelta) -> tuple[str, datetime]:
+    """A new bearer token for `user` (not committed); only its digest is stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + lifetime
+    session.add(AuthToken(user_id=user.id, token_sha256=token_digest(token), expires_at=expires_at))
+    return token, expires_at
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a valid (known, unexpired, unrevoked) token belongs to, else None."""
+    row = session.scalar(select(AuthToken).where(AuthToken.token_sha256 == token_digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    user = row.user
+    return user if user.active else None
+
+
+def revoke_token(session: Session, token: str) -> None:
+    row = session.scalar(select(AuthToken).where(AuthToken.token_sha256 == token_digest(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = utcnow()

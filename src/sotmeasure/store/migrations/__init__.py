@@ -1,0 +1,1 @@
+"""Alembic migration scripts (package data, so that an installed sotmeasure can migrate)."""

@@ -1,0 +1,219 @@
+"""Database tables (SQLAlchemy 2 declarative). Schemas for the API live in api/schemas.py.
+
+Every change here needs an Alembic revision in store/migrations/versions/; the test
+tests/store/test_migrations.py fails when the models and the migrations disagree.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from sotmeasure.store.types import UTCDateTime, utcnow
+
+# Named constraints: Alembic can only alter/drop what has a stable name on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+class Role(enum.StrEnum):
+    """What a user may do (see docs/api.md, "Roles")."""
+
+    ADMIN = "admin"
+    PRACTITIONER = "practitioner"
+    RESEARCHER = "researcher"
+
+
+class Phase(enum.StrEnum):
+    PRE = "pre"
+    POST = "post"
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+def _in(values: type[enum.StrEnum], column: str) -> str:
+    listed = ", ".join(f"'{v.value}'" for v in values)
+    return f"{column} IN ({listed})"
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_in(Role, "role"), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    clinic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clinics.id", ondelete="RESTRICT"), index=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    clinic: Mapped[Clinic | None] = relationship()
+
+
+class AuthToken(Base):
+    """A bearer token: only its sha256 is stored, so a leaked database grants no access."""
+
+    __tablename__ = "auth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Patient(Base):
+    """A patient, known to the clinic by a pseudonymous code; name and birth date optional."""
+
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("clinic_id", "code", name="uq_patients_clinic_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinics.id", ondelete="RESTRICT"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+
+
+class Visit(Base):
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True
+    )
+    practitioner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    visit_date: Mapped[date] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    patient: Mapped[Patient] = relationship()
+    practitioner: Mapped[User | None] = relationship()
+
+
+class Recording(Base):
+    """A stored upload or capture. The file name under data_dir is derived from sha256 only."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "video" | "recording_zip"
+    stored_name: Mapped[str] = mapped_column(String(200))  # relative to recordings_dir
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    media: Mapped[dict[str, Any]] = mapped_column(default=dict)  # width, height, fps, frames
+    source: Mapped[str] = mapped_column(String(20))  # "upload" | "capture"
+    client_filename: Mapped[str | None] = mapped_column(String(255))  # display only
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Measurement(Base):
+    """One window measurement (docs/MEASUREMENT.md) of one phase of a visit, and its state."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (
+        CheckConstraint(_in(Phase, "phase"), name="phase"),
+        CheckConstraint(_in(Status, "status"), name="status"),
+        CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
+        Index("ix_measurements_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recordings.id", ondelete="RESTRICT"), index=True
+    )
+    phase: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(20))  # "upload" | "capture" | "import"
+    status: Mapped[str] = mapped_column(String(10), default=Status.PENDING.value)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+    # Blocking notes (SOT): which blocks, where, which category
+    blocking_blocks: Mapped[str | None] = mapped_column(String(200))
+    blocking_placement: Mapped[str | None] = mapped_column(String(200))
+    blocking_category: Mapped[str | None] = mapped_column(String(50))
+
+    # The numbers of the measurement contract (null until status = done)
+    lld_mm: Mapped[float | None] = mapped_column(Float)
+    lld_ci95_low_mm: Mapped[float | None] = mapped_column(Float)
+    lld_ci95_high_mm: Mapped[float | None] = mapped_column(Float)
+    lld_table_mm: Mapped[float | None] = mapped_column(Float)
+    short_side: Mapped[str | None] = mapped_column(String(10))
+    pelvic_tilt_deg: Mapped[float | None] = mapped_column(Float)
+    pelvic_tilt_ci95_low_deg: Mapped[float | None] = mapped_column(Float)
+    pelvic_tilt_ci95_high_deg: Mapped[float | None] = mapped_column(Float)
+    body_axis_deg: Mapped[float | None] = mapped_column(Float)
+    calibration: Mapped[str | None] = mapped_column(String(40))
+    frames_used: Mapped[Any | None] = mapped_column(JSON)
+    frames_rejected: Mapped[Any | None] = mapped_column(JSON)
+    error_budget: Mapped[Any | None] = mapped_column(JSON)
+    provenance: Mapped[Any | None] = mapped_column(JSON)
+    # The complete result dict as the measure step returned it (incl. per-frame values)
+    result: Mapped[Any | None] = mapped_column(JSON)
+
+    visit: Mapped[Visit] = relationship()
+    recording: Mapped[Recording | None] = relationship()
