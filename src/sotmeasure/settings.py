@@ -11,6 +11,7 @@ the user data directory (platformdirs), no external services.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, field_validator
@@ -67,16 +68,24 @@ class Settings(BaseSettings):
     poll_interval_s: float = Field(default=1.0, gt=0)
 
     # Measurement setup of this installation (a clinic's table, targets and camera)
+    # Empty paths = the bundled demo setup (the rendered test rig); results record which
+    # layout, profile and setup were used (provenance), and /health names the setup.
     layout_path: Path | None = Field(
         default=None, description="Target layout JSON; empty = the bundled demo layout."
     )
     profile_path: Path | None = Field(
-        default=None,
-        description="Camera profile TOML; empty = the bundled demo profile if any, else "
-        "homography-only (the result says so).",
+        default=None, description="Camera profile TOML; empty = the bundled demo profile."
     )
-    heel_plane_mm: float | None = Field(default=None, description="Heel height above table.")
-    hip_plane_mm: float | None = Field(default=None, description="Hip height above table.")
+    setup_path: Path | None = Field(
+        default=None, description="Setup TOML with plane heights; empty = the bundled demo setup."
+    )
+    homography_only: bool = Field(
+        default=False,
+        description="Measure without a camera profile (the result says 'homography-only').",
+    )
+    measure_mode: Literal["markerless", "stickers"] = "markerless"
+    heel_plane_mm: float | None = Field(default=None, description="Override: heel height, mm.")
+    hip_plane_mm: float | None = Field(default=None, description="Override: hip height, mm.")
     mdc95_lld_mm: float | None = Field(
         default=None, description="Minimal detectable change of LLD; empty = measure default."
     )

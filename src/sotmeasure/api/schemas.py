@@ -253,6 +253,9 @@ class HealthOut(BaseModel):
     database: str
     processing_available: bool
     pending_measurements: int | None = None
+    measurement_setup: dict[str, Any] | str | None = Field(
+        default=None, description="Files measurements use, or why none can be used."
+    )
 
 
 class ErrorOut(BaseModel):

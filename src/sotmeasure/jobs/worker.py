@@ -216,7 +216,9 @@ class MeasurementWorker:
             if self._stop.is_set():
                 raise _Stopping
             try:
-                if len(args) >= 2 and float(args[1]) > 0:
+                if len(args) >= 2:  # (done, total, ...): total <= 0 means unknown
+                    if float(args[1]) <= 0:
+                        return
                     value = float(args[0]) / float(args[1])
                 elif args:
                     value = float(args[0])

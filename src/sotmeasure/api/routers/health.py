@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import APIRouter, Response
 from sqlalchemy import func, select
@@ -11,7 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sotmeasure import __version__
 from sotmeasure.api.deps import Ctx
 from sotmeasure.api.schemas import HealthOut
-from sotmeasure.jobs.measure_adapter import processing_available
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.jobs.measure_adapter import processing_available, resolve_setup
 from sotmeasure.store.models import Measurement, Status
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,15 @@ def health(ctx: Ctx, response: Response) -> HealthOut:
             database="unreachable",
             processing_available=processing_available(),
         )
+    try:
+        setup: dict[str, Any] | str = resolve_setup(ctx.settings).describe()
+    except SotmeasureError as exc:
+        setup = str(exc)
     return HealthOut(
         status="ok",
         version=__version__,
         database=database,
         processing_available=processing_available(),
         pending_measurements=int(pending or 0),
+        measurement_setup=setup,
     )
