@@ -20,7 +20,7 @@ CI_METHOD = (
     "median with an effective sample size from the integrated autocorrelation time "
     "(Geyer initial positive sequence); u_sys = root-sum-square of the error budget's "
     "standard uncertainties (calibration reprojection, plane-height assumption as a "
-    "rectangular +/-N mm, model resolution)"
+    "rectangular +/-N mm, heel localisation resolution, hip point uncertainty)"
 )
 
 #: A rectangular (uniform) distribution of half-width N has standard deviation N / sqrt(3).
@@ -153,37 +153,66 @@ def plane_height_component(
     )
 
 
+def hip_landmark_component(
+    *,
+    hip_u_mm: float,
+    hip_separation_mm: float,
+    heel_separation_mm: float,
+    axis_length_mm: float,
+    detail: str,
+) -> BudgetComponent:
+    """Uncertainty of the two hip points, each with standard uncertainty `hip_u_mm` per
+    coordinate, independent between sides.
+
+    Tilt: the hip line's caudal difference has u = hip_u * sqrt(2) over the hip separation.
+    LLD: the hips also fix the body axis. The mid-hip point has lateral u = hip_u / sqrt(2);
+    over the hip-to-heel length L that turns the axis by u_theta = u_mid / L (rad), which moves
+    LLD by heel_separation * u_theta (LLD = heel difference projected on the axis).
+    """
+    tilt_u = math.degrees(math.atan2(hip_u_mm * math.sqrt(2.0), hip_separation_mm))
+    axis_u_rad = (hip_u_mm / math.sqrt(2.0)) / axis_length_mm
+    return BudgetComponent(
+        name="hip_points",
+        lld_u_mm=heel_separation_mm * axis_u_rad,
+        pelvic_tilt_u_deg=tilt_u,
+        detail=detail,
+        inputs={
+            "hip_u_mm": hip_u_mm,
+            "hip_separation_mm": hip_separation_mm,
+            "heel_separation_mm": heel_separation_mm,
+            "hip_to_heel_mm": axis_length_mm,
+            "body_axis_u_deg": math.degrees(axis_u_rad),
+        },
+    )
+
+
 def model_resolution_component(
     *,
     heel_unrefined_step_mm: float,
     heel_refined_step_mm: float,
     refined_share: float,
-    hip_step_mm: float,
-    hip_separation_mm: float,
     detail: str,
 ) -> BudgetComponent:
-    """Point-localisation resolution: a point found on a grid of step s has u = s / sqrt(12).
+    """Heel localisation resolution: a point found on a grid of step s has u = s / sqrt(12).
 
     Markerless: the pose model sees a downscaled crop, so an unrefined heel or a hip sits on
     the model's grid (several mm); a heel refined at full image resolution sits on the image
-    grid. The heel variance is the refined-share-weighted mix of the two. Stickers: every
-    point is found at image resolution (both steps are one image pixel). LLD and tilt are
-    differences of two points (x sqrt(2)).
+    grid. The heel variance is the refined-share-weighted mix of the two. Stickers: heels
+    are found at image resolution (both steps are one image pixel). LLD is a difference of
+    two heels (x sqrt(2)). Hips are budgeted separately (`hip_landmark_component`).
     """
     heel_var = (
         refined_share * heel_refined_step_mm**2 + (1.0 - refined_share) * heel_unrefined_step_mm**2
     )
     heel_u = math.sqrt(heel_var / 12.0)
-    hip_u = hip_step_mm / math.sqrt(12.0)
     return BudgetComponent(
-        name="model_resolution",
+        name="heel_resolution",
         lld_u_mm=heel_u * math.sqrt(2.0),
-        pelvic_tilt_u_deg=math.degrees(math.atan2(hip_u * math.sqrt(2.0), hip_separation_mm)),
+        pelvic_tilt_u_deg=0.0,
         detail=detail,
         inputs={
             "heel_unrefined_step_mm": heel_unrefined_step_mm,
             "heel_refined_step_mm": heel_refined_step_mm,
             "heel_refined_share": refined_share,
-            "hip_step_mm": hip_step_mm,
         },
     )

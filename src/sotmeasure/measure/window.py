@@ -35,8 +35,9 @@ class MotionParams:
     window_s: float = 3.0
     threshold_mm: float = 5.0
     baseline_s: float = 0.2
-    smoothing_frames: int = 5
+    smoothing_frames: int = 7
     max_gap_s: float = 0.25
+    points_moving: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +65,9 @@ def _running_median(points: FloatArray, usable: npt.NDArray[np.bool_], size: int
 def frame_motion_mm(
     t_s: npt.ArrayLike, points_mm: npt.ArrayLike, params: MotionParams
 ) -> FloatArray:
-    """Per-frame motion in mm: the largest displacement of any smoothed point over the
-    last `baseline_s` seconds. NaN for frames without points; 0 when no earlier usable
-    frame lies a full baseline back (the start of the clip).
+    """Per-frame motion in mm: the `points_moving`-th largest displacement of the smoothed
+    points over the last `baseline_s` seconds. NaN for frames without points; 0 when no
+    earlier usable frame lies a full baseline back (the start of the clip).
 
     `points_mm`: (N, P, 2) table x, y of P points per frame, NaN rows for rejected frames.
     """
@@ -84,7 +85,8 @@ def frame_motion_mm(
             motion[i] = 0.0
             continue
         j = earlier[-1]
-        motion[i] = float(np.max(np.linalg.norm(smooth[i] - smooth[j], axis=1)))
+        moved = np.sort(np.linalg.norm(smooth[i] - smooth[j], axis=1))[::-1]
+        motion[i] = float(moved[min(params.points_moving, moved.size) - 1])
     return motion
 
 

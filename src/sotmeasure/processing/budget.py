@@ -4,15 +4,16 @@
 from __future__ import annotations
 
 import math
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from sotmeasure.geometry.table_pose import TablePose
 from sotmeasure.measure.error_budget import (
     RECTANGULAR_TO_SD,
     BudgetComponent,
     calibration_component,
+    hip_landmark_component,
     model_resolution_component,
     plane_height_component,
 )
@@ -30,24 +31,8 @@ MODEL_INPUT_PX = 256
 MIN_CAMERA_HEIGHT_MM = 1000.0
 
 
-class PlaneMapper(Protocol):
-    """The part of geometry's TablePose this module needs."""
-
-    calibration: str
-    reprojection_px: float
-    reprojection_mm: float
-
-    def pixel_to_table(self, points_px: npt.ArrayLike, z_mm: float | npt.ArrayLike) -> FloatArray:
-        """Table mm (N, 3) of pixels on planes z = z_mm."""
-        ...
-
-    def mm_per_px(self, at_px: npt.ArrayLike, z_mm: float = 0.0) -> FloatArray:
-        """Size of one pixel on the plane z = z_mm at each pixel."""
-        ...
-
-
 def map_points(
-    pose: PlaneMapper, points_px: FloatArray, heel_plane_mm: float, hip_plane_mm: float
+    pose: TablePose, points_px: FloatArray, heel_plane_mm: float, hip_plane_mm: float
 ) -> FloatArray:
     """(4, 2) pixels [heel_L, heel_R, hip_L, hip_R] -> (4, 3) table mm on their planes.
 
@@ -67,7 +52,7 @@ def _values(mm: FloatArray) -> tuple[float, float]:
 
 
 def plane_height_effects(
-    pose: PlaneMapper,
+    pose: TablePose,
     points_px: FloatArray,
     heel_plane_mm: float,
     hip_plane_mm: float,
@@ -111,7 +96,7 @@ def plane_height_effects(
 
 
 def error_components(
-    pose: PlaneMapper,
+    pose: TablePose,
     window_px: FloatArray,
     *,
     mode: str,
@@ -121,6 +106,7 @@ def error_components(
     lld_mm: float,
     refined_share: float,
     image_size: tuple[int, int],
+    hip_landmark_u_mm: float,
 ) -> list[BudgetComponent]:
     """Calibration, plane-height and resolution components for the window's median points.
 
@@ -132,17 +118,22 @@ def error_components(
     hip_z = 0.0 if pose.calibration == "homography-only" else hip_plane_mm
     heel_mm_px = float(np.mean(pose.mm_per_px(window_px[:2], heel_z)))
     hip_mm_px = float(np.mean(pose.mm_per_px(window_px[2:], hip_z)))
+    heel_sep = float(np.hypot(*(mm[1, :2] - mm[0, :2])))
+    axis_len = float(np.hypot(*((mm[0, :2] + mm[1, :2]) / 2 - (mm[2, :2] + mm[3, :2]) / 2)))
     if mode == "stickers":
         resolution = model_resolution_component(
             heel_unrefined_step_mm=heel_mm_px,
             heel_refined_step_mm=heel_mm_px,
             refined_share=1.0,
-            hip_step_mm=hip_mm_px,
+            detail=f"heel stickers located at image resolution ({heel_mm_px:.2f} mm per pixel)",
+        )
+        hip_u = hip_mm_px / math.sqrt(12.0)
+        hips = hip_landmark_component(
+            hip_u_mm=hip_u,
             hip_separation_mm=hip_sep,
-            detail=(
-                f"sticker centres located at image resolution ({heel_mm_px:.2f} mm per pixel "
-                "at the heels)"
-            ),
+            heel_separation_mm=heel_sep,
+            axis_length_mm=axis_len,
+            detail=f"PSIS stickers located at image resolution ({hip_mm_px:.2f} mm per pixel)",
         )
     else:
         model_step = max(image_size) / MODEL_INPUT_PX
@@ -150,12 +141,21 @@ def error_components(
             heel_unrefined_step_mm=heel_mm_px * model_step,
             heel_refined_step_mm=heel_mm_px,
             refined_share=refined_share,
-            hip_step_mm=hip_mm_px * model_step,
-            hip_separation_mm=hip_sep,
             detail=(
-                f"pose model grid {heel_mm_px * model_step:.1f} mm at the heels, "
-                f"{hip_mm_px * model_step:.1f} mm at the hips; {refined_share:.0%} of heel "
-                "points refined at full image resolution"
+                f"pose model grid {heel_mm_px * model_step:.1f} mm at the heels; "
+                f"{refined_share:.0%} of heel points refined at full image resolution "
+                f"({heel_mm_px:.1f} mm per pixel)"
+            ),
+        )
+        hips = hip_landmark_component(
+            hip_u_mm=hip_landmark_u_mm,
+            hip_separation_mm=hip_sep,
+            heel_separation_mm=heel_sep,
+            axis_length_mm=axis_len,
+            detail=(
+                "hip points are the pose model's hip joint centres, estimated from the body's "
+                f"outline (not bony landmarks): assumed +/-{hip_landmark_u_mm:.0f} mm (1 SD) per "
+                "hip and coordinate, independent between sides; they set the tilt and the body axis"
             ),
         )
     return [
@@ -164,4 +164,5 @@ def error_components(
             pose, window_px, heel_plane_mm, hip_plane_mm, plane_uncertainty_mm, lld_mm
         ),
         resolution,
+        hips,
     ]

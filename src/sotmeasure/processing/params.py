@@ -34,6 +34,13 @@ GENERIC_PLANES_MM: dict[Mode, tuple[float, float]] = {
 GENERIC_PLANE_UNCERTAINTY_MM = 30.0
 
 
+#: Markerless hips are the pose model's estimate of the hip joint centres from the body's
+#: outline (not a located feature): their left-right inconsistency is assumed 5 mm (1 SD) per
+#: hip and coordinate, about one third of the model's ~8 mm input grid at 1.6 mm/pixel. It is
+#: an assumption, stated in every result; a clinic replaces it with its repeatability data.
+HIP_LANDMARK_U_MM = 5.0
+
+
 class SetupError(SotmeasureError):
     """A setup file that cannot be used (missing, unreadable, wrong fields)."""
 
@@ -49,6 +56,7 @@ class MeasureParams:
     hip_plane_mm: float = GENERIC_PLANES_MM["markerless"][1]
     plane_uncertainty_mm: float = GENERIC_PLANE_UNCERTAINTY_MM
     plane_source: str = "generic adult defaults (no setup file)"
+    hip_landmark_u_mm: float = HIP_LANDMARK_U_MM
     window_s: float = 3.0
     motion_threshold_mm: float = 5.0
     motion_baseline_s: float = 0.2

@@ -107,7 +107,7 @@ def _track(
     pipeline = PosePipeline(params.mode, caudal_dir_px, camera_beyond_feet=beyond_feet)
     with pipeline, open_source(video) as src:
         est = pipeline.estimator
-        model = (
+        model: dict[str, str | None] = (
             {"name": est.model_name, "sha256": est.model_sha256}
             if est is not None
             else {"name": "sticker colour detection (no pose model)", "sha256": None}
@@ -172,7 +172,7 @@ def measure_video(
     for k, tr in enumerate(tracks):
         if tr.mm is not None:
             pts[k] = tr.mm[:, :2]
-    min_frames = max(2, int(round(params.window_s / 2 * _fps(t))))
+    min_frames = max(2, round(params.window_s / 2 * _fps(t)))
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
         raise _too_few_frames(tracks, params)
     motion = frame_motion_mm(t, pts, params.motion())
@@ -213,6 +213,7 @@ def measure_video(
         lld_mm=lld_window,
         refined_share=refined_share,
         image_size=size,
+        hip_landmark_u_mm=params.hip_landmark_u_mm,
     )
     provenance = _provenance(path, layout, profile, pose, params, model)
     return assemble_result(
