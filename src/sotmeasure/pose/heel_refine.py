@@ -61,6 +61,32 @@ class HeelRefineParams:
 
 
 @dataclass(frozen=True, slots=True)
+class MaskPatch:
+    """A person mask (values in [0, 1]) over part of the frame, `origin` = its (x0, y0).
+
+    Refinement needs the mask only around the feet, so the pipeline samples the model's
+    (small, possibly rotated) mask into a patch of full-frame pixels there instead of
+    warping a whole frame-sized mask every frame.
+    """
+
+    values: npt.NDArray[np.float32]
+    origin: tuple[int, int] = (0, 0)
+
+    def crop(self, x0: int, y0: int, x1: int, y1: int) -> npt.NDArray[np.float32]:
+        """Mask values of frame pixels [y0:y1, x0:x1] (0 where the patch has none)."""
+        out = np.zeros((max(0, y1 - y0), max(0, x1 - x0)), np.float32)
+        ox, oy = self.origin
+        ph, pw = self.values.shape
+        ax0, ay0 = max(x0, ox), max(y0, oy)
+        ax1, ay1 = min(x1, ox + pw), min(y1, oy + ph)
+        if ax1 > ax0 and ay1 > ay0:
+            out[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] = self.values[
+                ay0 - oy : ay1 - oy, ax0 - ox : ax1 - ox
+            ]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class HeelResult:
     """The heel extremity (pixels of the full frame) and how it was obtained."""
 
@@ -73,7 +99,8 @@ def _raw(point: FloatArray, reason: str) -> HeelResult:
 
 
 def _mask_extremity(
-    mask: npt.NDArray[np.float32],
+    mask: MaskPatch,
+    frame_size: tuple[int, int],
     heel: FloatArray,
     c: FloatArray,
     p: FloatArray,
@@ -81,13 +108,13 @@ def _mask_extremity(
     prm: HeelRefineParams,
 ) -> FloatArray | None:
     """The mask pixel furthest along c inside a band around the heel landmark, or None."""
-    h, w = mask.shape
+    w, h = frame_size
     r = s * max(prm.band_back, prm.band_ahead, prm.band_half_width) + 2
     x0, x1 = int(max(0, heel[0] - r)), int(min(w, heel[0] + r + 1))
     y0, y1 = int(max(0, heel[1] - r)), int(min(h, heel[1] + r + 1))
     if x1 <= x0 or y1 <= y0:
         return None
-    roi = mask[y0:y1, x0:x1] >= prm.mask_threshold
+    roi = mask.crop(x0, y0, x1, y1) >= prm.mask_threshold
     ys, xs = np.nonzero(roi)
     if xs.size == 0:
         return None
@@ -114,7 +141,7 @@ def _edge_apex(
     ahead: float,
     half_width: float,
     prm: HeelRefineParams,
-    mask: npt.NDArray[np.float32] | None = None,
+    mask: MaskPatch | None = None,
     mask_tolerance: float = 0.0,
 ) -> FloatArray | None:
     """Sub-pixel apex of the silhouette edge crossed by lines along c, or None.
@@ -153,7 +180,7 @@ def _edge_apex(
     mag = np.where(inside, mag, 0.0)
     line_ok = np.ones(offs.size, dtype=bool)
     if mask is not None:
-        mroi = np.ascontiguousarray(mask[y0 : y1 + 1, x0 : x1 + 1], dtype=np.float32)
+        mroi = np.ascontiguousarray(mask.crop(x0, y0, x1 + 1, y1 + 1), dtype=np.float32)
         mprof = cv2.remap(mroi, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         fg = mprof >= prm.mask_threshold
         # the last foreground sample of each line = its mask crossing
@@ -224,7 +251,7 @@ def refine_heel(
     heel_px: FloatArray,
     ankle_px: FloatArray,
     caudal_dir_px: npt.ArrayLike,
-    mask: npt.NDArray[np.float32] | None = None,
+    mask: MaskPatch | npt.NDArray[np.float32] | None = None,
     view_ok: bool = True,
     params: HeelRefineParams | None = None,
 ) -> HeelResult:
@@ -242,9 +269,12 @@ def refine_heel(
     s = float(np.hypot(*(heel - np.asarray(ankle_px, dtype=np.float64))))
     if not np.isfinite(s) or s < prm.min_foot_scale_px:
         return _raw(heel, "foot too small in the image to refine")
+    if isinstance(mask, np.ndarray):
+        mask = MaskPatch(np.asarray(mask, dtype=np.float32))
     coarse = None
     if mask is not None:
-        coarse = _mask_extremity(mask, heel, c, p, s, prm)
+        size = (int(image_bgr.shape[1]), int(image_bgr.shape[0]))
+        coarse = _mask_extremity(mask, size, heel, c, p, s, prm)
     if coarse is not None:
         apex = _edge_apex(
             image_bgr,

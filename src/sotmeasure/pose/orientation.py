@@ -78,6 +78,17 @@ class QuarterTurn:
             out[:, 1] = x_new
         return out
 
+    def points_to_rotated(self, pts: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Map (N,2) pixel points of the original image into the rotated image."""
+        out = np.asarray(pts, dtype=np.float64).copy()
+        w, h = self.size
+        for i in range(self.k):
+            wi = w if i % 2 == 0 else h  # width of the image before turn i
+            x_old, y_old = out[:, 0].copy(), out[:, 1].copy()
+            out[:, 0] = y_old
+            out[:, 1] = wi - 1 - x_old
+        return out
+
     def mask_to_original(self, mask: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Rotate an image-sized mask of the rotated image back to the original frame."""
         if self.k == 0:

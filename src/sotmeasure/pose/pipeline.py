@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from sotmeasure.capture.frame import Frame
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.estimator import PoseEstimator
-from sotmeasure.pose.heel_refine import HeelRefineParams, refine_heel
+from sotmeasure.pose.heel_refine import HeelRefineParams, MaskPatch, refine_heel
 from sotmeasure.pose.mediapipe_backend import MediaPipePoseEstimator
 from sotmeasure.pose.orientation import QuarterTurn, unit_vector
 from sotmeasure.pose.stickers import (
@@ -87,7 +88,47 @@ class PipelineParams:
     min_visibility: float = q.DEFAULT_MIN_VISIBILITY
     in_frame_margin_px: float = q.DEFAULT_IN_FRAME_MARGIN_PX
     heel: HeelRefineParams = field(default_factory=HeelRefineParams)
+    inference_long_side_px: int | None = 960  # the model input's long side; None = as is
     blobs: StickerBlobParams = field(default_factory=StickerBlobParams)
+
+
+@dataclass(frozen=True, slots=True)
+class _Inference:
+    """The model's answer in the head-up, downscaled image, and how to map it back."""
+
+    upright: PoseLandmarks | None
+    turn: QuarterTurn
+    scale: tuple[float, float]  # frame px per model-input px (x, y)
+    frame_size: tuple[int, int]
+
+    def to_frame(self, pts_upright: FloatArray) -> FloatArray:
+        small = self.turn.points_to_original(pts_upright)
+        sx, sy = self.scale  # pixel centres: x_frame + 0.5 = (x_small + 0.5) * sx
+        return np.stack([(small[:, 0] + 0.5) * sx - 0.5, (small[:, 1] + 0.5) * sy - 0.5], 1)
+
+    def mask_patch(
+        self, heel: FloatArray, ankle: FloatArray, prm: HeelRefineParams
+    ) -> MaskPatch | None:
+        """The model's person mask resampled to frame pixels around one heel."""
+        if self.upright is None or self.upright.segmentation is None:
+            return None
+        s = float(np.hypot(*(heel - ankle)))
+        r = s * max(prm.band_back, prm.band_ahead, prm.edge_window_back) + 8.0
+        w, h = self.frame_size
+        x0, y0 = max(0, int(heel[0] - r)), max(0, int(heel[1] - r))
+        x1, y1 = min(w, int(heel[0] + r) + 1), min(h, int(heel[1] + r) + 1)
+        if x1 <= x0 or y1 <= y0:
+            return None
+        ys, xs = np.mgrid[y0:y1, x0:x1]
+        sx, sy = self.scale
+        small = np.stack([(xs.ravel() + 0.5) / sx - 0.5, (ys.ravel() + 0.5) / sy - 0.5], 1)
+        up = self.turn.points_to_rotated(small)
+        mx = up[:, 0].reshape(xs.shape).astype(np.float32)
+        my = up[:, 1].reshape(xs.shape).astype(np.float32)
+        vals = cv2.remap(
+            self.upright.segmentation, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )
+        return MaskPatch(np.asarray(vals, dtype=np.float32), (x0, y0))
 
 
 class PosePipeline:
@@ -159,35 +200,48 @@ class PosePipeline:
         self._last_t_ms = t
         return t
 
-    def _infer(
-        self, image: npt.NDArray[np.uint8], t_s: float
-    ) -> tuple[PoseLandmarks | None, npt.NDArray[np.uint8], QuarterTurn]:
-        """Model landmarks in the head-up image, that image, and the turn that made it."""
+    def _infer(self, image: npt.NDArray[np.uint8], t_s: float) -> _Inference:
+        """Run the model on a head-up copy, downscaled to `inference_long_side_px`.
+
+        The model looks at a 256 px crop of the body whatever the input size, so feeding
+        it 1080p only costs time (rotating and converting 2 Mpx): the full resolution is
+        used where it matters, in the heel refinement on the original frame.
+        """
         if self.estimator is None:
             raise ValueError("this pipeline has no pose estimator")
-        size = (int(image.shape[1]), int(image.shape[0]))
+        h, w = int(image.shape[0]), int(image.shape[1])
+        small = image
+        limit = self.params.inference_long_side_px
+        if limit is not None and max(w, h) > limit:
+            f = limit / max(w, h)
+            small = np.asarray(
+                cv2.resize(image, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA),
+                dtype=np.uint8,
+            )
+        sw, sh = int(small.shape[1]), int(small.shape[0])
         turn = (
-            QuarterTurn.head_up(self.caudal_dir_px, size)
+            QuarterTurn.head_up(self.caudal_dir_px, (sw, sh))
             if self.rotate_head_up
-            else QuarterTurn(0, size)
+            else QuarterTurn(0, (sw, sh))
         )
-        upright = turn.apply(image)
-        return self.estimator.estimate(upright, self._next_t_ms(t_s)), upright, turn
+        up = self.estimator.estimate(turn.apply(small), self._next_t_ms(t_s))
+        return _Inference(up, turn, (w / sw, h / sh), (w, h))
 
-    def _to_original(self, lm: PoseLandmarks, turn: QuarterTurn) -> PoseLandmarks:
-        pts = turn.points_to_original(lm.points_px)
+    def _to_original(self, inf: _Inference) -> PoseLandmarks | None:
+        if inf.upright is None:
+            return None
+        pts = inf.to_frame(inf.upright.points_px)
         return PoseLandmarks(
             points_px=pts,
-            visibility=lm.visibility,
-            in_frame=points_in_frame(pts, turn.size, self.params.in_frame_margin_px),
-            image_size=turn.size,
-            segmentation=None,  # the mask stays in the head-up frame where it is used
+            visibility=inf.upright.visibility,
+            in_frame=points_in_frame(pts, inf.frame_size, self.params.in_frame_margin_px),
+            image_size=inf.frame_size,
+            segmentation=None,  # the model's mask stays small; patches are sampled on demand
         )
 
     def landmarks(self, image: npt.NDArray[np.uint8], t_s: float) -> PoseLandmarks | None:
         """The model's landmarks in the original frame (head-up inference, mapped back)."""
-        up, _, turn = self._infer(image, t_s)
-        return None if up is None else self._to_original(up, turn)
+        return self._to_original(self._infer(image, t_s))
 
     def process(self, frame: Frame) -> FramePoints:
         """Points or a rejection reason for one frame."""
@@ -196,13 +250,13 @@ class PosePipeline:
         return self._process_markerless(frame)
 
     def _process_markerless(self, frame: Frame) -> FramePoints:
-        up, upright, turn = self._infer(frame.image, frame.t_s)
-        lm = None if up is None else self._to_original(up, turn)
+        inf = self._infer(frame.image, frame.t_s)
+        lm = self._to_original(inf)
 
         def reject(reason: str) -> FramePoints:
             return FramePoints(frame.index, frame.t_s, None, reason, lm)
 
-        if lm is None or up is None:
+        if lm is None:
             return reject(q.REJECT_NO_PERSON)
         prm = self.params
         hips = (Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
@@ -214,7 +268,6 @@ class PosePipeline:
         if any(lm.vis(h) < prm.min_visibility for h in heels):
             return reject(q.REJECT_HEELS_HIDDEN)
 
-        c_up = turn.rotate_dir(self.caudal_dir_px)
         heel_pts: dict[str, FloatArray] = {}
         status: dict[str, str] = {}
         for side, heel, ankle in (
@@ -224,18 +277,16 @@ class PosePipeline:
             if not self.refine_heels:
                 heel_pts[side], status[side] = lm.px(heel).copy(), "raw-landmark (refinement off)"
                 continue
-            # refine in the upright image (no need to rotate the mask back), map back
             res = refine_heel(
-                upright,
-                up.px(heel),
-                up.px(ankle),
-                c_up,
-                mask=up.segmentation,
+                frame.image,
+                lm.px(heel),
+                lm.px(ankle),
+                self.caudal_dir_px,
+                mask=inf.mask_patch(lm.px(heel), lm.px(ankle), prm.heel),
                 view_ok=not self.camera_beyond_feet,
                 params=prm.heel,
             )
-            heel_pts[side] = turn.points_to_original(res.point_px[None, :])[0]
-            status[side] = res.status
+            heel_pts[side], status[side] = res.point_px, res.status
         both = np.stack([heel_pts["left"], heel_pts["right"]])
         if not points_in_frame(both, (frame.width, frame.height), prm.in_frame_margin_px).all():
             return reject(q.REJECT_HEELS_OUT_OF_FRAME)

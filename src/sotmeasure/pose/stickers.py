@@ -69,19 +69,16 @@ class Sticker:
 
 
 def _unmixed_centroid(
-    image: npt.NDArray[np.uint8], blob: npt.NDArray[np.uint8], bbox: tuple[int, int, int, int]
+    img_roi: npt.NDArray[np.uint8], blob: npt.NDArray[np.uint8], origin: tuple[int, int]
 ) -> FloatArray | None:
-    x, y, w, h = bbox
-    pad = max(3, int(0.5 * max(w, h)))
-    img_h, img_w = blob.shape
-    x0, y0 = max(0, x - pad), max(0, y - pad)
-    x1, y1 = min(img_w, x + w + pad), min(img_h, y + h + pad)
-    b = blob[y0:y1, x0:x1]
-    img = image[y0:y1, x0:x1].astype(np.float64)
+    """Colour-unmixing centroid of one blob; `img_roi`/`blob` cover the same padded box."""
+    img = img_roi.astype(np.float64)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-    core = cv2.erode(b, kernel)
-    near = cv2.dilate(b, kernel, iterations=2)
-    ring = (cv2.dilate(b, kernel, iterations=4) > 0) & (cv2.dilate(b, kernel, iterations=3) == 0)
+    core = cv2.erode(blob, kernel)
+    near = cv2.dilate(blob, kernel, iterations=2)
+    ring = (cv2.dilate(blob, kernel, iterations=4) > 0) & (
+        cv2.dilate(blob, kernel, iterations=3) == 0
+    )
     if not core.any() or not ring.any():
         return None
     fg = np.median(img[core > 0], axis=0)
@@ -94,7 +91,8 @@ def _unmixed_centroid(
     total = float(alpha.sum())
     if total <= 0:
         return None
-    ys, xs = np.mgrid[0 : y1 - y0, 0 : x1 - x0]
+    ys, xs = np.mgrid[0 : blob.shape[0], 0 : blob.shape[1]]
+    x0, y0 = origin
     return np.array([(alpha * xs).sum() / total + x0, (alpha * ys).sum() / total + y0])
 
 
@@ -117,11 +115,11 @@ def find_stickers(
         if not prm.min_area_px <= area <= prm.max_area_px:
             continue
         x, y, w, h = (int(v) for v in stats[i, :4])
-        blob = np.zeros_like(m)
-        blob[y : y + h, x : x + w] = (labels[y : y + h, x : x + w] == i).astype(np.uint8) * 255
-        contours, _ = cv2.findContours(
-            blob[y : y + h, x : x + w].copy(), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE
-        )
+        pad = max(6, w // 2, h // 2)  # room for the background ring around the disc
+        x0, y0 = max(0, x - pad), max(0, y - pad)
+        x1, y1 = min(m.shape[1], x + w + pad), min(m.shape[0], y + h + pad)
+        blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8) * 255
+        contours, _ = cv2.findContours(blob.copy(), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         if not contours:
             continue
         cnt = max(contours, key=cv2.contourArea)
@@ -133,7 +131,7 @@ def find_stickers(
             (_, _), (a1, a2), _ = cv2.fitEllipse(cnt)
             if min(a1, a2) <= 0 or max(a1, a2) / min(a1, a2) > prm.max_axis_ratio:
                 continue
-        centre = _unmixed_centroid(image_bgr, blob, (x, y, w, h))
+        centre = _unmixed_centroid(image_bgr[y0:y1, x0:x1], blob, (x0, y0))
         if centre is None:
             continue
         out.append(Sticker(centre, area, float(circ)))
