@@ -87,6 +87,7 @@ def intrinsics_cmd(
         "coverage": round(result.coverage, 3),
         "std_px": {key: round(v, 3) for key, v in result.std_px.items()},
         "principal_point_fixed_at_centre": result.principal_point_fixed,
+        "k3_fixed_at_zero": result.k3_fixed,
     }
     if as_json:
         typer.echo(json.dumps(summary))
@@ -105,6 +106,13 @@ def intrinsics_cmd(
         console.print(
             "note: the views did not determine the principal point; it was fixed at the image "
             "centre (move the board into the image corners to measure it)",
+            markup=False,
+            highlight=False,
+        )
+    if result.k3_fixed:
+        console.print(
+            "note: the board did not reach the image corners, so k3 was fixed at 0 "
+            "(distortion is reliable where the board was seen)",
             markup=False,
             highlight=False,
         )

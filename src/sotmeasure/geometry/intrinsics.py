@@ -14,6 +14,9 @@ Steps, each with a reason:
    When the principal point is not determined to `PRINCIPAL_POINT_MAX_STD_PX` (the
    board never reached the image edges), it is fixed at the image centre and the
    profile's `board` text says so: a stated assumption instead of a noisy number.
+   Likewise k3 (the r^6 term) is only fitted when the board reached all four image
+   corners: fitted from the centre alone it extrapolates wildly (100 px at the corners
+   on the fixture clip, against 2.5 px with k3 = 0 at the same RMS).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class IntrinsicsResult:
     frames_checked: int
     std_px: dict[str, float]
     principal_point_fixed: bool
+    k3_fixed: bool
     coverage: float
     per_view_rms_px: tuple[float, ...] = field(default=())
 
@@ -170,15 +174,29 @@ def _outline_distance(feats: FloatArray, one: FloatArray) -> FloatArray:
     return np.asarray(np.linalg.norm(diff, axis=2).mean(axis=1), dtype=np.float64)
 
 
-def coverage(
-    views: list[BoardView], size: tuple[int, int], grid: tuple[int, int] = (6, 4)
-) -> float:
-    """Share of the cells of a grid over the image that some board corner falls in."""
+def _cells(
+    views: list[BoardView], size: tuple[int, int], grid: tuple[int, int]
+) -> set[tuple[int, int]]:
     w, h = size
     pts = np.concatenate([v.image_points for v in views])
     cx = np.clip((pts[:, 0] / w * grid[0]).astype(int), 0, grid[0] - 1)
     cy = np.clip((pts[:, 1] / h * grid[1]).astype(int), 0, grid[1] - 1)
-    return len(set(zip(cx.tolist(), cy.tolist(), strict=True))) / (grid[0] * grid[1])
+    return set(zip(cx.tolist(), cy.tolist(), strict=True))
+
+
+def coverage(
+    views: list[BoardView], size: tuple[int, int], grid: tuple[int, int] = (6, 4)
+) -> float:
+    """Share of the cells of a grid over the image that some board corner falls in."""
+    return len(_cells(views, size, grid)) / (grid[0] * grid[1])
+
+
+def reaches_corners(
+    views: list[BoardView], size: tuple[int, int], grid: tuple[int, int] = (6, 4)
+) -> bool:
+    """True when board corners were seen in all four corner cells of the image grid."""
+    corners = {(0, 0), (grid[0] - 1, 0), (0, grid[1] - 1), (grid[0] - 1, grid[1] - 1)}
+    return corners <= _cells(views, size, grid)
 
 
 def calibrate_views(
@@ -200,17 +218,18 @@ def calibrate_views(
             "film the board slowly in more positions and tilts, filling the image"
         )
     cover = coverage(views, size)
+    fix_k3 = not reaches_corners(views, size)
     if cover < MIN_COVERAGE:
         raise CalibrationViewsError(
             f"the board covered only {cover:.0%} of the image in the views: move it over "
             "the whole image, including near the edges and corners"
         )
-    rms, k, d, std, per_view = _calibrate(views, size, fix_principal_point=False)
+    rms, k, d, std, per_view = _calibrate(views, size, fix_principal_point=False, fix_k3=fix_k3)
     keep = per_view <= max(_OUTLIER_VIEW_FACTOR * float(np.median(per_view)), 0.5)
     if not keep.all() and keep.sum() >= min_views:
         log.info("dropping %d views with high error and refitting", int((~keep).sum()))
         views = [v for v, ok in zip(views, keep, strict=True) if ok]
-        rms, k, d, std, per_view = _calibrate(views, size, fix_principal_point=False)
+        rms, k, d, std, per_view = _calibrate(views, size, fix_principal_point=False, fix_k3=fix_k3)
 
     rel_f = max(std["fx"] / k[0, 0], std["fy"] / k[1, 1])
     if rel_f > MAX_FOCAL_REL_STD:
@@ -227,8 +246,12 @@ def calibrate_views(
             f"free estimate {k[0, 2]:.1f}, {k[1, 2]:.1f})"
         )
         log.info("calibration%s", free_note)
-        rms, k, d, std, per_view = _calibrate(views, size, fix_principal_point=True, start=k)
+        rms, k, d, std, per_view = _calibrate(
+            views, size, fix_principal_point=True, fix_k3=fix_k3, start=k
+        )
 
+    if fix_k3:
+        free_note += "; k3 fixed at 0 (the board did not reach the image corners)"
     board_text = (
         f"{board.name} ChArUco {board.squares_x}x{board.squares_y}, "
         f"{board.square_length_mm:g} mm squares, {board.marker_length_mm:g} mm "
@@ -252,6 +275,7 @@ def calibrate_views(
         frames_checked=frames_checked,
         std_px=std,
         principal_point_fixed=pp_fixed,
+        k3_fixed=fix_k3,
         coverage=cover,
         per_view_rms_px=tuple(float(e) for e in per_view),
     )
@@ -262,6 +286,7 @@ def _calibrate(
     size: tuple[int, int],
     *,
     fix_principal_point: bool,
+    fix_k3: bool,
     start: FloatArray | None = None,
 ) -> tuple[float, FloatArray, FloatArray, dict[str, float], FloatArray]:
     obj = [v.object_points.reshape(-1, 1, 3) for v in views]
@@ -274,6 +299,8 @@ def _calibrate(
         k0[0, 2] = (size[0] - 1) / 2.0
         k0[1, 2] = (size[1] - 1) / 2.0
         flags = cv2.CALIB_USE_INTRINSIC_GUESS | cv2.CALIB_FIX_PRINCIPAL_POINT
+    if fix_k3:
+        flags |= cv2.CALIB_FIX_K3
     criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-9)
     rms, k, d, _, _, std_in, _, per_view = cv2.calibrateCameraExtended(
         obj, img, size, k0, np.zeros(5), flags=flags, criteria=criteria
