@@ -1,0 +1,119 @@
+"""Helpers shared by the service tests (imported by conftest.py and the test modules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from fastapi.testclient import TestClient
+
+from sotmeasure.settings import Settings
+from sotmeasure.store.accounts import create_user, get_or_create_clinic
+from sotmeasure.store.engine import make_engine, make_session_factory
+from sotmeasure.store.migrate import upgrade_head
+from sotmeasure.store.models import Role
+
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass
+class World:
+    """Two clinics and one user of every kind, with ids and bearer headers."""
+
+    clinic_a: int
+    clinic_b: int
+    users: dict[str, int]
+    headers: dict[str, dict[str, str]]
+
+
+def seed_users(settings: Settings) -> dict[str, int]:
+    """Admin, practitioners of clinics A and B, a researcher (as the CLI would create them)."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade_head(engine)
+        with make_session_factory(engine)() as session:
+            a = get_or_create_clinic(session, "Clinic A")
+            b = get_or_create_clinic(session, "Clinic B")
+            ids = {}
+            for key, role, clinic in (
+                ("admin", Role.ADMIN, None),
+                ("prac_a", Role.PRACTITIONER, a),
+                ("prac_b", Role.PRACTITIONER, b),
+                ("researcher", Role.RESEARCHER, None),
+            ):
+                user = create_user(
+                    session, email=f"{key}@example.org", password=PASSWORD, role=role, clinic=clinic
+                )
+                ids[key] = user.id
+            ids["clinic_a"], ids["clinic_b"] = a.id, b.id
+            session.commit()
+        return ids
+    finally:
+        engine.dispose()
+
+
+def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
+    response = client.post("/auth/token", data={"username": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def make_patient_visit(
+    client: TestClient, headers: dict[str, str], code: str = "P-001"
+) -> tuple[int, int]:
+    patient = client.post(
+        "/patients",
+        json={"code": code, "name": "Ada Example", "birth_date": "1980-05-17"},
+        headers=headers,
+    )
+    assert patient.status_code == 201, patient.text
+    visit = client.post(
+        f"/patients/{patient.json()['id']}/visits",
+        json={"visit_date": "2026-03-02", "notes": "first"},
+        headers=headers,
+    )
+    assert visit.status_code == 201, visit.text
+    return patient.json()["id"], visit.json()["id"]
+
+
+def write_video(
+    path: Path, frames: int = 8, size: tuple[int, int] = (96, 64), fourcc: str = "mp4v"
+) -> Path:
+    """A small real video: frame k is filled with grey level 20*k (known content)."""
+    width, height = size
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 10.0, (width, height))
+    assert writer.isOpened()
+    for k in range(frames):
+        writer.write(np.full((height, width, 3), (20 * k) % 256, dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def stored_files(data_dir: Path) -> list[Path]:
+    """Every file under the recordings and scratch folders (to prove nothing was stored)."""
+    return sorted(
+        p for folder in ("recordings", "tmp") for p in (data_dir / folder).rglob("*") if p.is_file()
+    )
+
+
+def result_payload(lld: float, lld_half: float, tilt: float, tilt_half: float) -> dict[str, Any]:
+    """A result in the `measure --json` shape, as another tool would send it for import."""
+    return {
+        "lld_mm": lld,
+        "lld_ci95_mm": [lld - lld_half, lld + lld_half],
+        "lld_table_mm": lld,
+        "short_side": "left" if lld > 0.5 else ("right" if lld < -0.5 else "none"),
+        "pelvic_tilt_deg": tilt,
+        "pelvic_tilt_ci95_deg": [tilt - tilt_half, tilt + tilt_half],
+        "body_axis_deg": 0.5,
+        "frames_used": 80,
+        "frames_total": 120,
+        "frames_rejected": {"heels not visible": 4},
+        "calibration": "camera+pose",
+        "error_budget": {"lld_half_mm": lld_half},
+        "provenance": {"software_version": "other-tool 1.0", "recording_path": "/home/x/p.mp4"},
+        "frames": [{"index": 0, "lld_mm": lld}],
+    }

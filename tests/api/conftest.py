@@ -1,0 +1,106 @@
+"""Service test fixtures: a real database (SQLite file, and PostgreSQL where it runs), a real
+app per test through TestClient, and a small world of clinics, users and tokens.
+
+Every test that takes `db_url` runs twice: on a SQLite file in tmp_path and on a fresh
+PostgreSQL database (created with a unique name, dropped afterwards). Where PostgreSQL is
+not reachable, the PostgreSQL half is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_helpers import World, login, seed_users
+from fastapi.testclient import TestClient
+
+from sotmeasure.api import create_app
+from sotmeasure.settings import Settings
+
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _pg_admin() -> Any:
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    try:
+        with _pg_admin() as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure to connect means: skip, and say why
+        return f"PostgreSQL not reachable at 127.0.0.1:5432 ({type(exc).__name__}: {exc})"
+    return None
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_available: str | None
+) -> Iterator[str]:
+    """A URL of an empty database of each kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'service.db'}"
+        return
+    if postgres_available:
+        pytest.skip(postgres_available)
+    name = f"sotm_test_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_URL.format(name=name)
+    finally:
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def make_settings(db_url: str, data_dir: Path) -> Callable[..., Settings]:
+    """Settings on the test database; no worker threads unless a test asks for them."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": data_dir,
+            "database_url": db_url,
+            "processing_workers": 0,
+            "poll_interval_s": 0.2,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def world(client: TestClient, settings: Settings) -> World:
+    """Clinics A and B; admin, practitioner of A, of B, and a researcher, all logged in."""
+    ids = seed_users(settings)
+    headers = {
+        key: login(client, f"{key}@example.org")
+        for key in ("admin", "prac_a", "prac_b", "researcher")
+    }
+    users = {k: v for k, v in ids.items() if not k.startswith("clinic")}
+    return World(ids["clinic_a"], ids["clinic_b"], users, headers)
