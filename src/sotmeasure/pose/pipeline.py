@@ -306,10 +306,11 @@ class PosePipeline:
             lm = self.landmarks(frame.image, frame.t_s)
         prm = self.params
         right = self.right_dir_px
-        heels = label_pair(find_stickers(frame.image, self.heel_colour, prm.blobs), right)
+        hsv = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2HSV), np.uint8)
+        heels = label_pair(find_stickers(frame.image, self.heel_colour, prm.blobs, hsv), right)
         if heels is None:
             return FramePoints(frame.index, frame.t_s, None, q.REJECT_HEEL_STICKERS, lm)
-        psis = label_pair(find_stickers(frame.image, self.psis_colour, prm.blobs), right)
+        psis = label_pair(find_stickers(frame.image, self.psis_colour, prm.blobs, hsv), right)
         if psis is None:
             return FramePoints(frame.index, frame.t_s, None, q.REJECT_PSIS_STICKERS, lm)
         pts = np.stack([s.centre_px for s in (*heels, *psis)])
