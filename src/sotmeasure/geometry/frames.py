@@ -1,8 +1,10 @@
-"""Reading frames for calibration commands: a video file or a folder of images.
+"""Frames for the calibration commands, through the capture layer's `open_source`.
 
-Calibration needs only still images in order, not the capture layer's timing or
-recording metadata, so this stays a small reader of its own (OpenCV decoding) that
-yields (index, image) and can skip frames cheaply with `grab()`.
+Calibration needs still images in order, not timing: this wraps `open_source` (a video
+file, a folder of images, or a recording folder; never a webcam here, a calibration is
+made from a file) and yields (index, image), every `stride`-th frame. Capture errors
+(`CaptureError`, a `SotmeasureError`) pass through unchanged: they already say what is
+wrong with the file.
 """
 
 from __future__ import annotations
@@ -11,75 +13,47 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
+from sotmeasure.capture.open import open_source, source_kind
 from sotmeasure.geometry.errors import GeometryError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
 class FramesError(GeometryError):
-    """The video or image folder given for calibration cannot be read."""
+    """The video or image folder given for calibration cannot be used."""
 
 
 @dataclass(frozen=True)
 class FrameFiles:
-    """An opened video or image folder: how many frames, and how to read them."""
+    """A video, image folder or recording to read for calibration."""
 
     path: Path
     count: int
-    images: tuple[Path, ...] = ()
 
     def read(self, stride: int = 1) -> Iterator[tuple[int, npt.NDArray[np.uint8]]]:
         """Yield (index, BGR image) of every `stride`-th frame."""
         stride = max(1, stride)
-        if self.images:
-            for index in range(0, len(self.images), stride):
-                img = cv2.imread(str(self.images[index]), cv2.IMREAD_COLOR)
-                if img is None:
-                    raise FramesError(f"cannot read image {self.images[index]}")
-                yield index, np.asarray(img, dtype=np.uint8)
-            return
-        cap = cv2.VideoCapture(str(self.path))
-        try:
-            index = 0
-            while True:
-                if index % stride:
-                    if not cap.grab():
-                        return
-                else:
-                    ok, img = cap.read()
-                    if not ok:
-                        return
-                    yield index, np.asarray(img, dtype=np.uint8)
-                index += 1
-        finally:
-            cap.release()
+        with open_source(self.path) as source:
+            for frame in source:
+                if frame.index % stride == 0:
+                    yield frame.index, frame.image
 
 
 def open_frames(path: str | Path) -> FrameFiles:
-    """A video file or a folder of images (sorted by name); FramesError if unreadable."""
+    """Check `path` is a readable video, image folder or recording; count its frames."""
     path = Path(path)
-    if path.is_dir():
-        images = tuple(sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES))
-        if not images:
-            raise FramesError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in folder {path}")
-        return FrameFiles(path=path, count=len(images), images=images)
-    if not path.is_file():
+    if not path.exists():
         raise FramesError(f"video or image folder not found: {path}")
-    cap = cv2.VideoCapture(str(path))
-    try:
-        if not cap.isOpened():
-            raise FramesError(f"cannot open video {path}")
-        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        ok, _ = cap.read()
-        if not ok:
-            raise FramesError(f"video {path} has no readable frame")
-    finally:
-        cap.release()
-    return FrameFiles(path=path, count=max(count, 1))
+    if source_kind(path) == "webcam":
+        raise FramesError(f"{path} is a camera; calibrate from a recorded video or images")
+    with open_source(path) as source:
+        count = source.info.frame_count
+    if count is None:
+        count = sum(1 for _ in FrameFiles(path, 0).read())
+    if count <= 0:
+        raise FramesError(f"{path} holds no frames")
+    return FrameFiles(path=path, count=count)
 
 
 def read_frames(
