@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,22 @@ def world(client: TestClient, settings: Settings) -> World:
     }
     users = {k: v for k, v in ids.items() if not k.startswith("clinic")}
     return World(ids["clinic_a"], ids["clinic_b"], users, headers)
+
+
+@pytest.fixture
+def world_factory() -> Iterator[Callable[[Settings], tuple[TestClient, World]]]:
+    """Build an app with particular settings, seed the world, log everyone in."""
+    stack = ExitStack()
+
+    def build(custom: Settings) -> tuple[TestClient, World]:
+        test_client = stack.enter_context(TestClient(create_app(custom)))
+        ids = seed_users(custom)
+        headers = {
+            key: login(test_client, f"{key}@example.org")
+            for key in ("admin", "prac_a", "prac_b", "researcher")
+        }
+        users = {k: v for k, v in ids.items() if not k.startswith("clinic")}
+        return test_client, World(ids["clinic_a"], ids["clinic_b"], users, headers)
+
+    with stack:
+        yield build
