@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,3 +118,19 @@ def result_payload(lld: float, lld_half: float, tilt: float, tilt_half: float) -
         "provenance": {"software_version": "other-tool 1.0", "recording_path": "/home/x/p.mp4"},
         "frames": [{"index": 0, "lld_mm": lld}],
     }
+
+
+def wait_for_measurement(
+    client: TestClient, measurement_id: int, headers: dict[str, str], bound_s: float = 600.0
+) -> dict[str, Any]:
+    """Poll until the measurement is done or failed (bounded, so a hang fails the test)."""
+    deadline = time.monotonic() + bound_s
+    seen_progress: list[float] = []
+    while time.monotonic() < deadline:
+        body = client.get(f"/measurements/{measurement_id}", headers=headers).json()
+        seen_progress.append(body["progress"])
+        if body["status"] in ("done", "failed"):
+            body["seen_progress"] = seen_progress
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"measurement {measurement_id} still {body['status']} after {bound_s} s")
