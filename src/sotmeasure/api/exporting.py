@@ -173,9 +173,7 @@ def research_table(
             return None
         return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
 
-    fetched = list(
-        session.execute(_query(replace(flt, only_done=True), scope))
-    )
+    fetched = list(session.execute(_query(replace(flt, only_done=True), scope)))
     first_visit: dict[int, date] = {}
     visit_numbers: dict[int, dict[int, int]] = {}
     for _m, v, p, _c, _pr, _rec in fetched:
