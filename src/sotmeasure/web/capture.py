@@ -1,0 +1,304 @@
+"""'Measure pre' / 'Measure post': record a window from the live source, store, queue.
+
+Flow of one capture (in a thread, so the page can poll it):
+1. record `capture_seconds` into a new recording folder (capture.Recorder) under the data
+   folder's tmp/: from the live camera's frame queue, or, for the demo source, the phase's
+   demo clip from its start in real time;
+2. zip the folder and hand it to the service's content-addressed file store (the same
+   checks as an upload: it is opened, never trusted);
+3. one transaction: the `recordings` row (source "capture") and a `pending` measurement;
+   wake the service's worker, which measures it like any upload.
+A camera that stops mid-capture fails the capture with a message and stores nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from sotmeasure.api.context import AppContext
+from sotmeasure.capture.base import FrameSource, SourceInfo
+from sotmeasure.capture.errors import FrameReadError
+from sotmeasure.capture.frame import Frame
+from sotmeasure.capture.recorder import record_from_source
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.store.models import Measurement, Recording, Status
+from sotmeasure.store.recording_files import StoredRecording
+from sotmeasure.web.live import LiveCamera, LiveHub, SinkItem
+from sotmeasure.web.sources import LiveSpec, PhaseName, open_live
+
+log = logging.getLogger(__name__)
+
+_FRAME_TIMEOUT_S = 3.0
+_MIN_CAPTURE_FRACTION = 0.5  # fewer frames than half the window: the capture failed
+
+
+class CaptureBusyError(SotmeasureError):
+    """Another capture is running (the server has one camera)."""
+
+
+@dataclass
+class CaptureJob:
+    """One capture as the page polls it."""
+
+    id: str
+    visit_id: int
+    phase: PhaseName
+    user_id: int
+    source_label: str
+    seconds: float
+    state: str = "capturing"  # capturing -> storing -> queued | failed
+    message: str = ""
+    recorded_s: float = 0.0
+    measurement_id: int | None = None
+    started_at: float = field(default_factory=time.time)
+    blocking: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ("capturing", "storing")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "visit_id": self.visit_id,
+            "phase": self.phase,
+            "state": self.state,
+            "message": self.message,
+            "recorded_s": round(self.recorded_s, 1),
+            "seconds": self.seconds,
+            "measurement_id": self.measurement_id,
+            "source": self.source_label,
+        }
+
+
+class QueueSource(FrameSource):
+    """The live camera's frames for one capture, from its queue (ends on error or timeout)."""
+
+    def __init__(self, camera: LiveCamera, sink: queue.Queue[SinkItem], first: Frame, fps: float):
+        self._camera = camera
+        self._sink = sink
+        self._first: Frame | None = first
+        h, w = first.image.shape[:2]
+        self._info = SourceInfo("live", camera.spec.label, w, h, fps, None)
+
+    @property
+    def info(self) -> SourceInfo:
+        return self._info
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._first is not None:
+            yield self._first
+            self._first = None
+        while True:
+            try:
+                item = self._sink.get(timeout=_FRAME_TIMEOUT_S)
+            except queue.Empty:
+                raise FrameReadError(
+                    f"{self._camera.spec.label} delivered no frame for {_FRAME_TIMEOUT_S:.0f} s"
+                ) from None
+            if item.frame is None:
+                raise FrameReadError(item.error or "the camera stopped")
+            yield item.frame
+
+    def close(self) -> None:
+        self._camera.remove_sink(self._sink)
+
+
+class CaptureRegistry:
+    """Capture jobs of this app; at most one records at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, CaptureJob] = {}
+
+    def start(self, job: CaptureJob) -> None:
+        with self._lock:
+            if any(j.active for j in self._jobs.values()):
+                raise CaptureBusyError(
+                    "a capture is already running: wait until it has been stored"
+                )
+            self._jobs[job.id] = job
+
+    def get(self, job_id: str) -> CaptureJob | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def latest_for_visit(self, visit_id: int) -> CaptureJob | None:
+        with self._lock:
+            jobs = [j for j in self._jobs.values() if j.visit_id == visit_id]
+        return max(jobs, key=lambda j: j.started_at) if jobs else None
+
+    def any_active(self) -> bool:
+        with self._lock:
+            return any(j.active for j in self._jobs.values())
+
+
+def new_job(
+    visit_id: int,
+    phase: PhaseName,
+    user_id: int,
+    spec: LiveSpec,
+    seconds: float,
+    blocking: dict[str, str | None],
+) -> CaptureJob:
+    return CaptureJob(
+        id=uuid.uuid4().hex,
+        visit_id=visit_id,
+        phase=phase,
+        user_id=user_id,
+        source_label=spec.label,
+        seconds=seconds,
+        blocking=blocking,
+    )
+
+
+def _record(job: CaptureJob, spec: LiveSpec, hub: LiveHub, folder: Path) -> int:
+    """Record the window into `folder`; returns the number of frames written."""
+
+    def progress(n: int) -> None:
+        job.recorded_s = min(job.seconds, n / fps)
+
+    if spec.is_demo:
+        # The demo's phases are two recorded clips: record the phase's clip from its start.
+        with open_live(spec, loop=False) as source:
+            fps = source.info.fps or 30.0
+            rec = record_from_source(source, folder, seconds=job.seconds, progress=progress)
+        return rec.frame_count
+    camera = hub.camera(spec)
+    with camera.held():
+        sink: queue.Queue[SinkItem] = queue.Queue(maxsize=1000)
+        camera.add_sink(sink)
+        try:
+            item = sink.get(timeout=_FRAME_TIMEOUT_S + 5.0)  # the first frame opens the device
+        except queue.Empty:
+            camera.remove_sink(sink)
+            raise FrameReadError(f"{spec.label} delivered no frame") from None
+        if item.frame is None:
+            camera.remove_sink(sink)
+            raise FrameReadError(item.error or "the camera is not available")
+        fps = _nominal_fps(camera)
+        with QueueSource(camera, sink, item.frame, fps) as source:
+            rec = record_from_source(source, folder, seconds=job.seconds, progress=progress)
+    return rec.frame_count
+
+
+def _nominal_fps(camera: LiveCamera) -> float:
+    """The recording's nominal rate: what the open source reports (webcams negotiate one)."""
+    info = camera.info
+    if info is not None and info.fps is not None and info.fps > 0:
+        return float(info.fps)
+    return 30.0
+
+
+def _zip_folder(folder: Path, target: Path) -> None:
+    """A stored (uncompressed: MJPEG does not compress further) zip of a recording folder."""
+    with zipfile.ZipFile(target, "x", compression=zipfile.ZIP_STORED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, arcname=f"{folder.name}/{path.relative_to(folder).as_posix()}")
+
+
+def _store_rows(ctx: AppContext, job: CaptureJob, stored: StoredRecording) -> int:
+    """The recording row (reused when the same bytes exist) and a pending measurement."""
+    with ctx.sessions() as session, session.begin():
+        recording = session.scalar(select(Recording).where(Recording.sha256 == stored.sha256))
+        if recording is None:
+            recording = Recording(
+                sha256=stored.sha256,
+                kind=stored.kind,
+                stored_name=stored.stored_name,
+                size_bytes=stored.size_bytes,
+                media=stored.media,
+                source="capture",
+                client_filename=f"live capture ({job.source_label})"[:255],
+                created_by_id=job.user_id,
+            )
+            session.add(recording)
+            session.flush()
+        row = Measurement(
+            visit_id=job.visit_id,
+            recording_id=recording.id,
+            phase=job.phase,
+            source="capture",
+            status=Status.PENDING.value,
+            progress=0.0,
+            attempts=0,
+            created_by_id=job.user_id,
+            blocking_blocks=job.blocking.get("blocks"),
+            blocking_placement=job.blocking.get("placement"),
+            blocking_category=job.blocking.get("category"),
+        )
+        session.add(row)
+        session.flush()
+        measurement_id = row.id
+    return measurement_id
+
+
+def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) -> None:
+    """Record, store and queue one capture; every outcome ends in job.state/job.message."""
+    scratch = ctx.settings.tmp_dir / f"capture-{job.id}"
+    folder = scratch / f"{job.phase}-capture"
+    paused = hub.current()
+    if paused is not None:
+        paused.pause_analysis(True)  # leave the CPU to the recorder and the worker
+    try:
+        scratch.mkdir(parents=True, exist_ok=False)
+        frames = _record(job, spec, hub, folder)
+        if job.recorded_s < job.seconds * _MIN_CAPTURE_FRACTION:
+            raise FrameReadError(
+                f"only {job.recorded_s:.1f} s of the {job.seconds:.0f} s window were recorded"
+            )
+        job.state = "storing"
+        job.message = "storing the recording"
+        archive = scratch / "capture.zip"
+        _zip_folder(folder, archive)
+        with archive.open("rb") as fh:
+            stored = ctx.files.store_stream(fh)
+        job.measurement_id = _store_rows(ctx, job, stored)
+        ctx.wake_worker()
+        job.state = "queued"
+        job.message = "recorded; measuring"
+        log.info(
+            "capture %s: %d frames stored as recording %s, measurement %d",
+            job.id,
+            frames,
+            stored.sha256[:12],
+            job.measurement_id,
+        )
+    except SotmeasureError as exc:
+        job.state = "failed"
+        job.message = (
+            f"the capture failed after {job.recorded_s:.1f} s: {exc}. Nothing was stored; "
+            "check the camera and press Measure again."
+        )
+        log.warning("capture %s failed: %s", job.id, exc)
+    except Exception as exc:
+        job.state = "failed"
+        job.message = f"the capture failed ({type(exc).__name__}); see the server log"
+        log.exception("capture %s failed", job.id)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if paused is not None:
+            paused.pause_analysis(False)
+
+
+def start_capture(
+    ctx: AppContext, hub: LiveHub, registry: CaptureRegistry, job: CaptureJob, spec: LiveSpec
+) -> None:
+    """Register the job (or raise CaptureBusyError) and run it in a thread."""
+    registry.start(job)
+    threading.Thread(
+        target=run_capture, args=(ctx, hub, job, spec), name=f"capture-{job.id[:8]}", daemon=True
+    ).start()

@@ -1,0 +1,133 @@
+"""The live preview: an MJPEG stream with the overlay, and a small JSON status to poll.
+
+MJPEG (multipart/x-mixed-replace) because every browser shows it in a plain <img> with no
+script. Each stream ends after `_STREAM_MAX_S` (the page reconnects): a never-ending
+response would hold up an orderly server shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal, cast
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from sotmeasure.api.context import AppContext
+from sotmeasure.api.deps import get_ctx
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.web.live import LiveCamera
+from sotmeasure.web.overlay import draw_live, encode_jpeg, message_card
+from sotmeasure.web.session import require_page_user
+from sotmeasure.web.sources import PhaseName, resolve_live_spec
+from sotmeasure.web.state import WebState, get_web
+
+router = APIRouter(prefix="/ui/live", include_in_schema=False)
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+Web = Annotated[WebState, Depends(get_web)]
+
+BOUNDARY = "frame"
+_STREAM_MAX_S = 240.0
+
+
+def _part(jpeg: bytes) -> bytes:
+    head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+    return head.encode("ascii") + jpeg + b"\r\n"
+
+
+def _render(camera: LiveCamera, width: int, note: str) -> tuple[bytes | None, int | None]:
+    frame, reading, error = camera.snapshot()
+    if frame is None:
+        if error is not None:
+            return encode_jpeg(message_card(f"camera error: {error}", width, width * 9 // 16)), None
+        return None, None
+    if camera.analysis_paused:
+        note = f"{note} | live analysis paused while measuring"
+    return encode_jpeg(draw_live(frame.image, reading, width, note)), frame.index
+
+
+async def _frames(camera: LiveCamera, web: WebState, note: str) -> AsyncIterator[bytes]:
+    period = 1.0 / web.web.preview_fps
+    width = web.web.preview_width_px
+    started = time.monotonic()
+    last: int | None = None
+    with camera.held():
+        yield _part(encode_jpeg(message_card("starting the camera...", width, width * 9 // 16)))
+        while time.monotonic() - started < _STREAM_MAX_S:
+            tick = time.monotonic()
+            frame = await run_in_threadpool(camera.wait_frame, last, 1.0)
+            if frame is None:
+                _f, _r, error = camera.snapshot()
+                if error is not None:
+                    jpeg, _ = await run_in_threadpool(_render, camera, width, note)
+                    if jpeg is not None:
+                        yield _part(jpeg)
+                    return
+                if camera.stopped:  # replaced by another source (the demo's other phase)
+                    return
+                continue
+            jpeg, last = await run_in_threadpool(_render, camera, width, note)
+            if jpeg is not None:
+                yield _part(jpeg)
+            await asyncio.sleep(max(0.0, period - (time.monotonic() - tick)))
+
+
+def _phase(value: str) -> PhaseName:
+    return cast(PhaseName, value if value in ("pre", "post") else "pre")
+
+
+@router.get("/stream.mjpg")
+def stream(
+    request: Request, ctx: Ctx, web: Web, phase: Literal["pre", "post"] = "pre"
+) -> StreamingResponse:
+    require_page_user(ctx, request)
+    try:
+        spec = resolve_live_spec(ctx.settings.camera_source, _phase(phase))
+    except SotmeasureError as exc:
+        width = web.web.preview_width_px
+        card = _part(encode_jpeg(message_card(str(exc), width, width * 9 // 16)))
+
+        async def once() -> AsyncIterator[bytes]:
+            yield card
+
+        return StreamingResponse(
+            once(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}"
+        )
+    camera = web.hub.camera(spec)
+    return StreamingResponse(
+        _frames(camera, web, spec.label),
+        media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/status.json")
+def status(
+    request: Request, ctx: Ctx, web: Web, phase: Literal["pre", "post"] = "pre"
+) -> JSONResponse:
+    """Source, whether it runs, its error, and the latest quality word and live numbers."""
+    require_page_user(ctx, request)
+    body: dict[str, object] = {"phase": phase, "capture_active": web.captures.any_active()}
+    try:
+        spec = resolve_live_spec(ctx.settings.camera_source, _phase(phase))
+    except SotmeasureError as exc:
+        body.update(source=None, running=False, error=str(exc), reading=None)
+        return JSONResponse(body, headers={"Cache-Control": "no-store"})
+    camera = web.hub.current()
+    body["source"] = spec.label
+    body["demo"] = spec.is_demo
+    if camera is None or camera.spec != spec:
+        body.update(running=False, error=None, reading=None)
+    else:
+        _frame, reading, error = camera.snapshot()
+        body.update(
+            running=camera.running,
+            error=error,
+            reading=None if reading is None else reading.to_dict(),
+            analysis_paused=camera.analysis_paused,
+        )
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,510 @@
+"""Server-rendered pages: login, patients, patient history, visit (pre/post), report.
+
+The rules are the service's own: patients and visits are created by calling the API's
+router functions with the page user, so a page can do exactly what the API allows and
+nothing else; clinic scoping comes from `api.deps` (another clinic's row is a 404).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from sotmeasure.api.context import AppContext
+from sotmeasure.api.deps import get_ctx, get_measurement, get_patient, get_visit, scoped_patients
+from sotmeasure.api.routers import measurements as measurements_api
+from sotmeasure.api.routers import patients as patients_api
+from sotmeasure.api.routers import visits as visits_api
+from sotmeasure.api.schemas import PatientCreate, VisitCreate
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.jobs.measure_adapter import compare_results
+from sotmeasure.store.accounts import authenticate, issue_token, revoke_token
+from sotmeasure.store.models import Clinic, Patient, Phase, Role, Status, User, Visit
+from sotmeasure.web.capture import CaptureBusyError, new_job, start_capture
+from sotmeasure.web.history import history_svg, patient_history
+from sotmeasure.web.report_frames import annotated_frame_png
+from sotmeasure.web.session import (
+    COOKIE_NAME,
+    check_same_origin,
+    clear_login_cookie,
+    require_page_user,
+    safe_next,
+    set_login_cookie,
+)
+from sotmeasure.web.sources import resolve_live_spec
+from sotmeasure.web.state import WebState, get_web
+from sotmeasure.web.views import (
+    budget_sentences,
+    latest,
+    next_phase,
+    phase_view,
+    provenance_items,
+    verdict_sentence,
+    visit_measurements,
+)
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+Web = Annotated[WebState, Depends(get_web)]
+
+
+def page_user(request: Request, ctx: Ctx) -> User:
+    return require_page_user(ctx, request)
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
+
+def _render(
+    web: WebState, request: Request, name: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    return web.templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def _detail(exc: HTTPException | ValidationError | SotmeasureError) -> str:
+    """A one-line reason for the page from the service's answer or a form validation."""
+    if isinstance(exc, HTTPException):
+        return str(exc.detail)
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg"))
+    return str(exc)
+
+
+def _blank(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+# --- login ----------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, web: Web, next: str | None = None) -> HTMLResponse:
+    return _render(web, request, "login.html", next=safe_next(next), error=None, user=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    ctx: Ctx,
+    web: Web,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form()] = "/ui/patients",
+) -> Response:
+    """Check the password (argon2, off the event loop), set the token cookie, go on."""
+    check_same_origin(request)
+    lifetime = timedelta(minutes=ctx.settings.token_lifetime_minutes)
+
+    def _issue() -> str | None:
+        with ctx.sessions() as session:
+            user = authenticate(session, email, password)
+            if user is None or user.role == Role.RESEARCHER.value:
+                return None
+            token, _expires = issue_token(session, user, lifetime)
+            session.commit()
+            return token
+
+    token = await run_in_threadpool(_issue)
+    if token is None:
+        return _render(
+            web,
+            request,
+            "login.html",
+            status_code=401,
+            next=safe_next(next),
+            user=None,
+            error="Wrong e-mail or password (researcher accounts use the exports API).",
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_login_cookie(response, token, int(lifetime.total_seconds()), web.web.cookie_secure)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, ctx: Ctx) -> Response:
+    check_same_origin(request)
+    token = request.cookies.get(COOKIE_NAME)
+    if token:
+        with ctx.sessions() as session:
+            revoke_token(session, token)
+            session.commit()
+    response = RedirectResponse("/ui/login", status_code=303)
+    clear_login_cookie(response)
+    return response
+
+
+# --- patients -------------------------------------------------------------------------
+
+
+def _patients_page(
+    request: Request,
+    ctx: AppContext,
+    web: WebState,
+    user: User,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    with ctx.sessions() as session:
+        visit_counts = (
+            select(
+                Visit.patient_id,
+                func.count(Visit.id).label("n"),
+                func.max(Visit.visit_date).label("last"),
+            )
+            .group_by(Visit.patient_id)
+            .subquery()
+        )
+        stmt = scoped_patients(select(Patient), user).order_by(Patient.code)
+        rows = [
+            {"patient": p, "visits": n or 0, "last": last}
+            for p, n, last in session.execute(
+                stmt.add_columns(visit_counts.c.n, visit_counts.c.last).outerjoin(
+                    visit_counts, visit_counts.c.patient_id == Patient.id
+                )
+            )
+        ]
+        clinics = (
+            list(session.scalars(select(Clinic).order_by(Clinic.name)))
+            if user.role == Role.ADMIN.value
+            else []
+        )
+        return _render(
+            web,
+            request,
+            "patients.html",
+            status_code=status_code,
+            user=user,
+            rows=rows,
+            clinics=clinics,
+            error=error,
+            form=form or {},
+        )
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients_page(request: Request, ctx: Ctx, web: Web, user: PageUser) -> HTMLResponse:
+    return _patients_page(request, ctx, web, user)
+
+
+@router.post("/patients", response_class=HTMLResponse)
+def create_patient(
+    request: Request,
+    ctx: Ctx,
+    web: Web,
+    user: PageUser,
+    code: Annotated[str, Form(max_length=64)],
+    name: Annotated[str | None, Form(max_length=200)] = None,
+    birth_date: Annotated[str | None, Form()] = None,
+    clinic_id: Annotated[str | None, Form()] = None,
+) -> Response:
+    check_same_origin(request)
+    form = {"code": code, "name": name or "", "birth_date": birth_date or ""}
+    try:
+        body = PatientCreate(
+            code=code.strip(),
+            name=_blank(name),
+            birth_date=_blank(birth_date),  # type: ignore[arg-type]  # pydantic parses ISO
+            clinic_id=int(clinic_id) if clinic_id else None,
+        )
+        with ctx.sessions() as session:
+            created = patients_api.create_patient(body, user, session)
+    except (HTTPException, ValidationError) as exc:
+        return _patients_page(request, ctx, web, user, _detail(exc), form, status_code=422)
+    except ValueError:  # a clinic id that is not a number
+        return _patients_page(request, ctx, web, user, "choose a clinic", form, status_code=422)
+    return RedirectResponse(f"/ui/patients/{created.id}", status_code=303)
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(
+    patient_id: int,
+    request: Request,
+    ctx: Ctx,
+    web: Web,
+    user: PageUser,
+    error: str | None = None,
+) -> HTMLResponse:
+    with ctx.sessions() as session:
+        patient = get_patient(session, user, patient_id)
+        visits = list(
+            session.scalars(
+                select(Visit)
+                .where(Visit.patient_id == patient.id)
+                .order_by(Visit.visit_date.desc(), Visit.id.desc())
+            )
+        )
+        history = patient_history(session, patient.id)
+        by_visit = {h.visit_id: h for h in history}
+        return _render(
+            web,
+            request,
+            "patient.html",
+            user=user,
+            patient=patient,
+            visits=visits,
+            by_visit=by_visit,
+            today=date.today().isoformat(),
+            error=error,
+            has_numbers=any(h.lld for h in history),
+        )
+
+
+@router.get("/patients/{patient_id}/history.svg")
+def patient_history_svg(patient_id: int, ctx: Ctx, user: PageUser) -> Response:
+    with ctx.sessions() as session:
+        patient = get_patient(session, user, patient_id)
+        history = patient_history(session, patient.id)
+        title = f"Patient {patient.code}: LLD and pelvic tilt per visit"
+    svg = history_svg(history, title)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/patients/{patient_id}/visits")
+def create_visit(
+    patient_id: int,
+    request: Request,
+    ctx: Ctx,
+    web: Web,
+    user: PageUser,
+    visit_date: Annotated[str | None, Form()] = None,
+    notes: Annotated[str | None, Form(max_length=10_000)] = None,
+) -> Response:
+    check_same_origin(request)
+    try:
+        fields: dict[str, Any] = {"notes": _blank(notes)}
+        if _blank(visit_date):
+            fields["visit_date"] = visit_date
+        body = VisitCreate(**fields)
+        with ctx.sessions() as session:
+            created = visits_api.create_visit(patient_id, body, user, session)
+    except (HTTPException, ValidationError) as exc:
+        if isinstance(exc, HTTPException) and exc.status_code == 404:
+            raise
+        return patient_page(patient_id, request, ctx, web, user, error=_detail(exc))
+    return RedirectResponse(f"/ui/visits/{created.id}", status_code=303)
+
+
+# --- visit ----------------------------------------------------------------------------
+
+
+def _comparison(ctx: AppContext, session: Session, visit: Visit) -> dict[str, Any] | None:
+    rows = visit_measurements(session, visit.id)
+    pre = latest(rows, Phase.PRE, done_only=True)
+    post = latest(rows, Phase.POST, done_only=True)
+    if pre is None or post is None:
+        return None
+    data = compare_results(pre.result or {}, post.result or {}, ctx.settings)
+    change = data["change"]
+    mdc = data["mdc95"]
+    lld_half = (change["lld_ci95_mm"][1] - change["lld_ci95_mm"][0]) / 2
+    tilt_half = (change["pelvic_tilt_ci95_deg"][1] - change["pelvic_tilt_ci95_deg"][0]) / 2
+    return {
+        "raw": data,
+        "pre": phase_view(pre),
+        "post": phase_view(post),
+        "lld_change": f"{change['lld_mm']:+.1f} mm",
+        "lld_change_ci": f"{change['lld_ci95_mm'][0]:+.1f} to {change['lld_ci95_mm'][1]:+.1f} mm",
+        "tilt_change": f"{change['pelvic_tilt_deg']:+.1f} deg",
+        "tilt_change_ci": (
+            f"{change['pelvic_tilt_ci95_deg'][0]:+.1f} to "
+            f"{change['pelvic_tilt_ci95_deg'][1]:+.1f} deg"
+        ),
+        "lld_verdict": data["verdict"]["lld"],
+        "tilt_verdict": data["verdict"]["pelvic_tilt"],
+        "lld_sentence": verdict_sentence(
+            "LLD", change["lld_mm"], lld_half, mdc["lld_mm"], "mm", data["verdict"]["lld"]
+        ),
+        "tilt_sentence": verdict_sentence(
+            "Pelvic tilt",
+            change["pelvic_tilt_deg"],
+            tilt_half,
+            mdc["pelvic_tilt_deg"],
+            "deg",
+            data["verdict"]["pelvic_tilt"],
+        ),
+        "mdc_source": mdc.get("source", ""),
+    }
+
+
+@router.get("/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUser) -> HTMLResponse:
+    with ctx.sessions() as session:
+        visit = get_visit(session, user, visit_id)
+        rows = visit_measurements(session, visit.id)
+        phase = next_phase(rows)
+        try:
+            spec_label = resolve_live_spec(ctx.settings.camera_source, phase).label  # type: ignore[arg-type]
+            source_error = None
+        except SotmeasureError as exc:
+            spec_label, source_error = "no camera source", str(exc)
+        comparison = None
+        comparison_error = None
+        try:
+            comparison = _comparison(ctx, session, visit)
+        except SotmeasureError as exc:
+            comparison_error = str(exc)
+        job = web.captures.latest_for_visit(visit.id)
+        return _render(
+            web,
+            request,
+            "visit.html",
+            user=user,
+            visit=visit,
+            patient=visit.patient,
+            measurements=[phase_view(r) for r in rows],
+            phase=phase,
+            source_label=spec_label,
+            source_error=source_error,
+            is_demo=ctx.settings.camera_source.strip().lower() == "demo",
+            comparison=comparison,
+            comparison_error=comparison_error,
+            capture=job.to_dict() if job else None,
+            capture_seconds=web.web.capture_seconds,
+        )
+
+
+@router.get("/visits/{visit_id}/state.json")
+def visit_state(visit_id: int, ctx: Ctx, web: Web, user: PageUser) -> JSONResponse:
+    """What the visit page polls: the latest capture and every measurement's status."""
+    with ctx.sessions() as session:
+        visit = get_visit(session, user, visit_id)
+        rows = visit_measurements(session, visit.id)
+        job = web.captures.latest_for_visit(visit.id)
+        body = {
+            "capture": job.to_dict() if job else None,
+            "measurements": [
+                {
+                    "id": r.id,
+                    "phase": r.phase,
+                    "status": r.status,
+                    "progress": round(r.progress or 0.0, 2),
+                    "failure_reason": r.failure_reason,
+                }
+                for r in rows
+            ],
+            "next_phase": next_phase(rows),
+        }
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/visits/{visit_id}/capture")
+def capture(
+    visit_id: int,
+    request: Request,
+    ctx: Ctx,
+    web: Web,
+    user: PageUser,
+    phase: Annotated[Phase, Form()],
+    blocks: Annotated[str | None, Form(max_length=200)] = None,
+    placement: Annotated[str | None, Form(max_length=200)] = None,
+    category: Annotated[str | None, Form(max_length=50)] = None,
+) -> Response:
+    """Start recording a window for `phase`; answers 202 with the job to poll (409 if busy)."""
+    check_same_origin(request)
+    with ctx.sessions() as session:
+        visit = get_visit(session, user, visit_id)
+    try:
+        spec = resolve_live_spec(ctx.settings.camera_source, phase.value)
+        job = new_job(
+            visit.id,
+            phase.value,
+            user.id,
+            spec,
+            web.web.capture_seconds,
+            {
+                "blocks": _blank(blocks),
+                "placement": _blank(placement),
+                "category": _blank(category),
+            },
+        )
+        start_capture(ctx, web.hub, web.captures, job, spec)
+    except CaptureBusyError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+    except SotmeasureError as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(job.to_dict(), status_code=202)
+    return RedirectResponse(f"/ui/visits/{visit.id}", status_code=303)
+
+
+@router.post("/measurements/{measurement_id}/retry")
+def retry(measurement_id: int, request: Request, ctx: Ctx, user: PageUser) -> Response:
+    """Queue a failed measurement again (the service's retry rule)."""
+    check_same_origin(request)
+    with ctx.sessions() as session:
+        row = get_measurement(session, user, measurement_id)
+        visit_id = row.visit_id
+        measurements_api.retry_measurement(measurement_id, ctx, user, session)
+    return RedirectResponse(f"/ui/visits/{visit_id}", status_code=303)
+
+
+# --- report ---------------------------------------------------------------------------
+
+
+@router.get("/visits/{visit_id}/report", response_class=HTMLResponse)
+def report_page(
+    visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUser
+) -> HTMLResponse:
+    with ctx.sessions() as session:
+        visit = get_visit(session, user, visit_id)
+        rows = visit_measurements(session, visit.id)
+        phases = []
+        for phase in (Phase.PRE, Phase.POST):
+            row = latest(rows, phase, done_only=True)
+            if row is not None:
+                phases.append(
+                    {
+                        "view": phase_view(row),
+                        "budget": budget_sentences(row.result or {}),
+                        "provenance": provenance_items(row),
+                        "mode": (row.result or {}).get("mode", "markerless"),
+                        "window": (
+                            f"{(row.result or {}).get('window_start_s', 0):.1f}–"
+                            f"{(row.result or {}).get('window_end_s', 0):.1f} s"
+                        ),
+                    }
+                )
+        comparison_error = None
+        try:
+            comparison = _comparison(ctx, session, visit)
+        except SotmeasureError as exc:
+            comparison, comparison_error = None, str(exc)
+        practitioner = visit.practitioner
+        return _render(
+            web,
+            request,
+            "report.html",
+            user=user,
+            visit=visit,
+            patient=visit.patient,
+            clinic=visit.patient.clinic,
+            practitioner=practitioner,
+            phases=phases,
+            comparison=comparison,
+            comparison_error=comparison_error,
+            generated=date.today().isoformat(),
+        )
+
+
+@router.get("/measurements/{measurement_id}/frame.png")
+def measurement_frame(measurement_id: int, ctx: Ctx, user: PageUser) -> Response:
+    with ctx.sessions() as session:
+        row = get_measurement(session, user, measurement_id)
+        if row.status != Status.DONE.value:
+            raise HTTPException(409, detail="the measurement is not finished")
+        try:
+            png = annotated_frame_png(ctx, row)
+        except SotmeasureError as exc:
+            raise HTTPException(404, detail=str(exc)) from None
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,114 @@
+"""The annotated frame of a stored measurement for the report page (PNG, cached on disk).
+
+The stored result names its still window and, per frame, whether it was used; the frame
+in the middle of the used frames is drawn. When the stored result carries the window's
+median points (`window_points_px`) they are drawn; otherwise the points are found again on
+that frame by the live analyser, and the caption says so. Numbers printed on the frame
+are the stored ones, never recomputed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from sotmeasure.api.context import AppContext
+from sotmeasure.capture.open import open_source
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.store.models import Measurement
+from sotmeasure.web.live_analysis import LiveAnalyser, LiveSetup
+from sotmeasure.web.overlay import Image, draw_points, encode_png, fit_width
+
+FRAME_WIDTH_PX = 960
+
+
+class ReportFrameError(SotmeasureError):
+    """The annotated frame cannot be drawn (recording missing, frame not found)."""
+
+
+def representative_index(result: dict[str, Any]) -> int:
+    """The middle frame of the used window frames (or of the window's time span)."""
+    frames = result.get("frames") or []
+    used = [f["index"] for f in frames if f.get("in_window")]
+    if used:
+        return int(used[len(used) // 2])
+    start, end = result.get("window_start_s"), result.get("window_end_s")
+    if frames and start is not None and end is not None:
+        mid = (float(start) + float(end)) / 2
+        return int(min(frames, key=lambda f: abs(float(f["t_s"]) - mid))["index"])
+    return 0
+
+
+def _read_frame(video: Path, index: int) -> tuple[Image, float]:
+    with open_source(video) as src:
+        for frame in src:
+            if frame.index == index:
+                return frame.image.copy(), frame.t_s
+    raise ReportFrameError(f"frame {index} is not in the stored recording")
+
+
+def _with_caption(img: Image, lines: list[str]) -> Image:
+    """The frame with a caption band above it (nothing of the picture is covered)."""
+    scale = img.shape[1] / 1280
+    band = np.zeros((round((20 + 30 * len(lines)) * scale) + 6, img.shape[1], 3), np.uint8)
+    y = round(30 * scale) + 4
+    for line in lines:
+        cv2.putText(
+            band,
+            line,
+            (10, y),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.7 * scale,
+            (255, 255, 255),
+            max(1, round(2 * scale)),
+            cv2.LINE_AA,
+        )
+        y += round(30 * scale)
+    return np.ascontiguousarray(np.vstack([band, img]))
+
+
+def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
+    """PNG bytes of the annotated frame (cached under <data_dir>/web-cache/)."""
+    rec = row.recording
+    if rec is None:
+        raise ReportFrameError("this measurement has no stored recording to show")
+    cache = ctx.settings.data_dir / "web-cache" / f"m{row.id}-{rec.sha256[:16]}.png"
+    if cache.is_file():
+        return cache.read_bytes()
+    result: dict[str, Any] = row.result or {}
+    video = ctx.files.video_path(rec.kind, rec.stored_name, rec.media or {})
+    if not video.is_file():
+        raise ReportFrameError("the stored recording file is missing from the data folder")
+    index = representative_index(result)
+    image, t_s = _read_frame(video, index)
+    stored_points = result.get("window_points_px")
+    if isinstance(stored_points, dict) and stored_points:
+        points = {k: (float(v[0]), float(v[1])) for k, v in stored_points.items()}
+        how = "points: medians over the still window"
+    else:
+        from sotmeasure.capture.frame import Frame
+
+        with LiveAnalyser(LiveSetup.from_settings(ctx.settings)) as analyser:
+            reading = analyser.analyse(Frame(image=image, index=index, t_s=t_s))
+        points = reading.points_px
+        how = "points: found again on this frame" if points else f"points: {reading.quality}"
+    img, f = fit_width(image, FRAME_WIDTH_PX)
+    draw_points(img, points, f)
+    low, high = row.lld_ci95_low_mm, row.lld_ci95_high_mm
+    tlow, thigh = row.pelvic_tilt_ci95_low_deg, row.pelvic_tilt_ci95_high_deg
+    lines = [f"{row.phase.upper()} (measurement #{row.id}), frame {index} at {t_s:.2f} s; {how}"]
+    if row.lld_mm is not None and low is not None and high is not None:
+        lines.append(f"LLD {row.lld_mm:+.1f} mm (95% CI {low:+.1f} to {high:+.1f})")
+    if row.pelvic_tilt_deg is not None and tlow is not None and thigh is not None:
+        lines.append(
+            f"pelvic tilt {row.pelvic_tilt_deg:+.1f} deg (95% CI {tlow:+.1f} to {thigh:+.1f})"
+        )
+    png = encode_png(_with_caption(img, lines))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_bytes(png)
+    tmp.replace(cache)
+    return png

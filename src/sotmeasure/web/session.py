@@ -1,0 +1,91 @@
+"""Who is looking at a page: the API's own bearer token, carried in an HttpOnly cookie.
+
+Why the same token: one login rule, one expiry and one revocation for the API and the
+pages (`store.accounts`). The cookie is HttpOnly (no script can read it) and SameSite=Lax
+(a form on another site cannot post with it); state-changing page requests additionally
+check that Origin/Referer, when the browser sends one, names this server.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+
+from sotmeasure.api.context import AppContext
+from sotmeasure.store.accounts import user_for_token
+from sotmeasure.store.models import Role, User
+
+COOKIE_NAME = "sotmeasure_token"
+LOGIN_PATH = "/ui/login"
+
+
+class LoginRequired(Exception):  # noqa: N818 - control flow for the redirect handler
+    """The request has no valid login cookie; answered with a redirect to the login page."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+class ForeignOrigin(Exception):  # noqa: N818 - control flow, answered with 403
+    """A state-changing request whose Origin/Referer is another site."""
+
+
+def login_redirect(next_path: str) -> RedirectResponse:
+    return RedirectResponse(f"{LOGIN_PATH}?next={quote(next_path, safe='/')}", status_code=303)
+
+
+def safe_next(next_path: str | None) -> str:
+    """Only same-site relative paths may follow a login (no open redirect)."""
+    if not next_path or not next_path.startswith("/") or next_path.startswith("//"):
+        return "/ui/patients"
+    return next_path
+
+
+def cookie_user(ctx: AppContext, request: Request) -> User | None:
+    """The active user of the cookie's token, or None (unknown, expired, revoked, absent)."""
+    token = request.cookies.get(COOKIE_NAME)
+    if not token:
+        return None
+    with ctx.sessions() as session:
+        user = user_for_token(session, token)
+        if user is None:
+            return None
+        session.expunge(user)
+        return user
+
+
+def require_page_user(ctx: AppContext, request: Request) -> User:
+    """The logged-in clinical user; raises LoginRequired for a redirect to the login page."""
+    user = cookie_user(ctx, request)
+    if user is None or user.role == Role.RESEARCHER.value:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return user
+
+
+def check_same_origin(request: Request) -> None:
+    """Refuse a POST whose Origin (or Referer) header names another host."""
+    header = request.headers.get("origin") or request.headers.get("referer")
+    if not header or header == "null":
+        return
+    if urlsplit(header).netloc != request.headers.get("host", ""):
+        raise ForeignOrigin()
+
+
+def set_login_cookie(response: Response, token: str, max_age_s: int, secure: bool) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+        path="/",
+    )
+
+
+def clear_login_cookie(response: Response) -> None:
+    response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="lax")
