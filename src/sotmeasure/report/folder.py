@@ -1,0 +1,187 @@
+"""The report folder of a pre/post comparison: images, plots, report.json/.md/.html.
+
+Wording rule: measurements and their uncertainty only. No health claim, no diagnosis, no
+advice; hips are named for what they are (the pose model's hip joint centres).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from sotmeasure.measure.compare import Comparison
+from sotmeasure.measure.result import MeasurementResult
+from sotmeasure.report.annotate import write_annotated
+from sotmeasure.report.plot import write_series_plot
+
+DISCLAIMER = (
+    "This report states measurements and their uncertainty only. It makes no health claim, "
+    "no diagnosis and no treatment recommendation."
+)
+
+
+def _ci(lo_hi: tuple[float, float] | list[float], unit: str) -> str:
+    return f"{lo_hi[0]:+.1f} to {lo_hi[1]:+.1f} {unit}"
+
+
+def _hips_sentence(result: MeasurementResult) -> str:
+    if result.mode == "stickers":
+        return "Hip points are the centres of the stickers on the PSIS."
+    return (
+        "Hip points are hip joint centres as estimated by the pose model from the body's "
+        "outline, not palpated bony landmarks."
+    )
+
+
+def budget_sentences(result: MeasurementResult) -> list[str]:
+    """The error budget in plain words, one sentence per source."""
+    b = result.budget
+    out = [
+        f"Frame-to-frame variation over the {result.frames_used} frames of the window "
+        f"(about {b.lld_n_eff:.0f} independent) gives +/-{b.lld_stat_half_mm:.1f} mm on LLD and "
+        f"+/-{b.tilt_stat_half_deg:.1f} deg on tilt (95%)."
+    ]
+    for c in b.components:
+        out.append(
+            f"{c.name.replace('_', ' ').capitalize()}: {c.detail}; standard uncertainty "
+            f"{c.lld_u_mm:.2f} mm on LLD, {c.pelvic_tilt_u_deg:.2f} deg on tilt."
+        )
+    out.append(
+        f"Combined: the 95% interval is +/-{result.lld_half_mm:.1f} mm on LLD and "
+        f"+/-{result.tilt_half_deg:.1f} deg on tilt."
+    )
+    if result.calibration == "homography-only":
+        out.append(
+            "No camera profile was used (homography-only): points above the table top are "
+            "mapped onto it, which adds parallax error."
+        )
+    return out
+
+
+def _phase_md(name: str, r: MeasurementResult) -> list[str]:
+    return [
+        f"## {name}",
+        "",
+        f"![{name} frame]({name}_frame.png)",
+        "",
+        f"- LLD: **{r.lld_mm:+.1f} mm** (95% CI {_ci(r.lld_ci95_mm, 'mm')}); short side: "
+        f"{r.short_side} (positive LLD = right heel further toward the feet)",
+        f"- Pelvic tilt: **{r.pelvic_tilt_deg:+.1f} deg** (95% CI "
+        f"{_ci(r.pelvic_tilt_ci95_deg, 'deg')}); positive = left hip more toward the head",
+        f"- Body axis: {r.body_axis_deg:+.1f} deg to the table's long axis",
+        f"- Window: {r.window.start_s:.1f}-{r.window.end_s:.1f} s, {r.frames_used} frames used "
+        f"of {r.frames_total}; rejected: "
+        + (", ".join(f"{k} ({v})" for k, v in r.frames_rejected.items()) or "none"),
+        f"- Calibration: {r.calibration}; mode: {r.mode}. {_hips_sentence(r)}",
+        "",
+        f"![{name} series]({name}_series.png)",
+        "",
+        "Error budget:",
+        "",
+        *[f"- {s}" for s in budget_sentences(r)],
+        "",
+    ]
+
+
+def report_markdown(c: Comparison) -> str:
+    d = c.to_dict()
+    ch = d["change"]
+    lines = [
+        "# sotmeasure report: pre/post comparison",
+        "",
+        DISCLAIMER,
+        "",
+        "## Change (post - pre)",
+        "",
+        f"- LLD change: **{ch['lld_mm']:+.1f} mm** (95% CI {_ci(ch['lld_ci95_mm'], 'mm')}); "
+        f"minimal detectable change {c.mdc95.lld_mm:.1f} mm: **{d['verdict']['lld']}**",
+        f"- Pelvic tilt change: **{ch['pelvic_tilt_deg']:+.1f} deg** (95% CI "
+        f"{_ci(ch['pelvic_tilt_ci95_deg'], 'deg')}); minimal detectable change "
+        f"{c.mdc95.pelvic_tilt_deg:.1f} deg: **{d['verdict']['pelvic_tilt']}**",
+        "",
+        "A change is called real only when it exceeds both its own 95% interval and the minimal "
+        f"detectable change. MDC source: {c.mdc95.source}",
+        "",
+        *_phase_md("pre", c.pre),
+        *_phase_md("post", c.post),
+        "## Provenance",
+        "",
+        "```json",
+        json.dumps({"pre": c.pre.provenance, "post": c.post.provenance}, indent=1),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _md_to_html(md: str) -> str:
+    """A tiny, safe Markdown subset (headings, bullets, bold, images, code) to HTML."""
+    import re
+
+    body: list[str] = []
+    in_list = in_code = False
+    for raw in md.splitlines():
+        if raw.startswith("```"):
+            body.append("</pre>" if in_code else "<pre>")
+            in_code = not in_code
+            continue
+        if in_code:
+            body.append(html.escape(raw))
+            continue
+        line = html.escape(raw)
+        line = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", line)
+        line = re.sub(
+            r"!\[(.*?)\]\((.+?)\)", r'<img alt="\1" src="\2" style="max-width:100%">', line
+        )
+        if line.startswith("- "):
+            if not in_list:
+                body.append("<ul>")
+                in_list = True
+            body.append(f"<li>{line[2:]}</li>")
+            continue
+        if in_list:
+            body.append("</ul>")
+            in_list = False
+        if line.startswith("## "):
+            body.append(f"<h2>{line[3:]}</h2>")
+        elif line.startswith("# "):
+            body.append(f"<h1>{line[2:]}</h1>")
+        elif line.strip():
+            body.append(f"<p>{line}</p>")
+    if in_list:
+        body.append("</ul>")
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        "<title>sotmeasure report</title><style>body{font-family:sans-serif;max-width:60em;"
+        "margin:2em auto;padding:0 1em}pre{background:#f4f4f4;padding:1em;overflow:auto}"
+        "</style></head><body>" + "\n".join(body) + "</body></html>\n"
+    )
+
+
+def write_comparison_report(
+    out_dir: Path, comparison: Comparison, pre_video: Path, post_video: Path
+) -> dict[str, Any]:
+    """Write the whole folder; returns {name: path} of what was written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Any] = {}
+    for name, result, video in (
+        ("pre", comparison.pre, pre_video),
+        ("post", comparison.post, post_video),
+    ):
+        written[f"{name}_frame"] = write_annotated(
+            video, result, f"{name.upper()}", out_dir / f"{name}_frame.png"
+        )
+        written[f"{name}_series"] = write_series_plot(
+            result, f"{name}: per-frame values", out_dir / f"{name}_series.png"
+        )
+    (out_dir / "report.json").write_text(
+        json.dumps(comparison.to_dict(include_frames=True), indent=1) + "\n", encoding="utf-8"
+    )
+    md = report_markdown(comparison)
+    (out_dir / "report.md").write_text(md, encoding="utf-8")
+    (out_dir / "report.html").write_text(_md_to_html(md), encoding="utf-8")
+    for name in ("report.json", "report.md", "report.html"):
+        written[name] = out_dir / name
+    return written
