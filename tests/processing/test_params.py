@@ -1,0 +1,56 @@
+"""Setup files and parameter resolution (plane heights come from the setup, not the code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sotmeasure.processing.params import (
+    GENERIC_PLANE_UNCERTAINTY_MM,
+    SetupError,
+    load_setup,
+    resolve_params,
+)
+
+SETUP = Path(__file__).resolve().parents[2] / "calibration" / "setups" / "rendered_table.toml"
+
+
+def test_setup_file_gives_planes_per_mode_and_overrides_win() -> None:
+    setup = load_setup(SETUP)
+    p = resolve_params(mode="markerless", setup=setup)
+    assert (p.heel_plane_mm, p.hip_plane_mm, p.plane_uncertainty_mm) == (97.0, 168.0, 10.0)
+    s = resolve_params(mode="stickers", setup=setup)
+    assert (s.heel_plane_mm, s.hip_plane_mm) == (116.0, 262.0)
+    o = resolve_params(mode="markerless", setup=setup, heel_plane_mm=80.0)
+    assert o.heel_plane_mm == 80.0 and o.hip_plane_mm == 168.0
+    assert "overridden" in o.plane_source
+
+
+def test_without_setup_the_generic_assumption_is_wider_and_says_so() -> None:
+    p = resolve_params(mode="markerless")
+    assert p.plane_uncertainty_mm == GENERIC_PLANE_UNCERTAINTY_MM > 10.0
+    assert "generic" in p.plane_source
+
+
+def test_bad_setup_files(tmp_path: Path) -> None:
+    with pytest.raises(SetupError, match="not found"):
+        load_setup(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[setup]\nplane_uncertainty_mm = 10\n[markerless]\nheel_plane_mm = "x"\n')
+    with pytest.raises(SetupError, match="heel_plane_mm"):
+        load_setup(bad)
+    empty = tmp_path / "empty.toml"
+    empty.write_text("[setup]\nplane_uncertainty_mm = 10\n")
+    with pytest.raises(SetupError, match="no \\[markerless\\]"):
+        load_setup(empty)
+    with pytest.raises(SetupError, match="stickers"):
+        resolve_params(mode="stickers", setup=load_setup(_only_markerless(tmp_path)))
+
+
+def _only_markerless(tmp_path: Path) -> Path:
+    f = tmp_path / "m.toml"
+    f.write_text(
+        "[setup]\nplane_uncertainty_mm = 5\n[markerless]\nheel_plane_mm = 90\nhip_plane_mm = 150\n"
+    )
+    return f
