@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -18,24 +18,31 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sotmeasure.settings import Settings
-from sotmeasure.web.capture import CaptureRegistry
-from sotmeasure.web.live import LiveHub
-from sotmeasure.web.live_analysis import LiveAnalyser, LiveSetup
-from sotmeasure.web.session import ForeignOrigin, LoginRequired, login_redirect
 from sotmeasure.web.settings import WebSettings
-from sotmeasure.web.state import STATIC_DIR, TEMPLATES_DIR, WebState
+
+if TYPE_CHECKING:
+    from sotmeasure.settings import Settings
+    from sotmeasure.web.live_analysis import LiveAnalyser
 
 __all__ = ["mount_web"]
 
 
 def mount_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) -> None:
     """Add the pages, static files and live camera to `app` (built by `create_app`)."""
+    # Imported here, not at module level: sotmeasure.api.app imports this package, and
+    # these modules import the API's dependencies (no import cycle either way round).
     from sotmeasure.web import live_routes, pages
+    from sotmeasure.web.capture import CaptureRegistry
+    from sotmeasure.web.live import LiveHub
+    from sotmeasure.web.session import ForeignOrigin, LoginRequired, login_redirect
+    from sotmeasure.web.state import STATIC_DIR, TEMPLATES_DIR, WebState
 
     web = web or WebSettings()
 
     def analyser() -> LiveAnalyser:
+        # Imported on first use: the pose model loads when a live camera first runs.
+        from sotmeasure.web.live_analysis import LiveAnalyser, LiveSetup
+
         return LiveAnalyser(LiveSetup.from_settings(settings))
 
     hub = LiveHub(analyser, pose_hz=web.live_pose_hz, idle_stop_s=web.live_idle_stop_s)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -69,6 +67,9 @@ def patient_history(session: Session, patient_id: int) -> list[VisitPoints]:
 
 def history_svg(history: list[VisitPoints], title: str) -> bytes:
     """Two panels (LLD mm, tilt deg) over visits; pre and post side by side with 95% CIs."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG  # only when a plot is drawn
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.5, 4.6), dpi=100)
     FigureCanvasSVG(fig)
     axes = fig.subplots(2, 1, sharex=True)

@@ -20,16 +20,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sotmeasure.capture.base import SourceInfo
 from sotmeasure.capture.frame import Frame
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.web.live_analysis import LiveAnalyser, LiveReading
+from sotmeasure.web.live_reading import SETUP_MISSING, LiveReading
 from sotmeasure.web.sources import LiveSpec, open_live
+
+if TYPE_CHECKING:
+    from sotmeasure.web.live_analysis import LiveAnalyser
 
 log = logging.getLogger(__name__)
 
-AnalyserFactory = Callable[[], LiveAnalyser]
+AnalyserFactory = Callable[[], "LiveAnalyser"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +231,7 @@ class LiveCamera:
                 try:
                     reading = analyser.analyse(frame)
                 except SotmeasureError as exc:
-                    reading = LiveReading(
-                        frame.index, frame.t_s, "measurement setup missing", str(exc)
-                    )
+                    reading = LiveReading(frame.index, frame.t_s, SETUP_MISSING, str(exc))
                 with self._lock:
                     self._reading = reading
                 rest = self._pose_period_s - (time.monotonic() - started)
@@ -237,7 +239,7 @@ class LiveCamera:
                     self._stop.wait(rest)
         except SotmeasureError as exc:
             with self._lock:
-                self._reading = LiveReading(-1, 0.0, "measurement setup missing", str(exc))
+                self._reading = LiveReading(-1, 0.0, SETUP_MISSING, str(exc))
         except Exception:
             log.exception("live analysis of %s failed", self.spec.label)
         finally:

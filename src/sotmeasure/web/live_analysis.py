@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -29,73 +29,25 @@ from sotmeasure.pose.pipeline import PosePipeline
 from sotmeasure.processing import MeasureParams, load_setup, resolve_params
 from sotmeasure.processing.budget import map_points
 from sotmeasure.settings import Settings
+from sotmeasure.web.live_reading import (
+    HOLD_STILL,
+    MARKERS_NOT_FOUND,
+    OK_WORD,
+    POINT_NAMES,
+    WHOLE_BODY,
+    LiveReading,
+    quality_word,
+)
 
 log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float64]
-POINT_NAMES = ("heel_left", "heel_right", "hip_left", "hip_right")
-
-# The quality indicator, in the words the page shows.
-OK_WORD = "steady: ready to measure"
-HOLD_STILL = "hold still"
-HEELS_NOT_VISIBLE = "heels not visible"
-HIPS_NOT_VISIBLE = "hips not visible"
-MARKERS_NOT_FOUND = "markers not found"
-WHOLE_BODY = "whole body must be in view"
-STICKERS_NOT_FOUND = "stickers not found"
-SETUP_MISSING = "measurement setup missing"
 
 _TABLE_POSE_MAX_AGE_S = 10.0
 _NUMBERS_SPAN_S = 2.0
 #: Live single frames are noisier than a window: movement must exceed this many motion
 #: thresholds before the page says "hold still".
 _HOLD_STILL_FACTOR = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class LiveReading:
-    """The analysis of one frame as the overlay and the status endpoint show it."""
-
-    frame_index: int
-    t_s: float
-    quality: str  # one of the *_WORD / constants above
-    detail: str  # a sentence saying what to do
-    points_px: dict[str, tuple[float, float]] = field(default_factory=dict)
-    lld_mm: float | None = None
-    pelvic_tilt_deg: float | None = None
-    calibration: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        return self.quality == OK_WORD
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "frame_index": self.frame_index,
-            "quality": self.quality,
-            "detail": self.detail,
-            "ready": self.ready,
-            "lld_mm": None if self.lld_mm is None else round(self.lld_mm, 1),
-            "pelvic_tilt_deg": None
-            if self.pelvic_tilt_deg is None
-            else round(self.pelvic_tilt_deg, 1),
-            "calibration": self.calibration,
-        }
-
-
-def quality_word(rejection: str) -> str:
-    """The short indicator for a pose-pipeline rejection sentence."""
-    if rejection == q.REJECT_NO_PERSON:
-        return WHOLE_BODY
-    if rejection in (q.REJECT_HEELS_OUT_OF_FRAME, q.REJECT_HEELS_HIDDEN):
-        return HEELS_NOT_VISIBLE
-    if rejection == q.REJECT_HIPS_NOT_VISIBLE:
-        return HIPS_NOT_VISIBLE
-    if rejection.startswith("stickers not found"):
-        return STICKERS_NOT_FOUND
-    if rejection.startswith("heels"):
-        return HEELS_NOT_VISIBLE
-    return WHOLE_BODY
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from sotmeasure.web.live_analysis import LiveReading
+from sotmeasure.web.live_reading import LiveReading
 
 Image = npt.NDArray[np.uint8]
 

@@ -19,7 +19,6 @@ from sotmeasure.api.context import AppContext
 from sotmeasure.capture.open import open_source
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.store.models import Measurement
-from sotmeasure.web.live_analysis import LiveAnalyser, LiveSetup
 from sotmeasure.web.overlay import Image, draw_points, encode_png, fit_width
 
 FRAME_WIDTH_PX = 960
@@ -90,6 +89,7 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
         how = "points: medians over the still window"
     else:
         from sotmeasure.capture.frame import Frame
+        from sotmeasure.web.live_analysis import LiveAnalyser, LiveSetup  # loads the pose model
 
         with LiveAnalyser(LiveSetup.from_settings(ctx.settings)) as analyser:
             reading = analyser.analyse(Frame(image=image, index=index, t_s=t_s))
