@@ -38,6 +38,7 @@ from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.media_checks import ZipLimits
 from sotmeasure.store.migrate import upgrade_head
 from sotmeasure.store.recording_files import RecordingFiles
+from sotmeasure.web import mount_web
 
 log = logging.getLogger(__name__)
 
@@ -132,4 +133,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         exports,
     ):
         app.include_router(module.router)
+    mount_web(app, settings)  # the practitioner pages (docs/web.md)
     return app
