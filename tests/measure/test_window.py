@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from sotmeasure.measure.errors import MeasurementError
-from sotmeasure.measure.window import MotionParams, choose_still_window, frame_motion_mm
+from sotmeasure.measure.window import (
+    MotionParams,
+    choose_still_window,
+    effective_threshold_mm,
+    frame_motion_mm,
+)
 
 FPS = 30.0
 
@@ -79,4 +84,23 @@ def test_a_long_gap_of_rejected_frames_splits_the_run() -> None:
     motion = np.zeros(n)
     motion[55:65] = np.nan  # 0.33 s of rejected frames > max_gap_s 0.25
     with pytest.raises(MeasurementError, match=r"no still stretch of 3\.0 s"):
+        choose_still_window(t, motion, MotionParams(window_s=3.0))
+
+
+def test_threshold_follows_the_noise_floor_within_limits() -> None:
+    p = MotionParams(threshold_mm=5.0)
+    assert effective_threshold_mm([0.5, 1.0, 1.5, np.nan], p) == 5.0  # quiet: the base
+    assert effective_threshold_mm([2.0, 2.5, 3.0], p) == pytest.approx(7.5)  # 3 x median 2.5
+    assert effective_threshold_mm([6.0, 8.0, 9.0], p) == 10.0  # capped at 2 x base
+
+
+def test_noisy_but_still_clip_is_measured_and_a_roll_in_it_is_not() -> None:
+    n = 150
+    t = np.arange(n) / FPS
+    motion = np.tile([1.5, 2.5, 3.5, 6.0, 2.5], n // 5)  # jittery view, max 6 mm, median 2.5
+    w = choose_still_window(t, motion, MotionParams(window_s=3.0))
+    assert w.threshold_mm == pytest.approx(7.5)
+    assert w.last - w.first + 1 == 90
+    motion[60:75] = 14.0  # a roll in the middle: no 3 s still stretch remains
+    with pytest.raises(MeasurementError, match=r"longest still stretch is 2\.5 s"):
         choose_still_window(t, motion, MotionParams(window_s=3.0))

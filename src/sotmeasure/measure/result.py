@@ -103,6 +103,7 @@ class MeasurementResult:
             "mode": self.mode,
             "window_start_s": round(self.window.start_s, 4),
             "window_end_s": round(self.window.end_s, 4),
+            "motion_threshold_mm": round(self.window.threshold_mm, 3),
             "ci_method": CI_METHOD,
             "error_budget": self.budget.to_dict(),
             "provenance": self.provenance,

@@ -38,6 +38,26 @@ class MotionParams:
     smoothing_frames: int = 7
     max_gap_s: float = 0.25
     points_moving: int = 2
+    noise_factor: float = 3.0
+    max_threshold_factor: float = 2.0
+
+
+def effective_threshold_mm(motion_mm: npt.ArrayLike, params: MotionParams) -> float:
+    """The motion threshold for this clip: `threshold_mm`, raised to `noise_factor` times the
+    clip's median motion (its landmark noise floor) but never above `max_threshold_factor`
+    times `threshold_mm`.
+
+    Why: landmark jitter in mm depends on the view (an oblique camera sees the heels from
+    afar and at a slant, so the same pixel jitter is more millimetres). A fixed threshold
+    that suits an overhead view refuses a perfectly still patient in an oblique one; the cap
+    keeps a real roll or shuffle (well over 10 mm within 0.2 s) from passing as noise.
+    """
+    m = np.asarray(motion_mm, dtype=np.float64)
+    m = m[np.isfinite(m)]
+    floor = float(np.median(m)) * params.noise_factor if m.size else 0.0
+    return float(
+        min(max(params.threshold_mm, floor), params.threshold_mm * params.max_threshold_factor)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +69,7 @@ class StillWindow:
     start_s: float
     end_s: float
     mean_motion_mm: float
+    threshold_mm: float = 0.0
 
 
 def _running_median(points: FloatArray, usable: npt.NDArray[np.bool_], size: int) -> FloatArray:
@@ -129,7 +150,8 @@ def choose_still_window(
 ) -> StillWindow:
     """The stillest `window_s` stretch inside one still run (see module docstring).
 
-    `motion_mm`: per-frame motion (NaN = frame rejected for another reason). Among all
+    `motion_mm`: per-frame motion (NaN = frame rejected for another reason); frames above
+    `effective_threshold_mm` are moving. Among all
     windows of `window_s` that fit in a run, the one with the least mean motion wins; ties
     go to the earliest. Raises MeasurementError, naming the longest still stretch found,
     when no run is long enough.
@@ -137,7 +159,8 @@ def choose_still_window(
     t = np.asarray(t_s, dtype=np.float64)
     motion = np.asarray(motion_mm, dtype=np.float64)
     usable = np.isfinite(motion)
-    moving = usable & (motion > params.threshold_mm)
+    threshold = effective_threshold_mm(motion, params)
+    moving = usable & (motion > threshold)
     dt = frame_period_s(t)
     runs = _still_runs(t, usable & ~moving, moving, params.max_gap_s)
     best: StillWindow | None = None
@@ -160,6 +183,7 @@ def choose_still_window(
                     start_s=float(t[members[0]]),
                     end_s=float(t[members[-1]] + dt),
                     mean_motion_mm=mean_motion,
+                    threshold_mm=threshold,
                 )
     if best is None:
         where = (

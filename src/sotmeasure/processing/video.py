@@ -180,7 +180,7 @@ def measure_video(
 
     records: list[FrameRecord] = []
     for k, tr in enumerate(tracks):
-        moving = bool(np.isfinite(motion[k]) and motion[k] > params.motion_threshold_mm)
+        moving = bool(np.isfinite(motion[k]) and motion[k] > window.threshold_mm)
         rejection = tr.rejection or (REASON_MOVING if moving else None)
         values = None
         if tr.mm is not None:
