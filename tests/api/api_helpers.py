@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,10 @@ import numpy as np
 from fastapi.testclient import TestClient
 
 from sotmeasure.settings import Settings
-from sotmeasure.store.accounts import create_user, get_or_create_clinic
+from sotmeasure.store.accounts import get_or_create_clinic, hash_password, issue_token
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.migrate import upgrade_head
-from sotmeasure.store.models import Role
+from sotmeasure.store.models import Role, User
 
 PASSWORD = "correct-horse-battery"
 
@@ -30,8 +32,17 @@ class World:
     headers: dict[str, dict[str, str]]
 
 
+@functools.cache
+def password_hash() -> str:
+    """One real argon2id hash of PASSWORD per test session (argon2 costs ~0.2 s a call)."""
+    return hash_password(PASSWORD)
+
+
+WORLD_USERS = ("admin", "prac_a", "prac_b", "researcher")
+
+
 def seed_users(settings: Settings) -> dict[str, int]:
-    """Admin, practitioners of clinics A and B, a researcher (as the CLI would create them)."""
+    """Clinics A and B; admin, practitioners of A and B, a researcher (password PASSWORD)."""
     engine = make_engine(settings.effective_database_url)
     try:
         upgrade_head(engine)
@@ -45,13 +56,36 @@ def seed_users(settings: Settings) -> dict[str, int]:
                 ("prac_b", Role.PRACTITIONER, b),
                 ("researcher", Role.RESEARCHER, None),
             ):
-                user = create_user(
-                    session, email=f"{key}@example.org", password=PASSWORD, role=role, clinic=clinic
+                user = User(
+                    email=f"{key}@example.org",
+                    password_hash=password_hash(),
+                    role=role.value,
+                    clinic_id=clinic.id if clinic else None,
+                    active=True,
                 )
+                session.add(user)
+                session.flush()
                 ids[key] = user.id
             ids["clinic_a"], ids["clinic_b"] = a.id, b.id
             session.commit()
         return ids
+    finally:
+        engine.dispose()
+
+
+def bearer_headers(settings: Settings, user_ids: dict[str, int]) -> dict[str, dict[str, str]]:
+    """Tokens issued straight from the store (login itself is tested in test_api_auth)."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            headers = {}
+            for key in WORLD_USERS:
+                user = session.get(User, user_ids[key])
+                assert user is not None
+                token, _ = issue_token(session, user, timedelta(hours=1))
+                headers[key] = {"Authorization": f"Bearer {token}"}
+            session.commit()
+        return headers
     finally:
         engine.dispose()
 

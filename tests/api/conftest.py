@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_helpers import World, login, seed_users
+from api_helpers import World, bearer_headers, seed_users
 from fastapi.testclient import TestClient
 
 from sotmeasure.api import create_app
@@ -99,10 +99,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 def world(client: TestClient, settings: Settings) -> World:
     """Clinics A and B; admin, practitioner of A, of B, and a researcher, all logged in."""
     ids = seed_users(settings)
-    headers = {
-        key: login(client, f"{key}@example.org")
-        for key in ("admin", "prac_a", "prac_b", "researcher")
-    }
+    headers = bearer_headers(settings, ids)
     users = {k: v for k, v in ids.items() if not k.startswith("clinic")}
     return World(ids["clinic_a"], ids["clinic_b"], users, headers)
 
@@ -115,10 +112,7 @@ def world_factory() -> Iterator[Callable[[Settings], tuple[TestClient, World]]]:
     def build(custom: Settings) -> tuple[TestClient, World]:
         test_client = stack.enter_context(TestClient(create_app(custom)))
         ids = seed_users(custom)
-        headers = {
-            key: login(test_client, f"{key}@example.org")
-            for key in ("admin", "prac_a", "prac_b", "researcher")
-        }
+        headers = bearer_headers(custom, ids)
         users = {k: v for k, v in ids.items() if not k.startswith("clinic")}
         return test_client, World(ids["clinic_a"], ids["clinic_b"], users, headers)
 
