@@ -177,6 +177,7 @@ def _record(job: CaptureJob, spec: LiveSpec, hub: LiveHub, folder: Path) -> int:
             rec = record_from_source(source, folder, seconds=job.seconds, progress=progress)
         return rec.frame_count
     camera = hub.camera(spec)
+    camera.pause_analysis(True)  # leave the CPU to the recorder (resumed by run_capture)
     with camera.held():
         sink: queue.Queue[SinkItem] = queue.Queue(maxsize=1000)
         camera.add_sink(sink)
@@ -290,8 +291,8 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         log.exception("capture %s failed", job.id)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        if paused is not None:
-            paused.pause_analysis(False)
+        for camera in {id(c): c for c in (paused, hub.current()) if c is not None}.values():
+            camera.pause_analysis(False)
 
 
 def start_capture(

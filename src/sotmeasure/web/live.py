@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sotmeasure.capture.base import SourceInfo
+from sotmeasure.capture.base import FrameSource, SourceInfo
 from sotmeasure.capture.frame import Frame
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.web.live_reading import SETUP_MISSING, LiveReading
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AnalyserFactory = Callable[[], "LiveAnalyser"]
+#: Opens a live spec as a frame source (`sources.open_live`; tests pass a source that fails).
+Opener = Callable[..., FrameSource]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +56,10 @@ class LiveCamera:
         *,
         pose_hz: float,
         idle_stop_s: float,
+        opener: Opener = open_live,
     ) -> None:
         self.spec = spec
+        self._opener = opener
         self._analyser_factory = analyser_factory
         self._pose_period_s = 1.0 / pose_hz
         self._idle_stop_s = idle_stop_s
@@ -185,7 +189,7 @@ class LiveCamera:
 
     def _read_loop(self) -> None:
         try:
-            with open_live(self.spec, loop=self.spec.loops) as source:
+            with self._opener(self.spec, loop=self.spec.loops) as source:
                 self._info = source.info
                 for frame in source:
                     if self._stop.is_set():
@@ -250,8 +254,16 @@ class LiveCamera:
 class LiveHub:
     """The one running camera of this app, by source."""
 
-    def __init__(self, analyser_factory: AnalyserFactory, *, pose_hz: float, idle_stop_s: float):
+    def __init__(
+        self,
+        analyser_factory: AnalyserFactory,
+        *,
+        pose_hz: float,
+        idle_stop_s: float,
+        opener: Opener = open_live,
+    ) -> None:
         self._factory = analyser_factory
+        self._opener = opener
         self._pose_hz = pose_hz
         self._idle_stop_s = idle_stop_s
         self._lock = threading.Lock()
@@ -264,7 +276,11 @@ class LiveHub:
             if current is not None and current.spec == spec:
                 return current
             self._camera = LiveCamera(
-                spec, self._factory, pose_hz=self._pose_hz, idle_stop_s=self._idle_stop_s
+                spec,
+                self._factory,
+                pose_hz=self._pose_hz,
+                idle_stop_s=self._idle_stop_s,
+                opener=self._opener,
             )
         if current is not None:
             current.stop()

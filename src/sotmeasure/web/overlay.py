@@ -73,13 +73,12 @@ def draw_points(img: Image, points: dict[str, tuple[float, float]], f: float) ->
 
 
 def draw_live(image: Image, reading: LiveReading | None, width: int, note: str) -> Image:
-    """The preview frame: points and lines, live numbers and the quality word on a banner."""
+    """The preview frame: points and lines on the picture, the quality word and the live
+    numbers on a band above it and the source below it (nothing of the picture is covered)."""
     img, f = fit_width(image, width)
-    scale = img.shape[1] / 1280
+    scale = img.shape[1] / 900  # text sized for a ~600-900 px wide preview on the page
     if reading is not None:
         draw_points(img, reading.points_px, f)
-    banner_h = round(76 * scale) + 8
-    cv2.rectangle(img, (0, 0), (img.shape[1], banner_h), (0, 0, 0), -1)
     if reading is None:
         word, colour, numbers = "starting...", (255, 255, 255), ""
     else:
@@ -88,12 +87,21 @@ def draw_live(image: Image, reading: LiveReading | None, width: int, note: str) 
         numbers = ""
         if reading.lld_mm is not None and reading.pelvic_tilt_deg is not None:
             numbers = f"live LLD {reading.lld_mm:+.1f} mm   tilt {reading.pelvic_tilt_deg:+.1f} deg"
-    _text(img, word.upper(), (10, round(32 * scale) + 4), 0.9 * scale, colour)
+    top = np.zeros((round(44 * scale), img.shape[1], 3), np.uint8)
+    _text(top, word.upper(), (10, round(31 * scale)), 0.85 * scale, colour)
     if numbers:
-        _text(img, numbers, (10, round(66 * scale) + 4), 0.7 * scale, (255, 255, 255))
+        size = cv2.getTextSize(numbers, FONT, 0.7 * scale, max(1, round(2 * scale)))[0]
+        _text(
+            top,
+            numbers,
+            (img.shape[1] - size[0] - 12, round(31 * scale)),
+            0.7 * scale,
+            (255, 255, 255),
+        )
+    bottom = np.zeros((round(26 * scale), img.shape[1], 3), np.uint8)
     if note:
-        _text(img, note, (10, img.shape[0] - 10), 0.55 * scale, (230, 230, 230))
-    return img
+        _text(bottom, note, (10, round(18 * scale)), 0.45 * scale, (220, 220, 220))
+    return np.ascontiguousarray(np.vstack([top, img, bottom]))
 
 
 def message_card(text: str, width: int = 960, height: int = 540) -> Image:

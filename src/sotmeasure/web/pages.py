@@ -469,6 +469,8 @@ def report_page(
                         "budget": budget_sentences(row.result or {}),
                         "provenance": provenance_items(row),
                         "mode": (row.result or {}).get("mode", "markerless"),
+                        "demo": row.recording is not None
+                        and "demo source" in (row.recording.client_filename or ""),
                         "window": (
                             f"{(row.result or {}).get('window_start_s', 0):.1f}–"
                             f"{(row.result or {}).get('window_end_s', 0):.1f} s"

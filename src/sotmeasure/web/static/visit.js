@@ -58,6 +58,8 @@
           } else if (c.state === "storing") {
             statusLine.textContent = "Storing the " + c.phase + " recording…";
             busy = true;
+          } else if (c.state === "queued") {
+            statusLine.textContent = "";
           } else if (c.state === "failed") {
             statusLine.textContent = "";
             showError(c.message);
