@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import SESSIONS, load_truth
+from fixture_data import SESSIONS, load_truth
 from sotmeasure.measure.frame_values import (
     frame_values,
     frame_values_on_axis,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SESSIONS, load_truth
+from fixture_data import SESSIONS, load_truth
 from sotmeasure.geometry.layout import load_layout
 from sotmeasure.geometry.profile import load_profile
 from sotmeasure.measure.compare import REAL_CHANGE, compare
