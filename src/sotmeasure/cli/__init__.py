@@ -5,7 +5,13 @@ from __future__ import annotations
 import typer
 
 from sotmeasure import __version__
-from sotmeasure.cli import calibration_cmds, capture_cmds, measure_cmds, service_cmds
+from sotmeasure.cli import (
+    calibration_cmds,
+    capture_cmds,
+    measure_cmds,
+    research_cmds,
+    service_cmds,
+)
 from sotmeasure.cli.common import fail
 from sotmeasure.errors import SotmeasureError
 
@@ -33,7 +39,7 @@ def _root(
     """Prone leg length difference and pelvic tilt from a camera, in millimetres and degrees."""
 
 
-for _module in (capture_cmds, calibration_cmds, measure_cmds, service_cmds):
+for _module in (capture_cmds, calibration_cmds, measure_cmds, research_cmds, service_cmds):
     _module.register(app)
 
 
