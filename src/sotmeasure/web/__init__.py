@@ -35,6 +35,7 @@ def mount_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) 
     from sotmeasure.web.capture import CaptureRegistry
     from sotmeasure.web.live import LiveHub
     from sotmeasure.web.session import ForeignOrigin, LoginRequired, login_redirect
+    from sotmeasure.web.shutdown import watch_exit_signals
     from sotmeasure.web.state import STATIC_DIR, TEMPLATES_DIR, WebState
 
     web = web or WebSettings()
@@ -47,7 +48,8 @@ def mount_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) 
 
     hub = LiveHub(analyser, pose_hz=web.live_pose_hz, idle_stop_s=web.live_idle_stop_s)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    app.state.web = WebState(settings, web, templates, hub, CaptureRegistry())
+    state = WebState(settings, web, templates, hub, CaptureRegistry())
+    app.state.web = state
     app.include_router(pages.router)
     app.include_router(live_routes.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC_DIR)), name="web-static")
@@ -86,10 +88,15 @@ def mount_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) 
 
     @asynccontextmanager
     async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        async with service_lifespan(a) as state:
-            try:
-                yield state
-            finally:
-                await run_in_threadpool(hub.stop_all)  # release the camera
+        restore_signals = watch_exit_signals(state.closing)
+        try:
+            async with service_lifespan(a) as service_state:
+                try:
+                    yield service_state
+                finally:
+                    state.closing.set()
+                    await run_in_threadpool(hub.stop_all)  # release the camera
+        finally:
+            restore_signals()
 
     app.router.lifespan_context = lifespan

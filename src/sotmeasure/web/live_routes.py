@@ -1,8 +1,9 @@
 """The live preview: an MJPEG stream with the overlay, and a small JSON status to poll.
 
 MJPEG (multipart/x-mixed-replace) because every browser shows it in a plain <img> with no
-script. Each stream ends after `_STREAM_MAX_S` (the page reconnects): a never-ending
-response would hold up an orderly server shutdown.
+script. A stream ends when the server is asked to stop (see `shutdown`), and in any case
+after `_STREAM_MAX_S` (the page reconnects): a never-ending response would hold up an
+orderly shutdown under a server whose signals we do not see.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ async def _frames(camera: LiveCamera, web: WebState, note: str) -> AsyncIterator
     started = time.monotonic()
     last: int | None = None
     with camera.held():
-        yield _part(encode_jpeg(message_card("starting the camera...", width, width * 9 // 16)))
-        while time.monotonic() - started < _STREAM_MAX_S:
+        if camera.snapshot()[0] is None:  # a reconnect to a running camera shows no card
+            yield _part(encode_jpeg(message_card("starting the camera...", width, width * 9 // 16)))
+        while time.monotonic() - started < _STREAM_MAX_S and not web.closing.is_set():
             tick = time.monotonic()
             frame = await run_in_threadpool(camera.wait_frame, last, 1.0)
             if frame is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
@@ -27,6 +28,7 @@ class WebState:
     templates: Jinja2Templates
     hub: LiveHub
     captures: CaptureRegistry
+    closing: threading.Event = field(default_factory=threading.Event)  # server stopping
 
 
 def get_web(request: Request) -> WebState:
