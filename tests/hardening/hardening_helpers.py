@@ -291,7 +291,7 @@ def write_video(
 ) -> Path:
     """A small real video: frame k is filled with grey level 20*k (known content)."""
     width, height = size
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps, (width, height))
     assert writer.isOpened(), f"cannot write {fourcc} {size}"
     for k in range(frames):
         image = np.full((height, width, 3), (20 * k) % 256, dtype=np.uint8)

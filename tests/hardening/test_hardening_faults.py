@@ -54,7 +54,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@contextmanager
 def _server(tmp_path: Path, db_url: str, **env: str) -> Iterator[Server]:
+    """A started server on `db_url` with the hardening users; SIGTERM at the end."""
     server = Server(tmp_path / "data", db_url, env)
     seed_users(db_url)
     server.start()
@@ -97,7 +99,7 @@ def _slow_multipart(
 def test_kill9_during_a_slow_upload_stores_nothing_and_loses_nothing(
     tmp_path: Path, db_url: str
 ) -> None:
-    for server in _server(tmp_path, db_url, SOTMEASURE_PROCESSING_WORKERS="0"):
+    with _server(tmp_path, db_url, SOTMEASURE_PROCESSING_WORKERS="0") as server:
         headers = server.login("prac_a@example.org")
         with server.client(headers) as client:
             _pid, visit_id = make_patient_visit(client, "K-UP-1")
@@ -152,7 +154,7 @@ def test_kill9_during_a_slow_upload_stores_nothing_and_loses_nothing(
 def test_kill9_during_processing_leaves_a_failed_retryable_measurement(
     tmp_path: Path, db_url: str
 ) -> None:
-    for server in _server(tmp_path, db_url, SOTMEASURE_PROCESSING_WORKERS="1"):
+    with _server(tmp_path, db_url, SOTMEASURE_PROCESSING_WORKERS="1") as server:
         headers = server.login("prac_a@example.org")
         with server.client(headers) as client:
             _pid, visit_id = make_patient_visit(client, "K-PROC-1")
@@ -235,7 +237,7 @@ def test_kill9_during_a_live_capture_keeps_a_recording_that_replays_to_its_last_
         "SOTMEASURE_CAPTURE_SECONDS": "20",
         "SOTMEASURE_LIVE_POSE_HZ": "0.2",
     }
-    for server in _server(tmp_path, db_url, **env):
+    with _server(tmp_path, db_url, **env) as server:
         with server.client(server.login("prac_a@example.org")) as client:
             _pid, visit_id = make_patient_visit(client, "K-CAP-1")
         with _page_login(server, "prac_a@example.org") as page:
@@ -288,7 +290,7 @@ def test_a_camera_that_vanishes_mid_capture_is_reported_and_nothing_is_stored(
         "SOTMEASURE_CAPTURE_SECONDS": "8",
         "SOTMEASURE_LIVE_POSE_HZ": "0.2",
     }
-    for server in _server(tmp_path, db_url, **env):
+    with _server(tmp_path, db_url, **env) as server:
         with server.client(server.login("prac_a@example.org")) as client:
             _pid, visit_id = make_patient_visit(client, "K-CAM-1")
         before_counts = table_counts(db_url)
