@@ -2,104 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
-import cv2
-import numpy as np
 import pytest
-
-from sotmeasure.capture.frame import Frame
-from sotmeasure.pose.pipeline import FramePoints, PosePipeline
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-SESSIONS = FIXTURES / "sessions"
-FRAME_STEP = 2  # every 2nd frame keeps the session's model time low
-
-
-def clip_truth(clip: str) -> dict[str, Any]:
-    return json.loads((SESSIONS / clip / "truth.json").read_text())
-
-
-def caudal_dir_px(clip: str) -> np.ndarray:
-    """Image direction of table +x at the heels, projected with the clip's true camera.
-
-    In the product the caller gets this from the table pose; here the true camera stands in
-    for it, so the pose tests do not depend on the geometry area.
-    """
-    cam = json.loads((SESSIONS / clip / "camera.json").read_text())
-    heel_mm = np.array(clip_truth(clip)["frame0"]["points_mm"]["heel_L"], dtype=np.float64)
-    pts = np.stack([heel_mm, heel_mm + np.array([10.0, 0.0, 0.0])])
-    px, _ = cv2.projectPoints(
-        pts,
-        np.array(cam["rvec"], dtype=np.float64),
-        np.array(cam["t_table_to_cam_mm"], dtype=np.float64),
-        np.array(cam["K"], dtype=np.float64),
-        np.array(cam["dist"], dtype=np.float64),
-    )
-    v = px.reshape(2, 2)[1] - px.reshape(2, 2)[0]
-    return v / np.linalg.norm(v)
-
-
-def read_frames(clip: str, step: int = FRAME_STEP) -> list[Frame]:
-    cap = cv2.VideoCapture(str(SESSIONS / clip / "video.mp4"))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    frames: list[Frame] = []
-    i = 0
-    try:
-        while True:
-            ok, img = cap.read()
-            if not ok:
-                break
-            if i % step == 0:
-                frames.append(Frame(img, i, i / fps))
-            i += 1
-    finally:
-        cap.release()
-    assert frames, f"no frames decoded from {clip}"
-    return frames
-
-
-@dataclass(frozen=True)
-class ClipRun:
-    clip: str
-    truth: dict[str, Any]
-    caudal: np.ndarray
-    results: list[FramePoints]
-
-
-MARKERLESS_CLIPS = (
-    "pre_block",
-    "post_block",
-    "rotated_body",
-    "oblique_distorted",
-    "stickers",
-    "hard_roll",
-    "tight_framing",
-)
-CAMERA_BEYOND_FEET = {"oblique_distorted"}  # from camera.json placement: oblique from the feet
-
-
-def _run(clip: str, mode: str) -> ClipRun:
-    caudal = caudal_dir_px(clip)
-    with PosePipeline(
-        mode=mode,  # type: ignore[arg-type]
-        caudal_dir_px=caudal,
-        camera_beyond_feet=clip in CAMERA_BEYOND_FEET,
-    ) as pipe:
-        results = [pipe.process(f) for f in read_frames(clip)]
-    return ClipRun(clip, clip_truth(clip), caudal, results)
+from pose_clip_data import MARKERLESS_CLIPS, ClipRun, run_clip
 
 
 @pytest.fixture(scope="session")
 def markerless_runs() -> dict[str, ClipRun]:
     """Markerless pipeline over every 2nd frame of each rendered clip (once per session)."""
-    return {clip: _run(clip, "markerless") for clip in MARKERLESS_CLIPS}
+    return {clip: run_clip(clip, "markerless") for clip in MARKERLESS_CLIPS}
 
 
 @pytest.fixture(scope="session")
 def sticker_run() -> ClipRun:
     """Sticker pipeline (no pose model) over every 2nd frame of the stickers clip."""
-    return _run("stickers", "stickers")
+    return run_clip("stickers", "stickers")

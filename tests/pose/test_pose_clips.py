@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pose_clip_data import ClipRun
 
-from conftest import ClipRun
 from sotmeasure.pose import quality
 from sotmeasure.pose.types import Landmark
 

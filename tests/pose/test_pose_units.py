@@ -212,7 +212,7 @@ def test_bad_model_path_and_bad_use_fail_with_user_errors(tmp_path: Path) -> Non
 # -- gates on a real frame ----------------------------------------------------------------
 def test_heels_cut_off_by_the_image_border_are_rejected() -> None:
     """The model keeps 'seeing' heels beyond the border; our own in-frame check refuses."""
-    from conftest import caudal_dir_px, read_frames
+    from pose_clip_data import caudal_dir_px, read_frames
 
     frame = read_frames("pre_block", step=1000)[0]
     cut = np.ascontiguousarray(frame.image[:, :1150])  # heels sit at x ~ 1175-1185
