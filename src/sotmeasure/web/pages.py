@@ -370,6 +370,7 @@ def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUs
             comparison=comparison,
             comparison_error=comparison_error,
             capture=job.to_dict() if job else None,
+            worker_running=ctx.worker is not None,
             capture_seconds=web.web.capture_seconds,
         )
 
