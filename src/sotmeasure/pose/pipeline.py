@@ -17,9 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from sotmeasure.capture.frame import Frame
+from sotmeasure.pose import hip_refine
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.estimator import PoseEstimator
 from sotmeasure.pose.heel_refine import HeelRefineParams, MaskPatch, refine_heel
+from sotmeasure.pose.hip_refine import HipRefineParams, MaskSampler
 from sotmeasure.pose.mediapipe_backend import MediaPipePoseEstimator
 from sotmeasure.pose.orientation import QuarterTurn, unit_vector
 from sotmeasure.pose.stickers import (
@@ -44,10 +46,13 @@ class BodyPoints:
     """The four points a measurement needs, in full-frame pixels, patient's sides.
 
     Markerless: heels = refined caudal heel extremities (see `heel_status`), hips = the
-    model's hip landmarks (hip joint centres as the model estimates them). Stickers: heels
-    = heel sticker centres, hips = PSIS sticker centres.
+    model's hip landmarks (hip joint centres as the model estimates them), both moved by
+    one lateral shift onto the legs' mid-line (see `hip_status`; the hip line's angle and
+    width stay the model's). Stickers: heels = heel sticker centres, hips = PSIS sticker
+    centres.
     `heel_status[side]` is "refined-edge", "refined-mask", "sticker" or
-    "raw-landmark (<reason>)".
+    "raw-landmark (<reason>)". `hip_status` (one for the pair: the refinement moves both
+    points together) is "refined-silhouette", "sticker" or "raw-landmark (<reason>)".
     """
 
     heel_left_px: FloatArray
@@ -56,6 +61,7 @@ class BodyPoints:
     hip_right_px: FloatArray
     heel_status: dict[str, str]
     mode: Mode
+    hip_status: str = "raw-landmark (not refined)"
 
     def __post_init__(self) -> None:
         for name in ("heel_left_px", "heel_right_px", "hip_left_px", "hip_right_px"):
@@ -88,6 +94,7 @@ class PipelineParams:
     min_visibility: float = q.DEFAULT_MIN_VISIBILITY
     in_frame_margin_px: float = q.DEFAULT_IN_FRAME_MARGIN_PX
     heel: HeelRefineParams = field(default_factory=HeelRefineParams)
+    hip: HipRefineParams = field(default_factory=HipRefineParams)
     inference_long_side_px: int | None = 960  # the model input's long side; None = as is
     blobs: StickerBlobParams = field(default_factory=StickerBlobParams)
 
@@ -130,6 +137,34 @@ class _Inference:
         )
         return MaskPatch(np.asarray(vals, dtype=np.float32), (x0, y0))
 
+    def mask_sampler(self) -> MaskSampler | None:
+        """A sampler of the model's person mask on any affine grid of frame pixels.
+
+        Frame -> model input (scale) -> head-up image (quarter turn) is affine, so one
+        warp from the small upright mask fills the grid: no frame-sized mask is built.
+        """
+        if self.upright is None or self.upright.segmentation is None:
+            return None
+        seg = self.upright.segmentation
+
+        def sample(grid_to_frame: FloatArray, size: tuple[int, int]) -> npt.NDArray[np.float32]:
+            grid = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+            frame = grid @ grid_to_frame[:, :2].T + grid_to_frame[:, 2]
+            sx, sy = self.scale
+            small = np.stack([(frame[:, 0] + 0.5) / sx - 0.5, (frame[:, 1] + 0.5) / sy - 0.5], 1)
+            up = self.turn.points_to_rotated(small)
+            m = cv2.getAffineTransform(grid.astype(np.float32), up.astype(np.float32))
+            out = cv2.warpAffine(
+                seg,
+                m,
+                size,
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_CONSTANT,
+            )
+            return np.asarray(out, dtype=np.float32)
+
+        return sample
+
 
 class PosePipeline:
     """Per-frame anatomical points for a prone patient.
@@ -155,6 +190,7 @@ class PosePipeline:
         refine_heels: bool = True,
         camera_beyond_feet: bool = False,
         params: PipelineParams | None = None,
+        refine_hips: bool = True,
     ) -> None:
         if mode not in ("markerless", "stickers"):
             raise ValueError(f"mode must be 'markerless' or 'stickers', got {mode!r}")
@@ -165,6 +201,7 @@ class PosePipeline:
         self.psis_colour = psis_colour
         self.rotate_head_up = rotate_head_up
         self.refine_heels = refine_heels
+        self.refine_hips = refine_hips
         self.camera_beyond_feet = camera_beyond_feet
         self.params = params or PipelineParams()
         self._owns_estimator = estimator is None and mode == "markerless"
@@ -290,13 +327,27 @@ class PosePipeline:
         both = np.stack([heel_pts["left"], heel_pts["right"]])
         if not points_in_frame(both, (frame.width, frame.height), prm.in_frame_margin_px).all():
             return reject(q.REJECT_HEELS_OUT_OF_FRAME)
+        hip_l, hip_r = lm.px(Landmark.LEFT_HIP).copy(), lm.px(Landmark.RIGHT_HIP).copy()
+        hip_status = "raw-landmark (refinement off)"
+        if self.refine_hips:
+            hips_res = hip_refine.refine_hips(
+                inf.mask_sampler(),
+                hip_l,
+                hip_r,
+                heel_mid=(heel_pts["left"] + heel_pts["right"]) / 2.0,
+                ankle_mid=(lm.px(Landmark.LEFT_ANKLE) + lm.px(Landmark.RIGHT_ANKLE)) / 2.0,
+                right_dir=self.right_dir_px,
+                params=prm.hip,
+            )
+            hip_l, hip_r, hip_status = hips_res.hip_left_px, hips_res.hip_right_px, hips_res.status
         points = BodyPoints(
             heel_left_px=heel_pts["left"],
             heel_right_px=heel_pts["right"],
-            hip_left_px=lm.px(Landmark.LEFT_HIP).copy(),
-            hip_right_px=lm.px(Landmark.RIGHT_HIP).copy(),
+            hip_left_px=hip_l,
+            hip_right_px=hip_r,
             heel_status=status,
             mode="markerless",
+            hip_status=hip_status,
         )
         return FramePoints(frame.index, frame.t_s, points, None, lm)
 
@@ -323,5 +374,6 @@ class PosePipeline:
             hip_right_px=psis[1].centre_px,
             heel_status={"left": "sticker", "right": "sticker"},
             mode="stickers",
+            hip_status="sticker",
         )
         return FramePoints(frame.index, frame.t_s, points, None, lm)
