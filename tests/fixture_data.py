@@ -18,3 +18,25 @@ SESSIONS = FIXTURES / "sessions"
 def load_truth(clip: str) -> dict[str, Any]:
     """Ground truth of a rendered clip (truth.json)."""
     return json.loads((SESSIONS / clip / "truth.json").read_text())
+
+
+# Every rendered clip with a table layout (charuco_calibration has none).
+TABLE_CLIPS = [
+    "pre_block",
+    "post_block",
+    "rotated_body",
+    "oblique_distorted",
+    "stickers",
+    "hard_roll",
+    "tight_framing",
+]
+
+# Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; ICC(2,1) = 0.29.
+SHROUT_FLEISS = [
+    [9, 2, 5, 8],
+    [6, 1, 3, 2],
+    [8, 4, 6, 8],
+    [7, 1, 2, 6],
+    [10, 5, 6, 9],
+    [6, 2, 4, 7],
+]

@@ -18,15 +18,6 @@ SESSIONS = ROOT / "tests" / "fixtures" / "sessions"
 TARGETS = ROOT / "calibration" / "targets"
 PROFILES = ROOT / "calibration" / "profiles"
 
-TABLE_CLIPS = [
-    "pre_block",
-    "post_block",
-    "rotated_body",
-    "oblique_distorted",
-    "stickers",
-    "hard_roll",
-    "tight_framing",
-]
 FRAMES_PER_CLIP = 6
 # hard_roll: the patient rolls from 1.2 s; the pose window and the truth frames are taken
 # before that (the camera is still throughout, but the brief's window is the still part).

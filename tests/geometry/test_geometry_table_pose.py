@@ -13,13 +13,13 @@ import pytest
 from geometry_fixtures import (
     HARD_ROLL_END_S,
     PROFILES,
-    TABLE_CLIPS,
     camera_json,
     clip_frames,
     true_profile,
     truth_json,
 )
 
+from fixture_data import TABLE_CLIPS
 from sotmeasure.geometry.layout import TargetLayout
 from sotmeasure.geometry.profile import load_profile
 from sotmeasure.geometry.projection import pixels_to_plane

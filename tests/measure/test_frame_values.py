@@ -7,22 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from fixture_data import SESSIONS, load_truth
+from fixture_data import SESSIONS, TABLE_CLIPS, load_truth
 from sotmeasure.measure.frame_values import (
     frame_values,
     frame_values_on_axis,
     short_side,
 )
 
-CLIPS = [
-    "pre_block",
-    "post_block",
-    "rotated_body",
-    "oblique_distorted",
-    "stickers",
-    "hard_roll",
-    "tight_framing",
-]
+CLIPS = TABLE_CLIPS
 
 
 def test_body_along_x_right_heel_caudal_gives_positive_lld_short_left() -> None:

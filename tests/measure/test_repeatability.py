@@ -6,17 +6,8 @@ import math
 
 import pytest
 
+from fixture_data import SHROUT_FLEISS
 from sotmeasure.measure.repeatability import icc_2_1, repeatability
-
-# Shrout & Fleiss (1979), Table 2: 6 targets rated by 4 judges; ICC(2,1) = 0.29.
-SHROUT_FLEISS = [
-    [9, 2, 5, 8],
-    [6, 1, 3, 2],
-    [8, 4, 6, 8],
-    [7, 1, 2, 6],
-    [10, 5, 6, 9],
-    [6, 2, 4, 7],
-]
 
 
 def test_icc_2_1_matches_shrout_fleiss_table() -> None:
