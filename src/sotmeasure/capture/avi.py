@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO, Literal
 
 import cv2
@@ -28,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sotmeasure.capture.errors import RecordingError
+from sotmeasure.closing import ClosesOnExit
 
 AviCodec = Literal["mjpeg", "png"]
 
@@ -119,7 +119,7 @@ def _header(width: int, height: int, fps: float, codec: AviCodec) -> bytes:
     return out
 
 
-class AviFrameWriter:
+class AviFrameWriter(ClosesOnExit):
     """Append BGR frames to an AVI file so that every written frame survives a crash."""
 
     def __init__(
@@ -223,14 +223,3 @@ class AviFrameWriter:
         if self._fh is None:
             raise RecordingError(f"the recording video {self.path} is already closed")
         return self._fh
-
-    def __enter__(self) -> AviFrameWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

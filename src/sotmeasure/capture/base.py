@@ -5,10 +5,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 from sotmeasure.capture.frame import Frame
+from sotmeasure.closing import ClosesOnExit
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +22,7 @@ class SourceInfo:
     frame_count: int | None  # None where unknown in advance (webcams)
 
 
-class FrameSource(ABC):
+class FrameSource(ClosesOnExit, ABC):
     """An iterator of `Frame`s that is also a context manager.
 
     Opening happens in the constructor so that a missing camera or a broken file
@@ -42,14 +41,3 @@ class FrameSource(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the device or file. Safe to call twice."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
 from sotmeasure import __version__
@@ -27,6 +26,7 @@ from sotmeasure.capture.recording import (
     Recording,
     load_recording,
 )
+from sotmeasure.closing import ClosesOnExit
 from sotmeasure.provenance import sha256_file
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class Recorder:
+class Recorder(ClosesOnExit):
     """Context manager that writes frames into a new recording folder.
 
     Each `write(frame)` encodes the frame into video.avi and syncs it, then appends
@@ -160,18 +160,6 @@ class Recorder:
         )
         write_json_atomic(self.out_dir / META_FILE, self._meta)
         log.info("recorded %d frames to %s", self.frame_count, self.out_dir)
-
-    def __enter__(self) -> Recorder:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        # Frames already written are good even when the caller failed (or Ctrl+C): keep them.
-        self.close()
 
 
 def record_from_source(
