@@ -93,3 +93,21 @@ def run_clip(clip: str, mode: str) -> ClipRun:
     ) as pipe:
         results = [pipe.process(f) for f in read_frames(clip)]
     return ClipRun(clip, clip_truth(clip), caudal, results)
+
+
+def pixels_to_table_mm(clip: str, points_px: np.ndarray, z_mm: float) -> np.ndarray:
+    """Table-plane (x, y) mm of pixels on the plane z = z_mm, with the clip's TRUE camera.
+
+    The true camera stands in for the geometry area's table pose, so that the pose tests
+    judge the pose points alone (as the measurement will map them: rays to a plane).
+    """
+    cam = json.loads((SESSIONS / clip / "camera.json").read_text())
+    k = np.array(cam["K"], dtype=np.float64)
+    dist = np.array(cam["dist"], dtype=np.float64)
+    rot = np.array(cam["R_table_to_cam"], dtype=np.float64)
+    t = np.array(cam["t_table_to_cam_mm"], dtype=np.float64)
+    und = cv2.undistortPoints(np.asarray(points_px, np.float64).reshape(-1, 1, 2), k, dist)
+    rays = np.c_[und.reshape(-1, 2), np.ones(len(und))] @ rot  # camera rays in table axes
+    centre = -rot.T @ t
+    scale = (z_mm - centre[2]) / rays[:, 2]
+    return (centre + scale[:, None] * rays)[:, :2]
