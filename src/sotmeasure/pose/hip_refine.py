@@ -16,9 +16,12 @@ gap's mid-points from just below the crotch down to the ankles, extended to the 
 the hip landmarks, gives the mid-hip's lateral position.
 
 What it does not give: the pelvic line angle. The hip line (its angle and width) stays the
-model's, and both hip points move together; measured on the rendered clips, neither the
-crotch apex nor the pelvis outline recovered the tilt better than the landmarks (see the
-pose tests and the issue notes).
+model's, and both hip points move together. Measured on the rendered clips (true tilt
+-2.5..+2 deg): the crotch apex's offset from the legs' mid-line (it sits on the pelvis
+mid-line, so it should swing with the pelvis) followed the tilt for one patient only
+(errors -1.0..+2.9 deg), and the left/right pelvis outline (hands lie against it in prone)
+showed no relation to the tilt (per-frame spread 0.7-1.8 deg). Markerless tilt stays the
+model's hip line; sticker mode (PSIS) is the tilt method.
 
 Measured on the rendered clips (table mm, true camera, true heels): body-axis error of the
 landmark mid-hip 0.39-0.72 deg, of the gap line 0.04-0.12 deg.
