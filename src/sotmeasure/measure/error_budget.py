@@ -192,6 +192,7 @@ def model_resolution_component(
     heel_refined_step_mm: float,
     refined_share: float,
     detail: str,
+    heel_unrefined_offset_u_mm: float = 0.0,
 ) -> BudgetComponent:
     """Heel localisation resolution: a point found on a grid of step s has u = s / sqrt(12).
 
@@ -200,11 +201,16 @@ def model_resolution_component(
     grid. The heel variance is the refined-share-weighted mix of the two. Stickers: heels
     are found at image resolution (both steps are one image pixel). LLD is a difference of
     two heels (x sqrt(2)). Hips are budgeted separately (`hip_landmark_component`).
+
+    An unrefined heel is the model's heel landmark, which is not the heel's caudal extremity:
+    `heel_unrefined_offset_u_mm` (1 SD per heel) adds that definitional offset, so a result
+    whose heels could not be refined gets the wide interval it deserves.
     """
+    unrefined_var = heel_unrefined_step_mm**2 / 12.0 + heel_unrefined_offset_u_mm**2
     heel_var = (
-        refined_share * heel_refined_step_mm**2 + (1.0 - refined_share) * heel_unrefined_step_mm**2
+        refined_share * heel_refined_step_mm**2 / 12.0 + (1.0 - refined_share) * unrefined_var
     )
-    heel_u = math.sqrt(heel_var / 12.0)
+    heel_u = math.sqrt(heel_var)
     return BudgetComponent(
         name="heel_resolution",
         lld_u_mm=heel_u * math.sqrt(2.0),
@@ -214,5 +220,6 @@ def model_resolution_component(
             "heel_unrefined_step_mm": heel_unrefined_step_mm,
             "heel_refined_step_mm": heel_refined_step_mm,
             "heel_refined_share": refined_share,
+            "heel_unrefined_offset_u_mm": heel_unrefined_offset_u_mm,
         },
     )

@@ -25,6 +25,11 @@ FloatArray = npt.NDArray[np.float64]
 #: patient filling the frame that crop spans about the image's long side (MEASUREMENT.md:
 #: "~256 px crop: about 8-9 mm per model pixel").
 MODEL_INPUT_PX = 256
+# The pose model's heel landmark sits on the back of the heel, not at its caudal extremity:
+# medians of 3-22 px (about 4-37 mm) from the extremity were seen per clip, and the left and
+# right offsets differ by up to ~13 mm in an oblique view (docs/MEASUREMENT.md, issue 4).
+# 10 mm (1 SD per heel) is the stated allowance for a heel that could not be refined.
+RAW_HEEL_LANDMARK_OFFSET_U_MM = 10.0
 
 #: Homography-only: the camera height is unknown; parallax is bounded by assuming the camera
 #: is at least this high above the table top (an overhead mount is 1.2-2 m up).
@@ -141,10 +146,13 @@ def error_components(
             heel_unrefined_step_mm=heel_mm_px * model_step,
             heel_refined_step_mm=heel_mm_px,
             refined_share=refined_share,
+            heel_unrefined_offset_u_mm=RAW_HEEL_LANDMARK_OFFSET_U_MM,
             detail=(
                 f"pose model grid {heel_mm_px * model_step:.1f} mm at the heels; "
                 f"{refined_share:.0%} of heel points refined at full image resolution "
-                f"({heel_mm_px:.1f} mm per pixel)"
+                f"({heel_mm_px:.1f} mm per pixel); unrefined heels are the model's heel "
+                f"landmark, allowed +/-{RAW_HEEL_LANDMARK_OFFSET_U_MM:.0f} mm (1 SD) from the "
+                "heel's caudal extremity"
             ),
         )
         hips = hip_landmark_component(
