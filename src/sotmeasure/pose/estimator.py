@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from types import TracebackType
 
 import numpy as np
 import numpy.typing as npt
 
+from sotmeasure.closing import ClosesOnExit
 from sotmeasure.pose.types import PoseLandmarks
 
 
-class PoseEstimator(ABC):
+class PoseEstimator(ClosesOnExit, ABC):
     """Image in, one person's named landmarks out (or None when nobody is found).
 
     A context manager because real backends hold native resources (MediaPipe graphs)
@@ -39,14 +39,3 @@ class PoseEstimator(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release native resources. Safe to call twice."""
-
-    def __enter__(self) -> PoseEstimator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Literal
 
 import cv2
@@ -17,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sotmeasure.capture.frame import Frame
+from sotmeasure.closing import ClosesOnExit
 from sotmeasure.pose import hip_refine
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.estimator import PoseEstimator
@@ -166,7 +166,7 @@ class _Inference:
         return sample
 
 
-class PosePipeline:
+class PosePipeline(ClosesOnExit):
     """Per-frame anatomical points for a prone patient.
 
     `caudal_dir_px`: unit image direction toward the feet (the caller derives it from the
@@ -215,17 +215,6 @@ class PosePipeline:
         """Close the estimator if this pipeline created it."""
         if self._owns_estimator and self.estimator is not None:
             self.estimator.close()
-
-    def __enter__(self) -> PosePipeline:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- per frame -----------------------------------------------------------------
     def _next_t_ms(self, t_s: float) -> int:
