@@ -43,6 +43,15 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
         )
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(_request: Request, exc: OverflowError) -> JSONResponse:
+        """An id or number beyond 64 bits reached the database driver (SQLite refuses it)."""
+        log.info("number out of range answered with 422: %s", exc)
+        return JSONResponse(
+            {"detail": "a number in the request is out of range (ids are 64-bit integers)"},
+            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        )
+
     @app.exception_handler(IntegrityError)
     async def _integrity_error(_request: Request, exc: IntegrityError) -> JSONResponse:
         log.info("integrity error answered with 409: %s", exc.orig)
