@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from sotmeasure import __version__
@@ -46,6 +47,23 @@ API_DESCRIPTION = (
     "Prone leg length difference and pelvic tilt measurements against patients and visits. "
     "Log in at POST /auth/token and send 'Authorization: Bearer <token>'. See docs/api.md."
 )
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: one sentence, or (invalid input) where and why each field failed."""
+
+    detail: str | list[dict[str, Any]]
+
+
+#: Documented on every operation, so that clients (and schema checks) know the error shapes.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "the request body cannot be parsed"},
+    401: {"model": ErrorOut, "description": "no, unknown, expired or revoked token"},
+    403: {"model": ErrorOut, "description": "this role may not do this"},
+    404: {"model": ErrorOut, "description": "no such row (or not in the user's clinic)"},
+    409: {"model": ErrorOut, "description": "conflicts with the stored state"},
+    422: {"model": ErrorOut, "description": "invalid input: field errors, or one sentence"},
+}
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -132,6 +150,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comparisons,
         exports,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     mount_web(app, settings)  # the practitioner pages (docs/web.md)
     return app
