@@ -104,6 +104,11 @@ class MeasurementResult:
             "window_start_s": round(self.window.start_s, 4),
             "window_end_s": round(self.window.end_s, 4),
             "motion_threshold_mm": round(self.window.threshold_mm, 3),
+            "representative_frame": self.representative_frame,
+            "window_points_px": {
+                name: [round(float(v), 2) for v in xy]
+                for name, xy in sorted(self.window_points_px.items())
+            },
             "ci_method": CI_METHOD,
             "error_budget": self.budget.to_dict(),
             "provenance": self.provenance,

@@ -29,7 +29,9 @@ class ReportFrameError(SotmeasureError):
 
 
 def representative_index(result: dict[str, Any]) -> int:
-    """The middle frame of the used window frames (or of the window's time span)."""
+    """The frame the measurement chose to show, else the middle of its still window."""
+    if isinstance(result.get("representative_frame"), int):
+        return int(result["representative_frame"])
     frames = result.get("frames") or []
     used = [f["index"] for f in frames if f.get("in_window")]
     if used:
