@@ -51,6 +51,8 @@ def serve(
         port=settings.port,
         log_level=log_level.lower(),
         workers=1,  # one process per database: see sotmeasure.jobs.worker
+        # Open live previews (endless MJPEG streams) must not hold a Ctrl+C shutdown forever.
+        timeout_graceful_shutdown=5,
     )
 
 
