@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         return self.data_dir / "tmp"
 
     @property
+    def interrupted_dir(self) -> Path:
+        """Live captures cut off by a stopped server, kept for inspection (never in the DB)."""
+        return self.data_dir / "interrupted"
+
+    @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * _MB)
 

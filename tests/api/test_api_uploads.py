@@ -11,6 +11,8 @@ import httpx
 from api_helpers import World, make_patient_visit, stored_files, write_video
 from fastapi.testclient import TestClient
 
+from sotmeasure.capture.recorder import record_from_source
+from sotmeasure.capture.video import VideoFileSource
 from sotmeasure.provenance import sha256_file
 from sotmeasure.settings import Settings
 
@@ -140,21 +142,19 @@ def test_zipped_recording_folder_is_unpacked_and_queued(
 ) -> None:
     h = world.headers["prac_a"]
     _pid, vid = make_patient_visit(client, h)
-    video = write_video(tmp_path / "clip.mp4", frames=6).read_bytes()
-    data = _zip(
-        {
-            "rec-01/video.mp4": video,
-            "rec-01/meta.json": b'{"format_version": 1}',
-            "rec-01/timestamps.csv": b"0,0.0\n",
-        }
-    )
-    response = _upload(client, vid, h, "rec.zip", data)
+    # A real recording folder, written by the Recorder (meta.json, timestamps.csv, video.avi).
+    with VideoFileSource(write_video(tmp_path / "clip.mp4", frames=6)) as source:
+        record_from_source(source, tmp_path / "rec-01")
+    members = {f"rec-01/{f.name}": f.read_bytes() for f in sorted((tmp_path / "rec-01").iterdir())}
+    video = members["rec-01/video.avi"]
+    response = _upload(client, vid, h, "rec.zip", _zip(members))
     assert response.status_code == 202, response.text
     recording = response.json()["recording"]
     assert (
-        recording["kind"] == "recording_zip" and recording["media"]["video"] == "rec-01/video.mp4"
+        recording["kind"] == "recording_zip" and recording["media"]["video"] == "rec-01/video.avi"
     )
-    unpacked = data_dir / "recordings" / recording["sha256"] / "rec-01" / "video.mp4"
+    assert recording["media"]["frame_count"] == 6
+    unpacked = data_dir / "recordings" / recording["sha256"] / "rec-01" / "video.avi"
     assert unpacked.read_bytes() == video
     assert list((data_dir / "tmp").iterdir()) == []
 

@@ -35,19 +35,9 @@ from sotmeasure.api import create_app
 from sotmeasure.cli import app as cli_app
 from sotmeasure.settings import Settings
 
-# The service accepts a zipped recording folder by its video alone: meta.json and
-# timestamps.csv are not checked at upload (docs/reliability.md, "known gaps").
-_META_NOT_CHECKED = pytest.mark.xfail(
-    strict=True, reason="service does not validate a zipped recording's meta.json/timestamps"
-)
-_KNOWN_GAPS = {"zip-recording-wrong-version", "zip-recording-bad-timestamps"}
-
 
 def _upload_params() -> list[object]:
-    return [
-        pytest.param(u, id=u.id, marks=[_META_NOT_CHECKED] if u.id in _KNOWN_GAPS else [])
-        for u in UPLOADS
-    ]
+    return [pytest.param(u, id=u.id) for u in UPLOADS]
 
 
 @dataclass

@@ -39,6 +39,7 @@ from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.media_checks import ZipLimits
 from sotmeasure.store.migrate import upgrade_head
 from sotmeasure.store.recording_files import RecordingFiles
+from sotmeasure.store.scratch import recover_scratch
 from sotmeasure.web import mount_web
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ def build_context(settings: Settings) -> AppContext:
 def _start(ctx: AppContext) -> None:
     """Blocking start-up work: folders, migrations, crash recovery, worker threads."""
     ctx.settings.ensure_dirs()
+    recover_scratch(ctx.settings.tmp_dir, ctx.settings.interrupted_dir)
     upgrade_head(ctx.engine)
     fail_interrupted(ctx.sessions)
     if ctx.settings.processing_workers > 0:

@@ -200,6 +200,25 @@ def find_recording_video(folder: Path) -> Path:
     return videos[0]
 
 
+def check_recording_folder(folder: Path, unpacked_root: Path) -> None:
+    """A folder with meta.json must load as a recording (known format version, timestamps
+    that parse, frame counts and video hash that agree); a plain video folder passes.
+
+    Why: a recording's meta.json and timestamps describe how to read its video; one of an
+    unknown version or with damaged timestamps cannot be measured as the recorder meant.
+    """
+    if not (folder / "meta.json").is_file():
+        return
+    from sotmeasure.capture.errors import RecordingError
+    from sotmeasure.capture.recording import load_recording
+
+    try:
+        load_recording(folder)
+    except RecordingError as exc:
+        reason = str(exc).replace(f"{unpacked_root}/", "").replace(str(unpacked_root), "")
+        raise UploadRejectedError(f"the zipped recording is not valid: {reason}") from exc
+
+
 def remove_tree_quietly(path: Path) -> None:
     """Best-effort clean-up of scratch folders (a failure here must not hide the real error)."""
     shutil.rmtree(path, ignore_errors=True)

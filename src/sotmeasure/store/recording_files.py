@@ -21,6 +21,7 @@ from sotmeasure.errors import SotmeasureError
 from sotmeasure.store.media_checks import (
     UploadRejectedError,
     ZipLimits,
+    check_recording_folder,
     check_video,
     extract_zip,
     find_recording_video,
@@ -122,6 +123,7 @@ class RecordingFiles:
     def _store_zip(self, checked: Path, digest: str, size: int, unpack: Path) -> StoredRecording:
         extract_zip(checked, unpack, self.zip_limits)
         video = find_recording_video(unpack)
+        check_recording_folder(video.parent, unpack)
         info = check_video(video, max_side_px=self.max_video_side_px)
         media = info.to_dict() | {"video": video.relative_to(unpack).as_posix()}
         final_dir = self.recordings_dir / digest
