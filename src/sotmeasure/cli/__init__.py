@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
+# OpenCV and its FFmpeg backend print their own warnings ("moov atom not found", "can't be
+# used to capture by name") on stderr before our one-line reason; quiet them before cv2 loads.
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
 import typer
 
 from sotmeasure import __version__

@@ -26,7 +26,11 @@ def fail(message: str, exit_code: int = 1) -> NoReturn:
 
 
 def progress_bar(*, disable: bool = False) -> Progress:
-    """A Rich progress bar on stderr, so that stdout stays clean for --json output."""
+    """A Rich progress bar on stderr, so that stdout stays clean for --json output.
+
+    Off when stderr is not a terminal (CI, pipes, log files): there a bar is noise, and its
+    leftover line would break the "one line on stderr" promise of a failing command.
+    """
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -34,6 +38,6 @@ def progress_bar(*, disable: bool = False) -> Progress:
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err_console,
-        disable=disable,
+        disable=disable or not err_console.is_terminal,
         transient=True,
     )

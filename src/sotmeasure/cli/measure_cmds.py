@@ -85,13 +85,15 @@ def _measure(
     profile = load_profile(camera) if camera is not None else None
     results = []
     with _native_stderr_silenced() as err:
+        err_console = Console(file=err)
         bar = Progress(
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=Console(file=err),
+            console=err_console,
             transient=True,
+            disable=not err_console.is_terminal,  # no bar (nor its leftover line) in pipes/CI
         )
         with bar:
             for label, video in videos:
