@@ -9,9 +9,13 @@ caudal extremity). Here we go back to the full-resolution frame around that land
    heel landmark, is the coarse heel extremity ("mask"). Without a mask, the landmark
    itself seeds the search.
 2. fine: along lines parallel to the caudal direction, a few pixels apart laterally, the
-   colour-gradient profile of the smoothed image is sampled at sub-pixel steps; its
-   strongest edge is the silhouette crossing (parabolic peak interpolation). The apex of
-   those crossings (quadratic fit over the lateral lines) is the caudal extremity ("edge").
+   colour-gradient profile of the lightly smoothed image is sampled at sub-pixel steps;
+   its OUTERMOST strong edge (a local maximum at least `outer_edge_fraction` of the
+   line's strongest) is the silhouette crossing (parabolic peak interpolation). Not the
+   strongest edge: a heel's outline is a darker shaded rim, and where the rim's colour is
+   close to the background's the skin-to-rim step wins, putting the "edge" a rim's width
+   (2-4 px, several mm) short of the silhouette. The apex of the crossings (quadratic fit
+   over the lateral lines) is the caudal extremity ("edge").
 
 In a near-overhead view the heel's caudal extremity lies on the silhouette, so this finds
 it. In a steep oblique view from beyond the feet the plantar heel faces the camera and its
@@ -54,8 +58,9 @@ class HeelRefineParams:
     apex_depth_px: float = 2.0  # crossings this close (px) to the furthest one shape the apex
     line_step_px: float = 1.0
     sample_step_px: float = 0.25
-    smooth_sigma_px: float = 1.0
+    smooth_sigma_px: float = 0.7  # small: rim (~2 px) and silhouette edges stay apart
     min_edge_contrast: float = 12.0  # colour-gradient magnitude (0-255 units per px)
+    outer_edge_fraction: float = 0.6  # outermost edge at least this x the line's strongest
     min_foot_scale_px: float = 6.0
     mask_threshold: float = 0.5
 
@@ -189,7 +194,7 @@ def _edge_apex(
         cross = ts[last]
         near = np.abs(ts[None, :] - cross[:, None]) <= mask_tolerance
         mag = np.where(near, mag, 0.0)
-    k = np.argmax(mag[:, 1:-1], axis=1) + 1
+    k = _outermost_edge(mag, prm.outer_edge_fraction)
     rows = np.arange(mag.shape[0])
     peak = mag[rows, k]
     # parabolic sub-sample interpolation of each line's peak
@@ -205,6 +210,23 @@ def _edge_apex(
         return None
     o, e = offs[valid], pos[valid]
     return _apex_of_crossings(o, e, start, c, p, prm)
+
+
+def _outermost_edge(mag: FloatArray, fraction: float) -> npt.NDArray[np.intp]:
+    """Per line, the sample index of the most caudal strong local maximum of `mag`.
+
+    A heel's outline is a shaded rim: skin -> darker rim -> background. The skin-to-rim
+    step can be stronger than the rim-to-background step (when the rim's colour is close
+    to the background's), so the strongest edge may be the rim's INNER side, a few px
+    short of the silhouette. The silhouette is the outermost edge of comparable strength.
+    """
+    inner = mag[:, 1:-1]
+    is_peak = (inner >= mag[:, :-2]) & (inner > mag[:, 2:])
+    strong = inner >= fraction * inner.max(axis=1, keepdims=True)
+    cand = is_peak & strong
+    last = inner.shape[1] - 1 - np.argmax(cand[:, ::-1], axis=1)
+    k = np.where(cand.any(axis=1), last, np.argmax(inner, axis=1))
+    return np.asarray(k + 1, dtype=np.intp)
 
 
 def _apex_of_crossings(
