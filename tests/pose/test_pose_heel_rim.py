@@ -1,0 +1,65 @@
+"""Heel refinement finds the silhouette, not a shaded rim's inner side.
+
+A rendered (or real) heel's outline is a darker shaded rim. Where the rim's colour is close
+to the background's, the skin-to-rim step is the strongest edge, 2-4 px short of the
+silhouette: several mm. The refinement must take the outermost strong edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from sotmeasure.pose.heel_refine import STATUS_EDGE, HeelRefineParams, refine_heel
+
+SUPER = 8  # supersampling factor of the synthetic render (anti-aliased outline)
+CENTRE = np.array([100.0, 100.0])
+RADIUS_PX = 40.0
+BACKGROUND_BGR = (140, 148, 152)
+# hard_roll's left heel: a rim darker than the skin and close to the background, so the
+# rim-to-background step is ~3/4 of the skin-to-rim one (measured on frames 0-35)
+RIM_BGR = (118, 136, 164)
+SKIN_BGR = (125, 152, 196)
+
+
+def _heel_image(rim_px: float) -> np.ndarray:
+    """A disc 'heel' (caudal = +x) with a shaded rim, rendered anti-aliased."""
+    n = 200 * SUPER
+    fine = (np.arange(n) + 0.5) / SUPER - 0.5  # fine pixel centres in frame pixels
+    xx, yy = np.meshgrid(fine, fine)
+    r = np.hypot(xx - CENTRE[0], yy - CENTRE[1])
+    img = np.empty((n, n, 3), np.float32)
+    img[:] = BACKGROUND_BGR
+    img[r <= RADIUS_PX] = RIM_BGR
+    img[r <= RADIUS_PX - rim_px] = SKIN_BGR
+    small = cv2.resize(img, (200, 200), interpolation=cv2.INTER_AREA)
+    return np.clip(np.rint(small), 0, 255).astype(np.uint8)
+
+
+def _disc_mask(radius_px: float) -> np.ndarray:
+    yy, xx = np.mgrid[0:200, 0:200]
+    return (np.hypot(xx - CENTRE[0], yy - CENTRE[1]) <= radius_px).astype(np.float32)
+
+
+@pytest.mark.parametrize("rim_px", [2.0, 3.0, 4.0])
+@pytest.mark.parametrize("mask_radius", [None, 38.5, 41.5])  # no mask, mask short, mask long
+def test_refined_heel_is_the_rims_outer_edge(rim_px: float, mask_radius: float | None) -> None:
+    image = _heel_image(rim_px)
+    mask = None if mask_radius is None else _disc_mask(mask_radius)
+    res = refine_heel(image, np.array([128.0, 101.0]), np.array([80.0, 101.0]), (1.0, 0.0), mask)
+    assert res.status == STATUS_EDGE
+    silhouette_x = CENTRE[0] + RADIUS_PX
+    assert abs(res.point_px[0] - silhouette_x) <= 0.6, (rim_px, mask_radius, res.point_px)
+
+
+def test_the_strongest_edge_alone_would_stop_at_the_rims_inner_side() -> None:
+    """The synthetic case reproduces the failure the outermost-edge rule fixes."""
+    image = _heel_image(3.0)
+    strongest = replace(HeelRefineParams(), outer_edge_fraction=1.0)
+    res = refine_heel(
+        image, np.array([128.0, 101.0]), np.array([80.0, 101.0]), (1.0, 0.0), params=strongest
+    )
+    assert res.point_px[0] < CENTRE[0] + RADIUS_PX - 1.5
