@@ -14,27 +14,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-HOST = "127.0.0.1"
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
-PASSWORD = "bench-password-123"
-SOTMEASURE = str(Path(sys.executable).parent / "sotmeasure")  # the console script
+from bench_server import PASSWORD, USER_EMAIL, postgres_database, server
 
 
 @dataclass
@@ -51,12 +41,6 @@ class LevelResult:
     @property
     def writes_per_s(self) -> float:
         return self.ok / self.seconds if self.seconds > 0 else 0.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def _payload(k: int) -> dict[str, Any]:
@@ -78,72 +62,6 @@ def _payload(k: int) -> dict[str, Any]:
             "provenance": {"software_version": "bench", "n": k},
         },
     }
-
-
-@contextmanager
-def postgres_database() -> Iterator[str | None]:
-    """A fresh PostgreSQL database URL, or None when PostgreSQL is not reachable."""
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
-    except Exception as exc:  # no server: the PostgreSQL rows are skipped, with the reason
-        print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
-        yield None
-        return
-    name = f"sotm_bench_{uuid.uuid4().hex[:10]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://postgres@{HOST}:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def server(database_url: str, data_dir: Path) -> Iterator[str]:
-    """`sotmeasure serve` in a subprocess on a free loopback port; stopped on exit."""
-    env = {
-        **os.environ,
-        "SOTMEASURE_DATA_DIR": str(data_dir),
-        "SOTMEASURE_DATABASE_URL": database_url,
-        "SOTMEASURE_PROCESSING_WORKERS": "0",
-    }
-    data_dir.mkdir(parents=True, exist_ok=True)
-    # the first user, as an installer would create it
-    subprocess.run(
-        [SOTMEASURE, "users", "create", "--email", "bench@example.org",
-         "--role", "practitioner", "--clinic", "Bench", "--password-stdin"],
-        input=PASSWORD + "\n", text=True, env=env, check=True, capture_output=True,
-    )  # fmt: skip
-    port = _free_port()
-    log = (data_dir / "server.log").open("w")
-    proc = subprocess.Popen(
-        [SOTMEASURE, "serve", "--host", HOST, "--port", str(port),
-         "--log-level", "warning"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start; see {data_dir / 'server.log'}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 async def run_level(
@@ -190,9 +108,9 @@ def bench_backend(
     backend: str, database_url: str, data_dir: Path, levels: list[int], total: int, cap_s: float
 ) -> list[LevelResult]:
     results: list[LevelResult] = []
-    with server(database_url, data_dir) as base:
+    with server(database_url, data_dir, extra_env={"SOTMEASURE_PROCESSING_WORKERS": "0"}) as base:
         token = httpx.post(
-            f"{base}/auth/token", data={"username": "bench@example.org", "password": PASSWORD}
+            f"{base}/auth/token", data={"username": USER_EMAIL, "password": PASSWORD}
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         patient = httpx.post(f"{base}/patients", json={"code": "BENCH-1"}, headers=headers).json()
@@ -231,7 +149,7 @@ def main() -> None:
             "sqlite", f"sqlite:///{sqlite_dir / 'bench.db'}", sqlite_dir, levels,
             args.requests, args.max_seconds,
         )  # fmt: skip
-        with postgres_database() as pg_url:
+        with postgres_database("sotm_bench") as pg_url:
             if pg_url is not None:
                 pg_dir = Path(tmp) / "postgres"
                 results += bench_backend(

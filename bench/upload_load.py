@@ -15,29 +15,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, text
 
-HOST = "127.0.0.1"
+from bench_server import PASSWORD, USER_EMAIL, postgres_database, server
+
 REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO / "tests" / "fixtures" / "sessions" / "pre_block" / "video.mp4"
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"
-PASSWORD = "bench-password-123"
-SOTMEASURE = str(Path(sys.executable).parent / "sotmeasure")
 
 
 @dataclass
@@ -55,91 +46,6 @@ class Outcome:
     processing_wall_s: float
     consistent: bool
     notes: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def postgres_database() -> Iterator[str | None]:
-    try:
-        import psycopg
-
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
-    except Exception as exc:  # no server: the PostgreSQL row is skipped, with the reason
-        print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}", file=sys.stderr)
-        yield None
-        return
-    name = f"sotm_upload_{uuid.uuid4().hex[:10]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield f"postgresql+psycopg://postgres@{HOST}:5432/{name}"
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def server(database_url: str, data_dir: Path, workers: int) -> Iterator[str]:
-    env = {
-        **os.environ,
-        "SOTMEASURE_DATA_DIR": str(data_dir),
-        "SOTMEASURE_DATABASE_URL": database_url,
-        "SOTMEASURE_PROCESSING_WORKERS": str(workers),
-        "SOTMEASURE_POLL_INTERVAL_S": "0.5",
-    }
-    data_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            SOTMEASURE,
-            "users",
-            "create",
-            "--email",
-            "bench@example.org",
-            "--role",
-            "practitioner",
-            "--clinic",
-            "Bench",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        text=True,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    port = _free_port()
-    log = (data_dir / "server.log").open("w")
-    proc = subprocess.Popen(
-        [SOTMEASURE, "serve", "--host", HOST, "--port", str(port), "--log-level", "warning"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://{HOST}:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start; see {data_dir / 'server.log'}")
-            time.sleep(0.2)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 async def _upload_all(
@@ -211,10 +117,18 @@ def run_backend(
 ) -> Outcome:
     data_dir = root / f"data-{backend}"
     clip = CLIP.read_bytes()
-    with server(url, data_dir, workers) as base:
+    with server(
+        url,
+        data_dir,
+        extra_env={
+            "SOTMEASURE_PROCESSING_WORKERS": str(workers),
+            "SOTMEASURE_POLL_INTERVAL_S": "0.5",
+        },
+        startup_timeout_s=90,
+    ) as base:
         token = httpx.post(
             f"{base}/auth/token",
-            data={"username": "bench@example.org", "password": PASSWORD},
+            data={"username": USER_EMAIL, "password": PASSWORD},
             timeout=30,
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
@@ -277,7 +191,7 @@ def main() -> int:
             )
         )
         if not args.sqlite_only:
-            with postgres_database() as pg:
+            with postgres_database("sotm_upload") as pg:
                 if pg:
                     results.append(
                         run_backend(
