@@ -6,13 +6,18 @@ set, everything lives in the user data directory (SQLite + recordings).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
-from typing import Annotated
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sotmeasure.cli.common import console, err_console, fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 users_app = typer.Typer(
     help="Manage user accounts (the first admin is created here).", no_args_is_help=True
@@ -56,6 +61,27 @@ def serve(
     )
 
 
+@contextlib.contextmanager
+def _migrated_engine() -> Iterator[Engine]:
+    """An engine on the configured database, migrated to head, disposed afterwards.
+
+    Why: every maintenance command must see the same schema the server would (the server
+    migrates at start), so a fresh install can create its first admin before serving.
+    """
+    from sotmeasure.settings import Settings
+    from sotmeasure.store.engine import make_engine
+    from sotmeasure.store.migrate import upgrade_head
+
+    settings = Settings()
+    settings.ensure_dirs()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        upgrade_head(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -78,10 +104,8 @@ def users_create(
     ] = False,
 ) -> None:
     """Create a user account (e.g. the first admin)."""
-    from sotmeasure.settings import Settings
     from sotmeasure.store.accounts import create_user, get_or_create_clinic
-    from sotmeasure.store.engine import make_engine, make_session_factory
-    from sotmeasure.store.migrate import upgrade_head
+    from sotmeasure.store.engine import make_session_factory
     from sotmeasure.store.models import Role
 
     try:
@@ -89,30 +113,23 @@ def users_create(
     except ValueError:
         fail(f"unknown role {role!r}: use admin, practitioner or researcher")
     password = _read_password(password_stdin)
-    settings = Settings()
-    settings.ensure_dirs()
-    engine = make_engine(settings.effective_database_url)
-    try:
-        upgrade_head(engine)
-        with make_session_factory(engine)() as session:
-            clinic_row = get_or_create_clinic(session, clinic) if clinic else None
-            user = create_user(
-                session,
-                email=email,
-                password=password,
-                role=role_value,
-                clinic=clinic_row,
-                full_name=full_name,
-            )
-            session.commit()
-            where = f" in clinic {clinic_row.name!r}" if clinic_row else ""
-            console.print(
-                f"created {user.role} {user.email} (id {user.id}){where}",
-                markup=False,
-                highlight=False,
-            )
-    finally:
-        engine.dispose()
+    with _migrated_engine() as engine, make_session_factory(engine)() as session:
+        clinic_row = get_or_create_clinic(session, clinic) if clinic else None
+        user = create_user(
+            session,
+            email=email,
+            password=password,
+            role=role_value,
+            clinic=clinic_row,
+            full_name=full_name,
+        )
+        session.commit()
+        where = f" in clinic {clinic_row.name!r}" if clinic_row else ""
+        console.print(
+            f"created {user.role} {user.email} (id {user.id}){where}",
+            markup=False,
+            highlight=False,
+        )
 
 
 @users_app.command("list")
@@ -120,51 +137,32 @@ def users_list() -> None:
     """List user accounts (id, e-mail, role, clinic, active)."""
     from sqlalchemy import select
 
-    from sotmeasure.settings import Settings
-    from sotmeasure.store.engine import make_engine, make_session_factory
-    from sotmeasure.store.migrate import upgrade_head
+    from sotmeasure.store.engine import make_session_factory
     from sotmeasure.store.models import Clinic, User
 
-    settings = Settings()
-    settings.ensure_dirs()
-    engine = make_engine(settings.effective_database_url)
-    try:
-        upgrade_head(engine)
-        with make_session_factory(engine)() as session:
-            rows = session.execute(
-                select(User, Clinic)
-                .outerjoin(Clinic, Clinic.id == User.clinic_id)
-                .order_by(User.id)
+    with _migrated_engine() as engine, make_session_factory(engine)() as session:
+        rows = session.execute(
+            select(User, Clinic).outerjoin(Clinic, Clinic.id == User.clinic_id).order_by(User.id)
+        )
+        for user, clinic_row in rows:
+            console.print(
+                f"{user.id}\t{user.email}\t{user.role}\t"
+                f"{clinic_row.name if clinic_row else '-'}\t"
+                f"{'active' if user.active else 'inactive'}",
+                markup=False,
+                highlight=False,
             )
-            for user, clinic_row in rows:
-                console.print(
-                    f"{user.id}\t{user.email}\t{user.role}\t"
-                    f"{clinic_row.name if clinic_row else '-'}\t"
-                    f"{'active' if user.active else 'inactive'}",
-                    markup=False,
-                    highlight=False,
-                )
-    finally:
-        engine.dispose()
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the newest schema (the server also does this at start)."""
-    from sotmeasure.settings import Settings
-    from sotmeasure.store.engine import make_engine
-    from sotmeasure.store.migrate import current_revision, upgrade_head
+    from sotmeasure.store.migrate import current_revision
 
-    settings = Settings()
-    settings.ensure_dirs()
-    engine = make_engine(settings.effective_database_url)
-    try:
-        upgrade_head(engine)
+    with _migrated_engine() as engine:
         console.print(
             f"database at revision {current_revision(engine)}", markup=False, highlight=False
         )
-    finally:
-        engine.dispose()
 
 
 def register(app: typer.Typer) -> None:
