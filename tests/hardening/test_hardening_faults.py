@@ -270,9 +270,12 @@ def test_kill9_during_a_live_capture_keeps_a_recording_that_replays_to_its_last_
         with _page_login(server, "prac_a@example.org") as page:
             state = page.get(f"/ui/visits/{visit_id}/state.json").json()
             assert state["capture"] is None and state["measurements"] == []
-        # Nothing references the cut capture: it stays in tmp/ (ignored, not cleaned at
-        # start), still a valid recording; recordings/ holds nothing half-stored.
-        assert load_recording(folders[0]).frame_count == recording.frame_count
+        # Nothing references the cut capture: the restart moved it out of tmp/ into
+        # interrupted/ (kept for a person, never in the database), still a valid recording;
+        # recordings/ holds nothing half-stored.
+        assert not list((server.data_dir / "tmp").iterdir())
+        kept = server.data_dir / "interrupted" / folders[0].parent.name / folders[0].name
+        assert load_recording(kept).frame_count == recording.frame_count
         assert not list((server.data_dir / "recordings").iterdir())
 
 
