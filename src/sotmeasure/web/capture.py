@@ -25,15 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from sotmeasure.api.context import AppContext
 from sotmeasure.capture.base import FrameSource, SourceInfo
 from sotmeasure.capture.errors import FrameReadError
 from sotmeasure.capture.frame import Frame
 from sotmeasure.capture.recorder import record_from_source
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.store.models import Measurement, Recording, Status
+from sotmeasure.store.queueing import BlockingNotes, queue_measurement, recording_row
 from sotmeasure.store.recording_files import StoredRecording
 from sotmeasure.web.live import LiveCamera, LiveHub, SinkItem
 from sotmeasure.web.sources import LiveSpec, PhaseName, open_live
@@ -214,35 +212,26 @@ def _zip_folder(folder: Path, target: Path) -> None:
 def _store_rows(ctx: AppContext, job: CaptureJob, stored: StoredRecording) -> int:
     """The recording row (reused when the same bytes exist) and a pending measurement."""
     with ctx.sessions() as session, session.begin():
-        recording = session.scalar(select(Recording).where(Recording.sha256 == stored.sha256))
-        if recording is None:
-            recording = Recording(
-                sha256=stored.sha256,
-                kind=stored.kind,
-                stored_name=stored.stored_name,
-                size_bytes=stored.size_bytes,
-                media=stored.media,
-                source="capture",
-                client_filename=f"live capture ({job.source_label})"[:255],
-                created_by_id=job.user_id,
-            )
-            session.add(recording)
-            session.flush()
-        row = Measurement(
+        recording = recording_row(
+            session,
+            stored,
+            source="capture",
+            client_filename=f"live capture ({job.source_label})"[:255],
+            user_id=job.user_id,
+        )
+        row = queue_measurement(
+            session,
             visit_id=job.visit_id,
-            recording_id=recording.id,
+            recording=recording,
             phase=job.phase,
             source="capture",
-            status=Status.PENDING.value,
-            progress=0.0,
-            attempts=0,
-            created_by_id=job.user_id,
-            blocking_blocks=job.blocking.get("blocks"),
-            blocking_placement=job.blocking.get("placement"),
-            blocking_category=job.blocking.get("category"),
+            user_id=job.user_id,
+            blocking=BlockingNotes(
+                job.blocking.get("blocks"),
+                job.blocking.get("placement"),
+                job.blocking.get("category"),
+            ),
         )
-        session.add(row)
-        session.flush()
         measurement_id = row.id
     return measurement_id
 

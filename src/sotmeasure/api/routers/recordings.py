@@ -12,13 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession, clinic_scope, get_visit, not_found
 from sotmeasure.api.schemas import MeasurementOut, RecordingOut
-from sotmeasure.store.models import Measurement, Patient, Phase, Recording, Status, User, Visit
-from sotmeasure.store.recording_files import StoredRecording
+from sotmeasure.store.models import Measurement, Patient, Phase, Recording, User, Visit
+from sotmeasure.store.queueing import BlockingNotes, queue_measurement, recording_row
 
 router = APIRouter(tags=["recordings"])
 
@@ -32,33 +31,6 @@ def _display_name(filename: str | None) -> str | None:
     last = filename.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(ch for ch in last if ch.isprintable())
     return cleaned[:_CLIENT_NAME_MAX] or None
-
-
-def _recording_row(
-    session: Session, stored: StoredRecording, user: User, client_name: str | None
-) -> Recording:
-    """The row for these bytes: existing (same sha256) or new."""
-    existing = session.scalar(select(Recording).where(Recording.sha256 == stored.sha256))
-    if existing is not None:
-        return existing
-    row = Recording(
-        sha256=stored.sha256,
-        kind=stored.kind,
-        stored_name=stored.stored_name,
-        size_bytes=stored.size_bytes,
-        media=stored.media,
-        source="upload",
-        client_filename=client_name,
-        created_by_id=user.id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # the same bytes were just stored by a concurrent upload
-        existing = session.scalar(select(Recording).where(Recording.sha256 == stored.sha256))
-        assert existing is not None
-        return existing
-    return row
 
 
 @router.post(
@@ -86,21 +58,22 @@ def upload_recording(
     visit = get_visit(session, user, visit_id)
     session.commit()  # hold no database transaction while the file is copied and checked
     stored = ctx.files.store_stream(file.file)
-    recording = _recording_row(session, stored, user, _display_name(file.filename))
-    row = Measurement(
+    recording = recording_row(
+        session,
+        stored,
+        source="upload",
+        client_filename=_display_name(file.filename),
+        user_id=user.id,
+    )
+    row = queue_measurement(
+        session,
         visit_id=visit.id,
-        recording_id=recording.id,
+        recording=recording,
         phase=phase.value,
         source="upload",
-        status=Status.PENDING.value,
-        progress=0.0,
-        attempts=0,
-        created_by_id=user.id,
-        blocking_blocks=blocks,
-        blocking_placement=placement,
-        blocking_category=category,
+        user_id=user.id,
+        blocking=BlockingNotes(blocks, placement, category),
     )
-    session.add(row)
     session.commit()
     ctx.wake_worker()
     return MeasurementOut.from_row(row)

@@ -1,0 +1,89 @@
+"""Turning stored bytes into database rows: the recording (once per content) and a pending
+measurement for the worker.
+
+Both the upload endpoint and the web page's live capture end here, so the two paths cannot
+drift apart: the same content is one recording row even when two requests store it at the
+same moment, and every new measurement starts `pending`, at progress 0, never attempted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sotmeasure.store.models import Measurement, Recording, Status
+from sotmeasure.store.recording_files import StoredRecording
+
+
+@dataclass(frozen=True, slots=True)
+class BlockingNotes:
+    """What the practitioner noted about the SOT blocks for this phase (all optional)."""
+
+    blocks: str | None = None
+    placement: str | None = None
+    category: str | None = None
+
+
+def recording_row(
+    session: Session,
+    stored: StoredRecording,
+    *,
+    source: str,
+    client_filename: str | None,
+    user_id: int | None,
+) -> Recording:
+    """The row for these bytes: the existing one (same sha256) or a new one, race-safe."""
+    existing = session.scalar(select(Recording).where(Recording.sha256 == stored.sha256))
+    if existing is not None:
+        return existing
+    row = Recording(
+        sha256=stored.sha256,
+        kind=stored.kind,
+        stored_name=stored.stored_name,
+        size_bytes=stored.size_bytes,
+        media=stored.media,
+        source=source,
+        client_filename=client_filename,
+        created_by_id=user_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # the same bytes were just stored by a concurrent request
+        existing = session.scalar(select(Recording).where(Recording.sha256 == stored.sha256))
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+def queue_measurement(
+    session: Session,
+    *,
+    visit_id: int,
+    recording: Recording,
+    phase: str,
+    source: str,
+    user_id: int | None,
+    blocking: BlockingNotes,
+) -> Measurement:
+    """A new `pending` measurement of `recording` for the visit's phase (flushed, not committed)."""
+    row = Measurement(
+        visit_id=visit_id,
+        recording_id=recording.id,
+        phase=phase,
+        source=source,
+        status=Status.PENDING.value,
+        progress=0.0,
+        attempts=0,
+        created_by_id=user_id,
+        blocking_blocks=blocking.blocks,
+        blocking_placement=blocking.placement,
+        blocking_category=blocking.category,
+    )
+    session.add(row)
+    session.flush()
+    return row
