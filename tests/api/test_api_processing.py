@@ -14,6 +14,14 @@ from sotmeasure.jobs import INTERRUPTED_REASON
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import Measurement
 
+CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
+#: A clinic's own setup files (here the rendered rig's, configured explicitly).
+CONFIGURED_SETUP = {
+    "layout_path": CALIBRATION / "targets" / "table_8_markers.json",
+    "profile_path": CALIBRATION / "profiles" / "rendered_overhead_1280x720.toml",
+    "setup_path": CALIBRATION / "setups" / "rendered_table.toml",
+}
+
 Factory = Callable[[Settings], tuple[TestClient, object]]
 
 
@@ -63,7 +71,7 @@ def test_a_recording_that_cannot_be_measured_fails_with_its_reason(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     """A real video without table markers: the measure step refuses, the row says why."""
-    settings = make_settings(processing_workers=1)
+    settings = make_settings(processing_workers=1, **CONFIGURED_SETUP)
     seed_users(settings)
     video = write_video(
         tmp_path / "grey.mp4", frames=12, size=(320, 180)
@@ -90,3 +98,27 @@ def test_a_recording_that_cannot_be_measured_fails_with_its_reason(
         again = wait_for_measurement(client, mid, h, bound_s=300)
         assert again["status"] == "failed" and again["failure_reason"] == reason
         assert again["attempts"] == 2
+
+
+def test_without_a_setup_a_real_upload_is_refused_not_measured_with_the_demo_rig(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """Issue 11: the bundled demo calibration never measures a recording that is not the
+    demo's; the row fails with what to configure."""
+    settings = make_settings(processing_workers=1)
+    seed_users(settings)
+    video = write_video(tmp_path / "clinic.mp4", frames=12, size=(320, 180))
+    with TestClient(create_app(settings)) as client:
+        h = login(client, "prac_a@example.org")
+        _pid, vid = make_patient_visit(client, h)
+        mid = client.post(
+            f"/visits/{vid}/recordings",
+            files={"file": ("clinic.mp4", video.read_bytes())},
+            data={"phase": "pre"},
+            headers=h,
+        ).json()["id"]
+        body = wait_for_measurement(client, mid, h, bound_s=300)
+        assert body["status"] == "failed"
+        assert body["lld_mm"] is None
+        assert "demo calibration" in body["failure_reason"]
+        assert "SOTMEASURE_PROFILE_PATH" in body["failure_reason"]

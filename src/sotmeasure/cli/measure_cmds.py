@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from sotmeasure.errors import SotmeasureError
 if TYPE_CHECKING:
     from sotmeasure.measure.compare import Comparison, Mdc95
     from sotmeasure.measure.result import MeasurementResult
-    from sotmeasure.processing.params import MeasureParams
+    from sotmeasure.processing.setup import LoadedSetup
 
 DEFAULT_DEMO_OUT = Path("sotmeasure-demo-report")
 
@@ -50,39 +49,33 @@ def _native_stderr_silenced() -> Iterator[IO[str]]:
         stream.close()
 
 
-def _params(
-    mode: str,
+def _load(
+    target: Path,
+    camera: Path | None,
     setup: Path | None,
+    mode: str,
     heel_plane_mm: float | None,
     hip_plane_mm: float | None,
     window_s: float,
-) -> MeasureParams:
-    from sotmeasure.processing.params import load_setup, resolve_params
+) -> LoadedSetup:
+    """The files named on the command line, loaded by the pipeline's one setup loader."""
+    from sotmeasure.processing.setup import SOURCE_CONFIGURED, SetupFiles, load_files
 
     if mode not in ("markerless", "stickers"):
         raise typer.BadParameter("use markerless or stickers", param_hint="--mode")
-    return resolve_params(
+    return load_files(
+        SetupFiles(target, camera, setup, SOURCE_CONFIGURED),
         mode=mode,  # type: ignore[arg-type]
-        setup=load_setup(setup) if setup is not None else None,
         heel_plane_mm=heel_plane_mm,
         hip_plane_mm=hip_plane_mm,
         window_s=window_s,
     )
 
 
-def _measure(
-    videos: list[tuple[str, Path]],
-    target: Path,
-    camera: Path | None,
-    params: MeasureParams,
-) -> list[MeasurementResult]:
+def _measure(videos: list[tuple[str, Path]], setup: LoadedSetup) -> list[MeasurementResult]:
     """Measure each video with a progress bar on the real stderr."""
-    from sotmeasure.geometry.layout import load_layout
-    from sotmeasure.geometry.profile import load_profile
     from sotmeasure.processing.video import measure_video
 
-    layout = load_layout(target)
-    profile = load_profile(camera) if camera is not None else None
     results = []
     with _native_stderr_silenced() as err:
         err_console = Console(file=err)
@@ -102,7 +95,16 @@ def _measure(
                 def tick(done: int, total: int, _what: str, task: Any = task) -> None:
                     bar.update(task, completed=done, total=total or None)
 
-                results.append(measure_video(video, layout, profile, params, progress=tick))
+                results.append(
+                    measure_video(
+                        video,
+                        setup.layout,
+                        setup.profile,
+                        setup.params,
+                        progress=tick,
+                        demo_calibration=setup.is_demo,
+                    )
+                )
     return results
 
 
@@ -154,15 +156,10 @@ def _comparison_table(c: Comparison) -> Table:
 
 
 def _mdc(lld: float | None, tilt: float | None) -> Mdc95:
-    from sotmeasure.measure.compare import Mdc95
+    from sotmeasure.processing.setup import mdc_with_overrides
 
-    default = Mdc95()
-    if lld is None and tilt is None:
-        return default
-    return Mdc95(
-        lld_mm=default.lld_mm if lld is None else lld,
-        pelvic_tilt_deg=default.pelvic_tilt_deg if tilt is None else tilt,
-        source="given on the command line (--mdc-lld-mm / --mdc-tilt-deg)",
+    return mdc_with_overrides(
+        lld, tilt, "given on the command line (--mdc-lld-mm / --mdc-tilt-deg)"
     )
 
 
@@ -195,8 +192,8 @@ def measure_cmd(
 ) -> None:
     """Measure leg length difference and pelvic tilt on the stillest window of a video."""
     try:
-        params = _params(mode, setup, heel_plane_mm, hip_plane_mm, window_s)
-        (result,) = _measure([("measure", video)], target, camera, params)
+        loaded = _load(target, camera, setup, mode, heel_plane_mm, hip_plane_mm, window_s)
+        (result,) = _measure([("measure", video)], loaded)
     except SotmeasureError as exc:
         fail(str(exc), exc.exit_code)
     if as_json:
@@ -223,8 +220,8 @@ def compare_cmd(
     from sotmeasure.measure.compare import compare
 
     try:
-        params = _params(mode, setup, heel_plane_mm, hip_plane_mm, window_s)
-        r_pre, r_post = _measure([("pre", pre), ("post", post)], target, camera, params)
+        loaded = _load(target, camera, setup, mode, heel_plane_mm, hip_plane_mm, window_s)
+        r_pre, r_post = _measure([("pre", pre), ("post", post)], loaded)
     except SotmeasureError as exc:
         fail(str(exc), exc.exit_code)
     c = compare(r_pre, r_post, _mdc(mdc_lld_mm, mdc_tilt_deg))
@@ -241,21 +238,28 @@ def demo_cmd(
 ) -> None:
     """Measure and compare the bundled pre/post demo session and write a report folder."""
     from sotmeasure.measure.compare import compare
+    from sotmeasure.processing.setup import (
+        DEMO_LAYOUT,
+        DEMO_PROFILE,
+        DEMO_SETUP,
+        SOURCE_DEMO,
+        SetupFiles,
+        bundled_demo_file,
+        demo_clip_path,
+        load_files,
+    )
     from sotmeasure.report.folder import write_comparison_report
 
-    data = resources.files("sotmeasure") / "demo_data"
     try:
-        with resources.as_file(data) as demo:
-            params = _params("markerless", demo / "rendered_table.toml", None, None, 3.0)
-            pre, post = demo / "pre" / "video.mp4", demo / "post" / "video.mp4"
-            r_pre, r_post = _measure(
-                [("pre", pre), ("post", post)],
-                demo / "table_8_markers.json",
-                demo / "rendered_overhead_1280x720.toml",
-                params,
-            )
-            c = compare(r_pre, r_post)
-            write_comparison_report(out, c, pre, post)
+        files = [bundled_demo_file(*f) for f in (DEMO_LAYOUT, DEMO_PROFILE, DEMO_SETUP)]
+        pre, post = demo_clip_path("pre"), demo_clip_path("post")
+        layout, profile, setup_toml = files
+        if layout is None or pre is None or post is None:
+            fail("the bundled demo session is missing from this installation", 1)
+        loaded = load_files(SetupFiles(layout, profile, setup_toml, SOURCE_DEMO))
+        r_pre, r_post = _measure([("pre", pre), ("post", post)], loaded)
+        c = compare(r_pre, r_post)
+        write_comparison_report(out, c, pre, post)
     except SotmeasureError as exc:
         fail(str(exc), exc.exit_code)
     console.print("Demo: a rendered prone patient (synthetic), before and after blocking.")

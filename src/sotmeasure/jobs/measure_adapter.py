@@ -16,45 +16,37 @@ from __future__ import annotations
 import importlib.util
 import logging
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.processing.setup import (
+    LoadedSetup,
+    ServiceSetupError,
+    SetupFiles,
+    demo_setup_refusal,
+    installation_mdc,
+    resolve_setup,
+)
 from sotmeasure.settings import Settings
 
-log = logging.getLogger(__name__)
+#: The name other modules used for the setup's files (kept for the API's health check).
+MeasurementSetup = SetupFiles
+__all__ = [
+    "MeasurementSetup",
+    "ProcessingUnavailableError",
+    "ServiceSetupError",
+    "compare_results",
+    "measure_recording",
+    "processing_available",
+    "resolve_setup",
+]
 
-_SOURCE_TREE_CALIBRATION = Path(__file__).resolve().parents[3] / "calibration"
-DEMO_LAYOUT = ("targets", "table_8_markers.json")
-DEMO_PROFILE = ("profiles", "rendered_overhead_1280x720.toml")
-DEMO_SETUP = ("setups", "rendered_table.toml")
+log = logging.getLogger(__name__)
 
 
 class ProcessingUnavailableError(SotmeasureError):
     """This installation cannot measure (the processing module is missing)."""
-
-
-class ServiceSetupError(SotmeasureError):
-    """The measurement setup (layout, camera profile, plane heights) is missing."""
-
-
-@dataclass(frozen=True, slots=True)
-class MeasurementSetup:
-    """Which files describe this installation's table, camera and plane heights."""
-
-    layout_path: Path
-    profile_path: Path | None
-    setup_path: Path | None
-    source: str  # "configured" | "bundled demo" | "mixed"
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "layout": self.layout_path.name,
-            "profile": self.profile_path.name if self.profile_path else None,
-            "setup": self.setup_path.name if self.setup_path else None,
-            "source": self.source,
-        }
 
 
 def processing_available() -> bool:
@@ -65,73 +57,26 @@ def processing_available() -> bool:
         return False
 
 
-def _bundled(folder: str, name: str) -> Path | None:
-    """A demo file shipped in the package (demo_data/) or present in the source tree."""
-    try:
-        packaged = resources.files("sotmeasure") / "demo_data" / name
-        if packaged.is_file():
-            return Path(str(packaged))
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
-        pass
-    candidate = _SOURCE_TREE_CALIBRATION / folder / name
-    return candidate if candidate.is_file() else None
-
-
-def resolve_setup(settings: Settings) -> MeasurementSetup:
-    """The configured files, else the bundled demo files; never a made-up calibration."""
-    sources: set[str] = set()
-
-    def pick(configured: Path | None, demo: tuple[str, str], what: str) -> Path | None:
-        if configured is not None:
-            if not configured.is_file():
-                raise ServiceSetupError(f"the {what} file does not exist: {configured}")
-            sources.add("configured")
-            return configured
-        found = _bundled(*demo)
-        if found is not None:
-            sources.add("bundled demo")
-        return found
-
-    layout = pick(settings.layout_path, DEMO_LAYOUT, "target layout")
-    if layout is None:
-        raise ServiceSetupError(
-            "no target layout is configured: set SOTMEASURE_LAYOUT_PATH to your table's layout"
-        )
-    profile = (
-        None
-        if settings.homography_only
-        else pick(settings.profile_path, DEMO_PROFILE, "camera profile")
-    )
-    if profile is None and not settings.homography_only:
-        raise ServiceSetupError(
-            "no camera profile is configured: set SOTMEASURE_PROFILE_PATH, or "
-            "SOTMEASURE_HOMOGRAPHY_ONLY=true to measure without one (the result says so)"
-        )
-    setup = pick(settings.setup_path, DEMO_SETUP, "setup")
-    source = sources.pop() if len(sources) == 1 else "mixed"
-    return MeasurementSetup(layout, profile, setup, source)
-
-
 def measure_recording(settings: Settings, video: Path, progress: Any) -> dict[str, Any]:
     """Measure one stored video; the `measure --json` dict with per-frame values."""
     if not processing_available():
         raise ProcessingUnavailableError(
             "measurement processing is not available in this installation"
         )
-    from sotmeasure.geometry.layout import load_layout
-    from sotmeasure.geometry.profile import load_profile
-    from sotmeasure.processing import load_setup, measure_video, resolve_params
+    from sotmeasure.processing import measure_video
 
-    setup = resolve_setup(settings)
-    layout = load_layout(setup.layout_path)
-    profile = load_profile(setup.profile_path) if setup.profile_path else None
-    params = resolve_params(
-        mode=settings.measure_mode,
-        setup=load_setup(setup.setup_path) if setup.setup_path else None,
-        heel_plane_mm=settings.heel_plane_mm,
-        hip_plane_mm=settings.hip_plane_mm,
+    setup = LoadedSetup.from_settings(settings)
+    refusal = demo_setup_refusal(video, setup)
+    if refusal is not None:
+        raise refusal
+    result = measure_video(
+        video,
+        setup.layout,
+        setup.profile,
+        setup.params,
+        progress=progress,
+        demo_calibration=setup.is_demo,
     )
-    result = measure_video(video, layout, profile, params, progress=progress)
     return result.to_dict(include_frames=True)
 
 
@@ -175,21 +120,13 @@ def compare_results(
 ) -> dict[str, Any]:
     """The `compare --json` dict of two stored results, with this installation's MDC95."""
     try:
-        from sotmeasure.measure.compare import Mdc95, compare
+        from sotmeasure.measure.compare import compare
         from sotmeasure.measure.result import MeasurementResult
     except ImportError as exc:
         raise ProcessingUnavailableError(
             "pre/post comparison is not available in this installation"
         ) from exc
-    mdc = Mdc95()
-    if settings.mdc95_lld_mm is not None or settings.mdc95_tilt_deg is not None:
-        mdc = Mdc95(
-            lld_mm=settings.mdc95_lld_mm if settings.mdc95_lld_mm is not None else mdc.lld_mm,
-            pelvic_tilt_deg=settings.mdc95_tilt_deg
-            if settings.mdc95_tilt_deg is not None
-            else mdc.pelvic_tilt_deg,
-            source="this installation's settings (SOTMEASURE_MDC95_*)",
-        )
+    mdc = installation_mdc(settings)
     comparison = compare(
         cast(MeasurementResult, StoredResult(pre)),
         cast(MeasurementResult, StoredResult(post)),

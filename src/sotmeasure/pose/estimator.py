@@ -36,6 +36,12 @@ class PoseEstimator(ClosesOnExit, ABC):
         increase strictly from call to call.
         """
 
+    def estimate_all(self, image_bgr: npt.NDArray[np.uint8], t_ms: int) -> list[PoseLandmarks]:
+        """Every person the backend finds (at most its configured number), most confident
+        first. Backends that find one person answer with that one."""
+        one = self.estimate(image_bgr, t_ms)
+        return [] if one is None else [one]
+
     @abstractmethod
     def close(self) -> None:
         """Release native resources. Safe to call twice."""

@@ -51,6 +51,7 @@ class MediaPipePoseEstimator(PoseEstimator):
         min_presence_confidence: float = 0.5,
         min_tracking_confidence: float = 0.5,
         in_frame_margin_px: float = DEFAULT_IN_FRAME_MARGIN_PX,
+        num_poses: int = 1,
     ) -> None:
         if running_mode not in ("video", "image"):
             raise ValueError(f"running_mode must be 'video' or 'image', got {running_mode!r}")
@@ -76,7 +77,7 @@ class MediaPipePoseEstimator(PoseEstimator):
                 if running_mode == "video"
                 else VisionTaskRunningMode.IMAGE
             ),
-            num_poses=1,
+            num_poses=num_poses,
             min_pose_detection_confidence=min_detection_confidence,
             min_pose_presence_confidence=min_presence_confidence,
             min_tracking_confidence=min_tracking_confidence,
@@ -106,6 +107,11 @@ class MediaPipePoseEstimator(PoseEstimator):
         return self._running_mode
 
     def estimate(self, image_bgr: npt.NDArray[np.uint8], t_ms: int) -> PoseLandmarks | None:
+        found = self.estimate_all(image_bgr, t_ms)
+        return found[0] if found else None
+
+    def estimate_all(self, image_bgr: npt.NDArray[np.uint8], t_ms: int) -> list[PoseLandmarks]:
+        """Up to `num_poses` people, each with its own landmarks and person mask."""
         if self._landmarker is None:
             raise PoseInputError("the pose estimator was already closed")
         if image_bgr.dtype != np.uint8 or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
@@ -123,27 +129,30 @@ class MediaPipePoseEstimator(PoseEstimator):
             result = self._landmarker.detect_for_video(mp_image, t)
         else:
             result = self._landmarker.detect(mp_image)
-        if not result.pose_landmarks:
-            return None
-        lms = result.pose_landmarks[0]
-        if len(lms) != N_LANDMARKS:
-            raise PoseModelError(f"the pose model returned {len(lms)} landmarks, expected 33")
-        pts = np.array([[lm.x * w, lm.y * h] for lm in lms], dtype=np.float64)
-        vis = np.array([lm.visibility or 0.0 for lm in lms], dtype=np.float64)
-        seg = None
-        if self._output_segmentation and result.segmentation_masks:
-            raw = np.asarray(result.segmentation_masks[0].numpy_view(), dtype=np.float32)
-            seg = np.asarray(
-                raw.reshape(h, w) if raw.size == h * w else cv2.resize(raw, (w, h)),
-                dtype=np.float32,
+        masks = result.segmentation_masks or []
+        people = []
+        for k, lms in enumerate(result.pose_landmarks or []):
+            if len(lms) != N_LANDMARKS:
+                raise PoseModelError(f"the pose model returned {len(lms)} landmarks, expected 33")
+            pts = np.array([[lm.x * w, lm.y * h] for lm in lms], dtype=np.float64)
+            vis = np.array([lm.visibility or 0.0 for lm in lms], dtype=np.float64)
+            seg = None
+            if self._output_segmentation and k < len(masks):
+                raw = np.asarray(masks[k].numpy_view(), dtype=np.float32)
+                seg = np.asarray(
+                    raw.reshape(h, w) if raw.size == h * w else cv2.resize(raw, (w, h)),
+                    dtype=np.float32,
+                )
+            people.append(
+                PoseLandmarks(
+                    points_px=pts,
+                    visibility=vis,
+                    in_frame=points_in_frame(pts, (w, h), self._margin),
+                    image_size=(w, h),
+                    segmentation=seg,
+                )
             )
-        return PoseLandmarks(
-            points_px=pts,
-            visibility=vis,
-            in_frame=points_in_frame(pts, (w, h), self._margin),
-            image_size=(w, h),
-            segmentation=seg,
-        )
+        return people
 
     def close(self) -> None:
         if self._landmarker is not None:

@@ -8,6 +8,7 @@ and PSIS, label them left/right from the body geometry; no pose model needed.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,10 +21,11 @@ from sotmeasure.closing import ClosesOnExit
 from sotmeasure.pose import hip_refine
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.estimator import PoseEstimator
-from sotmeasure.pose.heel_refine import HeelRefineParams, MaskPatch, refine_heel
+from sotmeasure.pose.heel_refine import RAW_PREFIX, HeelRefineParams, MaskPatch, refine_heel
 from sotmeasure.pose.hip_refine import HipRefineParams, MaskSampler
 from sotmeasure.pose.mediapipe_backend import MediaPipePoseEstimator
 from sotmeasure.pose.orientation import QuarterTurn, unit_vector
+from sotmeasure.pose.patient_choice import PatientChoice
 from sotmeasure.pose.stickers import (
     HEEL_GREEN,
     PSIS_BLUE,
@@ -39,6 +41,11 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["markerless", "stickers"]
 FloatArray = npt.NDArray[np.float64]
+#: Everyone in view -> the patient (or the reason no one can be taken as the patient).
+PatientGate = Callable[[list[PoseLandmarks]], PatientChoice]
+#: How many people the model is asked for when a gate chooses the patient: the patient,
+#: a practitioner and a helper.
+PEOPLE_ASKED = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,15 @@ class BodyPoints:
                 raise ValueError(f"{name} must be a finite (2,) point, got {v!r}")
         if set(self.heel_status) != {"left", "right"}:
             raise ValueError("heel_status needs exactly the keys 'left' and 'right'")
+
+    def heel_is_refined(self, side: str) -> bool:
+        """The heel point was located on the image at full resolution (edge, mask or
+        sticker), not left at the pose model's coarse landmark."""
+        return not self.heel_status[side].startswith(RAW_PREFIX)
+
+    def hips_are_refined(self) -> bool:
+        """The hip points were located (silhouette or stickers), not the raw landmarks."""
+        return not self.hip_status.startswith(RAW_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +188,9 @@ class PosePipeline(ClosesOnExit):
     `caudal_dir_px`: unit image direction toward the feet (the caller derives it from the
     table pose: `TablePose.table_direction_px(at, (1, 0))`). It fixes the head-up rotation,
     the heel search direction and, in sticker mode, which side is the patient's right.
+    `patient_gate`: chooses the patient among everyone the model finds (the person lying
+    on the table, see `patient_choice`); without one the model's most confident person is
+    taken, which is right only when nobody else is in view.
     `camera_beyond_feet`: True for an oblique camera placed beyond the foot end. The
     plantar side of the heel then faces the camera and its caudal extremity lies inside
     the foot's silhouette, so the outline cannot give it: heels stay raw landmarks and
@@ -191,6 +210,7 @@ class PosePipeline(ClosesOnExit):
         camera_beyond_feet: bool = False,
         params: PipelineParams | None = None,
         refine_hips: bool = True,
+        patient_gate: PatientGate | None = None,
     ) -> None:
         if mode not in ("markerless", "stickers"):
             raise ValueError(f"mode must be 'markerless' or 'stickers', got {mode!r}")
@@ -204,9 +224,15 @@ class PosePipeline(ClosesOnExit):
         self.refine_hips = refine_hips
         self.camera_beyond_feet = camera_beyond_feet
         self.params = params or PipelineParams()
+        self.patient_gate = patient_gate
         self._owns_estimator = estimator is None and mode == "markerless"
         if self._owns_estimator:
-            estimator = MediaPipePoseEstimator(running_mode="video", output_segmentation=True)
+            estimator = MediaPipePoseEstimator(
+                running_mode="video",
+                output_segmentation=True,
+                # with a gate, ask for everyone in view so the gate can find the patient
+                num_poses=PEOPLE_ASKED if patient_gate is not None else 1,
+            )
         self.estimator = estimator
         self._last_t_ms: int | None = None
 
@@ -226,7 +252,7 @@ class PosePipeline(ClosesOnExit):
         self._last_t_ms = t
         return t
 
-    def _infer(self, image: npt.NDArray[np.uint8], t_s: float) -> _Inference:
+    def _infer(self, image: npt.NDArray[np.uint8], t_s: float) -> list[_Inference]:
         """Run the model on a head-up copy, downscaled to `inference_long_side_px`.
 
         The model looks at a 256 px crop of the body whatever the input size, so feeding
@@ -252,8 +278,8 @@ class PosePipeline(ClosesOnExit):
             if self.rotate_head_up
             else QuarterTurn(0, (sw, sh))
         )
-        up = self.estimator.estimate(turn.apply(small), self._next_t_ms(t_s))
-        return _Inference(up, turn, (w / sw, h / sh), (w, h))
+        people = self.estimator.estimate_all(turn.apply(small), self._next_t_ms(t_s))
+        return [_Inference(up, turn, (w / sw, h / sh), (w, h)) for up in people]
 
     def _to_original(self, inf: _Inference) -> PoseLandmarks | None:
         if inf.upright is None:
@@ -269,7 +295,8 @@ class PosePipeline(ClosesOnExit):
 
     def landmarks(self, image: npt.NDArray[np.uint8], t_s: float) -> PoseLandmarks | None:
         """The model's landmarks in the original frame (head-up inference, mapped back)."""
-        return self._to_original(self._infer(image, t_s))
+        people = self._infer(image, t_s)
+        return self._to_original(people[0]) if people else None
 
     def process(self, frame: Frame) -> FramePoints:
         """Points or a rejection reason for one frame."""
@@ -278,14 +305,22 @@ class PosePipeline(ClosesOnExit):
         return self._process_markerless(frame)
 
     def _process_markerless(self, frame: Frame) -> FramePoints:
-        inf = self._infer(frame.image, frame.t_s)
-        lm = self._to_original(inf)
+        people = self._infer(frame.image, frame.t_s)
+        found = [lm for lm in map(self._to_original, people) if lm is not None]
+        if not found:
+            return FramePoints(frame.index, frame.t_s, None, q.REJECT_NO_PERSON, None)
+        chosen = 0
+        if self.patient_gate is not None:
+            choice = self.patient_gate(found)
+            if choice.index is None:
+                reason = choice.rejection or q.REJECT_NO_PERSON
+                return FramePoints(frame.index, frame.t_s, None, reason, found[0])
+            chosen = choice.index
+        inf, lm = people[chosen], found[chosen]
 
         def reject(reason: str) -> FramePoints:
             return FramePoints(frame.index, frame.t_s, None, reason, lm)
 
-        if lm is None:
-            return reject(q.REJECT_NO_PERSON)
         prm = self.params
         hips = (Landmark.LEFT_HIP, Landmark.RIGHT_HIP)
         heels = (Landmark.LEFT_HEEL, Landmark.RIGHT_HEEL)

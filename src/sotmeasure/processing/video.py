@@ -11,10 +11,10 @@ provenance. Every failure a user can act on is a MeasurementError (exit code 2).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,15 @@ from sotmeasure.geometry.layout import TargetLayout
 from sotmeasure.geometry.profile import CameraProfile
 from sotmeasure.geometry.table_pose import TablePose, estimate_table_pose
 from sotmeasure.measure.errors import MeasurementError
-from sotmeasure.measure.frame_values import frame_values
 from sotmeasure.measure.result import FrameRecord, MeasurementResult, assemble_result
 from sotmeasure.measure.window import REASON_MOVING, choose_still_window, frame_motion_mm
-from sotmeasure.pose.pipeline import PosePipeline
-from sotmeasure.processing.budget import error_components, map_points
+from sotmeasure.processing.budget import error_components
+from sotmeasure.processing.frame_step import (
+    POINT_NAMES,
+    FrameMeasurement,
+    TableView,
+    measure_frame,
+)
 from sotmeasure.processing.params import MeasureParams
 from sotmeasure.provenance import sha256_file
 
@@ -44,30 +48,25 @@ FloatArray = npt.NDArray[np.float64]
 #: progress(done, total, what): called once per processed frame (total may be 0 if unknown).
 Progress = Callable[[int, int, str], None]
 
-POINT_NAMES = ("heel_left", "heel_right", "hip_left", "hip_right")
-
-
-@dataclass(frozen=True, slots=True)
-class _Track:
-    """Per-frame outcome of the pose pipeline, in pixels and table mm."""
-
-    index: int
-    t_s: float
-    px: FloatArray | None  # (4, 2)
-    mm: FloatArray | None  # (4, 3)
-    rejection: str | None
-    heel_refined: tuple[bool, bool] | None
+#: Without a frame count, the table pose uses the first frames this many apart.
+_UNKNOWN_LENGTH_STEP = 5
 
 
 def _table_pose(
     video: Path, layout: TargetLayout, profile: CameraProfile | None, n_frames: int
 ) -> tuple[TablePose, tuple[int, int], int | None]:
-    """One table pose from up to `n_frames` frames spread over the video."""
+    """One table pose from up to `n_frames` frames spread over the video.
+
+    Only the chosen frames are kept: with a known frame count they are spread over the
+    whole clip; without one (some containers), the first `n_frames` frames a few apart are
+    used, so memory never grows with the video's length.
+    """
     with open_source(video) as src:
         info = src.info
         total = info.frame_count
-        step = max(1, (total or n_frames) // n_frames)
-        images = [f.image for f in src if f.index % step == 0][:n_frames]
+        step = max(1, total // n_frames) if total else _UNKNOWN_LENGTH_STEP
+        chosen = (f.image for f in src if f.index % step == 0)
+        images = list(itertools.islice(chosen, n_frames))
     if not images:
         raise MeasurementError(f"{video.name}: the video has no frames")
     try:
@@ -77,35 +76,17 @@ def _table_pose(
     return pose, (info.width, info.height), total
 
 
-def _caudal_direction(pose: TablePose, layout: TargetLayout) -> FloatArray:
-    """Image direction of table +x (head -> feet) at the centre of the layout's markers."""
-    centre = np.mean(np.concatenate(list(layout.markers.values())), axis=0)
-    centre_px = pose.table_to_pixel(np.array([[centre[0], centre[1], 0.0]]))[0]
-    return np.asarray(pose.table_direction_px(centre_px, (1.0, 0.0)), dtype=np.float64)
-
-
-def _camera_beyond_feet(pose: TablePose, layout: TargetLayout) -> bool:
-    """An oblique camera placed beyond the foot end (past the layout's most caudal marker):
-    the pose pipeline then keeps heels as raw landmarks (it cannot see their caudal edge)."""
-    if not pose.supports_height:
-        return False
-    max_x = max(float(np.max(c[:, 0])) for c in layout.markers.values())
-    return bool(pose.camera_position_mm[0] > max_x)
-
-
 def _track(
     video: Path,
     pose: TablePose,
-    caudal_dir_px: FloatArray,
-    beyond_feet: bool,
+    view: TableView,
     params: MeasureParams,
     progress: Progress | None,
     total: int | None,
-) -> tuple[list[_Track], dict[str, str | None]]:
-    """Run the pose pipeline over every frame; returns the tracks and the model identity."""
-    tracks: list[_Track] = []
-    pipeline = PosePipeline(params.mode, caudal_dir_px, camera_beyond_feet=beyond_feet)
-    with pipeline, open_source(video) as src:
+) -> tuple[list[FrameMeasurement], dict[str, str | None]]:
+    """Run the per-frame step over every frame; returns the frames and the model identity."""
+    tracks: list[FrameMeasurement] = []
+    with view.pipeline(params) as pipeline, open_source(video) as src:
         est = pipeline.estimator
         model: dict[str, str | None] = (
             {"name": est.model_name, "sha256": est.model_sha256}
@@ -113,32 +94,13 @@ def _track(
             else {"name": "sticker colour detection (no pose model)", "sha256": None}
         )
         for frame in src:
-            fp = pipeline.process(frame)
-            if fp.points is None:
-                tracks.append(_Track(fp.index, fp.t_s, None, None, fp.rejection, None))
-            else:
-                b = fp.points
-                px = np.array(
-                    [b.heel_left_px, b.heel_right_px, b.hip_left_px, b.hip_right_px],
-                    dtype=np.float64,
-                )
-                mm = map_points(pose, px, params.heel_plane_mm, params.hip_plane_mm)
-                if not np.all(np.isfinite(mm)):
-                    tracks.append(
-                        _Track(fp.index, fp.t_s, px, None, "point not on the table plane", None)
-                    )
-                    continue
-                refined = tuple(
-                    str(b.heel_status.get(side, "")).startswith("refined")
-                    for side in ("left", "right")
-                )
-                tracks.append(_Track(fp.index, fp.t_s, px, mm, None, (refined[0], refined[1])))
+            tracks.append(measure_frame(pipeline, pose, frame, params))
             if progress is not None:
                 progress(len(tracks), total or 0, "pose")
     return tracks, model
 
 
-def _too_few_frames(tracks: list[_Track], params: MeasureParams) -> MeasurementError:
+def _too_few_frames(tracks: list[FrameMeasurement], params: MeasureParams) -> MeasurementError:
     reasons = Counter(t.rejection for t in tracks if t.rejection is not None)
     usable = sum(t.mm is not None for t in tracks)
     top, count = reasons.most_common(1)[0] if reasons else ("no frames", 0)
@@ -155,15 +117,14 @@ def measure_video(
     profile: CameraProfile | None,
     params: MeasureParams,
     progress: Progress | None = None,
+    demo_calibration: bool = False,
 ) -> MeasurementResult:
     """Measure LLD and pelvic tilt on the stillest window of a video (see module docstring)."""
     path = Path(video)
     try:
         pose, size, total = _table_pose(path, layout, profile, params.pose_frames_for_table)
-        caudal = _caudal_direction(pose, layout)
-        tracks, model = _track(
-            path, pose, caudal, _camera_beyond_feet(pose, layout), params, progress, total
-        )
+        view = TableView.of(pose, layout)
+        tracks, model = _track(path, pose, view, params, progress, total)
     except CaptureError as exc:
         raise MeasurementError(f"cannot read {path.name}: {exc}") from None
 
@@ -181,16 +142,12 @@ def measure_video(
     records: list[FrameRecord] = []
     for k, tr in enumerate(tracks):
         moving = bool(np.isfinite(motion[k]) and motion[k] > window.threshold_mm)
-        rejection = tr.rejection or (REASON_MOVING if moving else None)
-        values = None
-        if tr.mm is not None:
-            values = frame_values(tr.mm[0], tr.mm[1], tr.mm[2], tr.mm[3])
         records.append(
             FrameRecord(
                 index=tr.index,
                 t_s=tr.t_s,
-                values=values,
-                rejection=rejection,
+                values=tr.values,
+                rejection=tr.rejection or (REASON_MOVING if moving else None),
                 motion_mm=None if not np.isfinite(motion[k]) else float(motion[k]),
             )
         )
@@ -216,6 +173,11 @@ def measure_video(
         hip_landmark_u_mm=params.hip_landmark_u_mm,
     )
     provenance = _provenance(path, layout, profile, pose, params, model)
+    if demo_calibration:
+        provenance["demo_calibration"] = (
+            "measured with the bundled demo calibration (the rendered test rig's camera "
+            "and plane heights), valid only for the bundled demo recordings"
+        )
     return assemble_result(
         frames=records,
         window=window,

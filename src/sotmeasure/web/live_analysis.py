@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -19,21 +18,15 @@ import numpy.typing as npt
 from sotmeasure.capture.frame import Frame
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.geometry.errors import GeometryError
-from sotmeasure.geometry.layout import TargetLayout, load_layout
-from sotmeasure.geometry.profile import CameraProfile, load_profile
 from sotmeasure.geometry.table_pose import TablePose, estimate_table_pose
-from sotmeasure.jobs.measure_adapter import resolve_setup
-from sotmeasure.measure.frame_values import frame_values
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.pipeline import PosePipeline
-from sotmeasure.processing import MeasureParams, load_setup, resolve_params
-from sotmeasure.processing.budget import map_points
-from sotmeasure.settings import Settings
+from sotmeasure.processing.frame_step import TableView, measure_frame
+from sotmeasure.processing.setup import LoadedSetup
 from sotmeasure.web.live_reading import (
     HOLD_STILL,
     MARKERS_NOT_FOUND,
     OK_WORD,
-    POINT_NAMES,
     WHOLE_BODY,
     LiveReading,
     quality_word,
@@ -50,54 +43,20 @@ _NUMBERS_SPAN_S = 2.0
 _HOLD_STILL_FACTOR = 2.0
 
 
-@dataclass(frozen=True, slots=True)
-class LiveSetup:
-    """The installation's table layout, camera profile and measurement parameters."""
-
-    layout: TargetLayout
-    profile: CameraProfile | None
-    params: MeasureParams
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> LiveSetup:
-        """The same files and parameters the background measurement uses."""
-        setup = resolve_setup(settings)
-        return cls(
-            layout=load_layout(setup.layout_path),
-            profile=load_profile(setup.profile_path) if setup.profile_path else None,
-            params=resolve_params(
-                mode=settings.measure_mode,
-                setup=load_setup(setup.setup_path) if setup.setup_path else None,
-                heel_plane_mm=settings.heel_plane_mm,
-                hip_plane_mm=settings.hip_plane_mm,
-            ),
-        )
-
-
-def _caudal_direction(pose: TablePose, layout: TargetLayout) -> FloatArray:
-    """Image direction of table +x (toward the feet) at the centre of the layout."""
-    centre = np.mean(np.concatenate(list(layout.markers.values())), axis=0)
-    centre_px = pose.table_to_pixel(np.array([[centre[0], centre[1], 0.0]]))[0]
-    return np.asarray(pose.table_direction_px(centre_px, (1.0, 0.0)), dtype=np.float64)
-
-
-def _camera_beyond_feet(pose: TablePose, layout: TargetLayout) -> bool:
-    """Oblique camera past the foot end: heels cannot be refined on their outline."""
-    if not pose.supports_height:
-        return False
-    max_x = max(float(np.max(c[:, 0])) for c in layout.markers.values())
-    return bool(pose.camera_position_mm[0] > max_x)
+#: The live preview measures with the installation's setup, exactly as a measurement does
+#: (`LiveSetup.from_settings(settings)`).
+LiveSetup = LoadedSetup
 
 
 class LiveAnalyser:
     """Analyses single frames; one instance per live camera, used from one thread only."""
 
-    def __init__(self, setup: LiveSetup) -> None:
+    def __init__(self, setup: LoadedSetup) -> None:
         self._setup = setup
         self._pose: TablePose | None = None
         self._pose_at = 0.0
         self._pipeline: PosePipeline | None = None
-        self._pipeline_key: tuple[float, float, bool] | None = None
+        self._view_key: tuple[float, float, bool] | None = None
         self._positions: deque[tuple[float, FloatArray]] = deque(maxlen=8)
         self._recent: deque[tuple[float, float, float]] = deque(maxlen=64)
 
@@ -137,15 +96,11 @@ class LiveAnalyser:
         return self._pose
 
     def _pipeline_for(self, pose: TablePose) -> PosePipeline:
-        caudal = _caudal_direction(pose, self._setup.layout)
-        beyond = _camera_beyond_feet(pose, self._setup.layout)
-        key = (round(float(caudal[0]), 2), round(float(caudal[1]), 2), beyond)
-        if self._pipeline is None or key != self._pipeline_key:
+        view = TableView.of(pose, self._setup.layout)
+        if self._pipeline is None or view.key() != self._view_key:
             self.close()
-            self._pipeline = PosePipeline(
-                self._setup.params.mode, caudal, camera_beyond_feet=beyond
-            )
-            self._pipeline_key = key
+            self._pipeline = view.pipeline(self._setup.params)
+            self._view_key = view.key()
         return self._pipeline
 
     def analyse(self, frame: Frame) -> LiveReading:
@@ -156,20 +111,17 @@ class LiveAnalyser:
             self._pose = None
             self._positions.clear()
             return LiveReading(frame.index, frame.t_s, MARKERS_NOT_FOUND, str(exc))
+        params = self._setup.params
         try:
-            result = self._pipeline_for(pose).process(frame)
+            step = measure_frame(self._pipeline_for(pose), pose, frame, params)
         except SotmeasureError as exc:
             return LiveReading(frame.index, frame.t_s, WHOLE_BODY, str(exc))
-        if result.points is None:
+        if step.px is None:
             self._positions.clear()
-            reason = result.rejection or q.REJECT_NO_PERSON
+            reason = step.rejection or q.REJECT_NO_PERSON
             return LiveReading(frame.index, frame.t_s, quality_word(reason), reason)
-        b = result.points
-        px = np.array([b.heel_left_px, b.heel_right_px, b.hip_left_px, b.hip_right_px])
-        points = {n: (float(px[i, 0]), float(px[i, 1])) for i, n in enumerate(POINT_NAMES)}
-        params = self._setup.params
-        mm = map_points(pose, px, params.heel_plane_mm, params.hip_plane_mm)
-        if not np.all(np.isfinite(mm)):
+        points = step.points_px()
+        if step.mm is None or step.values is None:
             return LiveReading(
                 frame.index,
                 frame.t_s,
@@ -178,7 +130,7 @@ class LiveAnalyser:
                 points,
                 calibration=pose.calibration,
             )
-        values = frame_values(mm[0], mm[1], mm[2], mm[3])
+        mm, values = step.mm, step.values
         now = frame.t_s
         moved = self._movement_mm(now, mm)
         if moved is not None and moved > _HOLD_STILL_FACTOR * params.motion_threshold_mm:

@@ -1,0 +1,159 @@
+"""Which of the people in view is the patient: the one lying prone on the table.
+
+The pose model answers "a person", not "the patient": a practitioner standing at the foot
+end or beside the hips is a person too, often seen more completely than the patient, at
+full visibility. The patient is the person whose body lies on the table: hips over the table
+top, body axis along the table, a hip-to-heel length of an adult leg, heels at the foot end.
+Each test is a physical quantity in table millimetres, so it holds for any camera.
+
+A chosen person must then be a plausible prone body (limb lengths, the patient's left on the
+table's left, heels caudal of the knees) whatever the model's visibility says; otherwise the
+frame is rejected with the failed test as its reason. Two people that both pass is a frame
+that cannot say who the patient is: rejected too, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sotmeasure.pose.types import Landmark, PoseLandmarks
+
+FloatArray = npt.NDArray[np.float64]
+
+#: pixels (n, 2) and a plane height (mm) -> table mm (n, 3); NaN where the ray misses
+ToTable = Callable[[FloatArray, float], FloatArray]
+
+REJECT_NO_PATIENT_ON_TABLE = (
+    "no person lies on the table: the patient must lie face-down along the table, "
+    "hips and heels over the table"
+)
+REJECT_TWO_ON_TABLE = (
+    "two people over the table: cannot tell which one is the patient "
+    "(keep others away from the table while measuring)"
+)
+REJECT_IMPLAUSIBLE = "the pose found is not a plausible prone body"
+
+
+@dataclass(frozen=True, slots=True)
+class ProneBodyLimits:
+    """Physical bounds of an adult (or adolescent) lying prone along the table, in mm/deg.
+
+    Generous on purpose: they separate a body lying on the table from a person standing
+    next to it or a mis-detected pose, not one patient from another.
+    """
+
+    axis_max_angle_deg: float = 35.0  # body axis vs table x
+    hip_to_heel_mm: tuple[float, float] = (550.0, 1250.0)
+    thigh_mm: tuple[float, float] = (250.0, 650.0)  # hip joint centre -> knee
+    shank_mm: tuple[float, float] = (250.0, 620.0)  # knee -> ankle
+    hip_width_mm: tuple[float, float] = (120.0, 420.0)
+    heels_beyond_knees_mm: float = 200.0
+    table_margin_mm: float = 80.0  # hips may be this far beyond the table outline
+    feet_overhang_mm: float = 450.0  # heels may hang this far past the foot end
+    plane_mm: float = 120.0  # height at which landmarks are mapped for these tests
+
+
+@dataclass(frozen=True, slots=True)
+class TableOutline:
+    """The table top in table mm: x in [0, length] toward the feet, y in [0, width]."""
+
+    length_mm: float
+    width_mm: float
+
+
+@dataclass(frozen=True, slots=True)
+class PatientChoice:
+    """The index of the patient among the candidates, or the reason there is none."""
+
+    index: int | None
+    rejection: str | None
+
+
+_L, _R = 0, 1
+_JOINTS = (
+    (Landmark.LEFT_HIP, Landmark.RIGHT_HIP),
+    (Landmark.LEFT_KNEE, Landmark.RIGHT_KNEE),
+    (Landmark.LEFT_ANKLE, Landmark.RIGHT_ANKLE),
+    (Landmark.LEFT_HEEL, Landmark.RIGHT_HEEL),
+)
+
+
+def _joints_mm(person: PoseLandmarks, to_table: ToTable, z: float) -> FloatArray | None:
+    """(4 joints, 2 sides, 2) table mm of hips, knees, ankles, heels; None if off-plane."""
+    px = np.array([[person.px(j) for j in pair] for pair in _JOINTS], dtype=np.float64)
+    mm = to_table(px.reshape(-1, 2), z)[:, :2].reshape(4, 2, 2)
+    return mm if np.all(np.isfinite(mm)) else None
+
+
+def _lies_on_table(j: FloatArray, table: TableOutline | None, lim: ProneBodyLimits) -> bool:
+    """Hips over the table, axis along it, a leg's length long, heels at the foot end.
+
+    Without a table outline (a layout smaller than the table) only the body's own tests
+    apply: axis along table x and a leg's length.
+    """
+    hips, heels = j[0].mean(axis=0), j[3].mean(axis=0)
+    m = lim.table_margin_mm
+    if table is not None and not (
+        -m <= hips[0] <= table.length_mm + m and -m <= hips[1] <= table.width_mm + m
+    ):
+        return False
+    axis = heels - hips
+    length = float(np.hypot(*axis))
+    if not lim.hip_to_heel_mm[0] <= length <= lim.hip_to_heel_mm[1]:
+        return False
+    if np.degrees(np.arccos(np.clip(axis[0] / length, -1.0, 1.0))) > lim.axis_max_angle_deg:
+        return False
+    return table is None or bool(heels[0] <= table.length_mm + lim.feet_overhang_mm)
+
+
+def implausibility(j: FloatArray, lim: ProneBodyLimits) -> str | None:
+    """Why these joints (table mm) are not a prone body seen from above, or None."""
+    axis = j[3].mean(axis=0) - j[0].mean(axis=0)
+    c = axis / max(float(np.hypot(*axis)), 1e-9)
+    across = np.array([-c[1], c[0]])  # toward the patient's right (table y for c = +x)
+    for side, name in ((_L, "left"), (_R, "right")):
+        thigh = float(np.hypot(*(j[1, side] - j[0, side])))
+        shank = float(np.hypot(*(j[2, side] - j[1, side])))
+        if not lim.thigh_mm[0] <= thigh <= lim.thigh_mm[1]:
+            return f"{REJECT_IMPLAUSIBLE}: {name} thigh {thigh:.0f} mm long"
+        if not lim.shank_mm[0] <= shank <= lim.shank_mm[1]:
+            return f"{REJECT_IMPLAUSIBLE}: {name} shank {shank:.0f} mm long"
+        if float(np.dot(j[3, side] - j[1, side], c)) < lim.heels_beyond_knees_mm:
+            return f"{REJECT_IMPLAUSIBLE}: {name} heel not beyond its knee toward the feet"
+    hip_width = float(np.dot(j[0, _R] - j[0, _L], across))
+    if hip_width <= 0:
+        return f"{REJECT_IMPLAUSIBLE}: left and right hips swapped (not a face-down body)"
+    if not lim.hip_width_mm[0] <= hip_width <= lim.hip_width_mm[1]:
+        return f"{REJECT_IMPLAUSIBLE}: hips {hip_width:.0f} mm apart"
+    return None
+
+
+def choose_patient(
+    candidates: list[PoseLandmarks],
+    to_table: ToTable,
+    table: TableOutline | None,
+    limits: ProneBodyLimits | None = None,
+) -> PatientChoice:
+    """The one candidate lying on the table and plausible as a prone body (see module)."""
+    lim = limits or ProneBodyLimits()
+    on_table: list[tuple[int, FloatArray]] = []
+    for k, person in enumerate(candidates):
+        j = _joints_mm(person, to_table, lim.plane_mm)
+        if j is not None and _lies_on_table(j, table, lim):
+            on_table.append((k, j))
+    if not on_table:
+        return PatientChoice(None, REJECT_NO_PATIENT_ON_TABLE)
+    if len(on_table) > 1 and not _same_body(on_table[0][1], on_table[1][1]):
+        return PatientChoice(None, REJECT_TWO_ON_TABLE)
+    k, j = on_table[0]
+    why = implausibility(j, lim)
+    return PatientChoice(None, why) if why else PatientChoice(k, None)
+
+
+def _same_body(a: FloatArray, b: FloatArray, tolerance_mm: float = 60.0) -> bool:
+    """Two detections of one body (the model sometimes answers twice for one person)."""
+    return bool(np.max(np.linalg.norm(a - b, axis=-1)) <= tolerance_mm)
