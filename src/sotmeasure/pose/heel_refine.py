@@ -36,6 +36,15 @@ from sotmeasure.pose.orientation import unit_vector
 STATUS_EDGE = "refined-edge"
 STATUS_MASK = "refined-mask"
 RAW_PREFIX = "raw-landmark"
+#: The person mask does not end within a foot's length beyond the heel landmark: the foot's
+#: outline runs on into something else (a hand holding the foot, another person, a towel
+#: the model takes for skin), so no edge found there is the heel's.
+RAW_OUTLINE_RUNS_ON = "the foot's outline runs on past the heel (something touches the foot)"
+
+
+class FootOutlineError(Exception):
+    """The heel's own outline cannot be isolated (internal to refinement; becomes a status)."""
+
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -59,7 +68,8 @@ class HeelRefineParams:
     line_step_px: float = 1.0
     sample_step_px: float = 0.25
     smooth_sigma_px: float = 0.7  # small: rim (~2 px) and silhouette edges stay apart
-    min_edge_contrast: float = 12.0  # colour-gradient magnitude (0-255 units per px)
+    min_edge_contrast: float = 4.0  # floor of colour-gradient magnitude (0-255 units per px)
+    edge_to_noise: float = 6.0  # an edge is at least this x its line's median gradient
     outer_edge_fraction: float = 0.6  # outermost edge at least this x the line's strongest
     min_foot_scale_px: float = 6.0
     mask_threshold: float = 0.5
@@ -133,6 +143,8 @@ def _mask_extremity(
     if not np.any(keep):
         return None
     along_k, across_k = along[keep], across[keep]
+    if along_k.max() >= prm.band_ahead * s - 1.5:
+        raise FootOutlineError(RAW_OUTLINE_RUNS_ON)
     top = along_k >= along_k.max() - 1.0
     return np.asarray(heel + c * along_k.max() + p * float(np.mean(across_k[top])))
 
@@ -183,6 +195,10 @@ def _edge_apex(
         (pts[..., 0] >= 0) & (pts[..., 0] <= w - 1) & (pts[..., 1] >= 0) & (pts[..., 1] <= h - 1)
     )
     mag = np.where(inside, mag, 0.0)
+    # An edge counts by its contrast against its own line's texture and noise (the line's
+    # median gradient), not by an absolute level: halving the image contrast or adding
+    # noise changes both alike, so the same edges stay accepted or rejected.
+    noise = np.median(mag, axis=1)
     line_ok = np.ones(offs.size, dtype=bool)
     if mask is not None:
         mroi = np.ascontiguousarray(mask.crop(x0, y0, x1 + 1, y1 + 1), dtype=np.float32)
@@ -203,7 +219,7 @@ def _edge_apex(
     safe = np.where(np.abs(den) > 1e-9, den, 1.0)
     frac = np.where(np.abs(den) > 1e-9, 0.5 * (a - cc) / safe, 0.0)
     pos = ts[k] + np.clip(frac, -0.5, 0.5) * prm.sample_step_px
-    valid = line_ok & (peak >= prm.min_edge_contrast)
+    valid = line_ok & (peak >= np.maximum(prm.min_edge_contrast, prm.edge_to_noise * noise))
     if np.any(valid):
         valid &= peak >= 0.35 * float(np.max(peak[valid]))
     if np.count_nonzero(valid) < 3:
@@ -296,7 +312,10 @@ def refine_heel(
     coarse = None
     if mask is not None:
         size = (int(image_bgr.shape[1]), int(image_bgr.shape[0]))
-        coarse = _mask_extremity(mask, size, heel, c, p, s, prm)
+        try:
+            coarse = _mask_extremity(mask, size, heel, c, p, s, prm)
+        except FootOutlineError as exc:
+            return _raw(heel, str(exc))
     if coarse is not None:
         apex = _edge_apex(
             image_bgr,

@@ -21,7 +21,13 @@ from sotmeasure.closing import ClosesOnExit
 from sotmeasure.pose import hip_refine
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.estimator import PoseEstimator
-from sotmeasure.pose.heel_refine import RAW_PREFIX, HeelRefineParams, MaskPatch, refine_heel
+from sotmeasure.pose.heel_refine import (
+    RAW_PREFIX,
+    STATUS_EDGE,
+    HeelRefineParams,
+    MaskPatch,
+    refine_heel,
+)
 from sotmeasure.pose.hip_refine import HipRefineParams, MaskSampler
 from sotmeasure.pose.mediapipe_backend import MediaPipePoseEstimator
 from sotmeasure.pose.orientation import QuarterTurn, unit_vector
@@ -46,6 +52,7 @@ PatientGate = Callable[[list[PoseLandmarks]], PatientChoice]
 #: How many people the model is asked for when a gate chooses the patient: the patient,
 #: a practitioner and a helper.
 PEOPLE_ASKED = 3
+STATUS_STICKER = "sticker"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +86,10 @@ class BodyPoints:
             raise ValueError("heel_status needs exactly the keys 'left' and 'right'")
 
     def heel_is_refined(self, side: str) -> bool:
-        """The heel point was located on the image at full resolution (edge, mask or
-        sticker), not left at the pose model's coarse landmark."""
-        return not self.heel_status[side].startswith(RAW_PREFIX)
+        """The heel point was located on the image at full resolution: on its outline's
+        edge, or a sticker. A mask extremity is the model's coarse mask, not the image, and
+        a raw landmark is the model's coarse point: neither counts."""
+        return self.heel_status[side] in (STATUS_EDGE, STATUS_STICKER)
 
     def hips_are_refined(self) -> bool:
         """The hip points were located (silhouette or stickers), not the raw landmarks."""
@@ -188,9 +196,11 @@ class PosePipeline(ClosesOnExit):
     `caudal_dir_px`: unit image direction toward the feet (the caller derives it from the
     table pose: `TablePose.table_direction_px(at, (1, 0))`). It fixes the head-up rotation,
     the heel search direction and, in sticker mode, which side is the patient's right.
-    `patient_gate`: chooses the patient among everyone the model finds (the person lying
-    on the table, see `patient_choice`); without one the model's most confident person is
-    taken, which is right only when nobody else is in view.
+    `patient_gate`: accepts the tracked person only when it is the patient (lying on the
+    table, a plausible prone body, see `patient_choice`); otherwise everyone in the frame is
+    looked for and the gate chooses, or the frame is rejected with the gate's reason.
+    Without a gate the tracked person is taken, which is right only when nobody else is in
+    view.
     `camera_beyond_feet`: True for an oblique camera placed beyond the foot end. The
     plantar side of the heel then faces the camera and its caudal extremity lies inside
     the foot's silhouette, so the outline cannot give it: heels stay raw landmarks and
@@ -227,20 +237,32 @@ class PosePipeline(ClosesOnExit):
         self.patient_gate = patient_gate
         self._owns_estimator = estimator is None and mode == "markerless"
         if self._owns_estimator:
-            estimator = MediaPipePoseEstimator(
-                running_mode="video",
-                output_segmentation=True,
-                # with a gate, ask for everyone in view so the gate can find the patient
-                num_poses=PEOPLE_ASKED if patient_gate is not None else 1,
-            )
+            estimator = MediaPipePoseEstimator(running_mode="video", output_segmentation=True)
         self.estimator = estimator
+        self._crowd: PoseEstimator | None = None
         self._last_t_ms: int | None = None
 
     # -- context manager -------------------------------------------------------------
     def close(self) -> None:
-        """Close the estimator if this pipeline created it."""
+        """Close the estimator(s) this pipeline created."""
         if self._owns_estimator and self.estimator is not None:
             self.estimator.close()
+        if self._crowd is not None:
+            self._crowd.close()
+            self._crowd = None
+
+    def _crowd_estimator(self) -> PoseEstimator:
+        """A per-image estimator asked for everyone in view, made on first need.
+
+        The tracking estimator follows one person, steadily (its landmarks are what the
+        clean numbers were measured with); when the gate says that person is not the
+        patient, this one looks for everybody in that frame so the gate can choose.
+        """
+        if self._crowd is None:
+            self._crowd = MediaPipePoseEstimator(
+                running_mode="image", output_segmentation=True, num_poses=PEOPLE_ASKED
+            )
+        return self._crowd
 
     # -- per frame -----------------------------------------------------------------
     def _next_t_ms(self, t_s: float) -> int:
@@ -252,14 +274,20 @@ class PosePipeline(ClosesOnExit):
         self._last_t_ms = t
         return t
 
-    def _infer(self, image: npt.NDArray[np.uint8], t_s: float) -> list[_Inference]:
+    def _infer(
+        self,
+        image: npt.NDArray[np.uint8],
+        t_s: float,
+        estimator: PoseEstimator | None = None,
+    ) -> list[_Inference]:
         """Run the model on a head-up copy, downscaled to `inference_long_side_px`.
 
         The model looks at a 256 px crop of the body whatever the input size, so feeding
         it 1080p only costs time (rotating and converting 2 Mpx): the full resolution is
         used where it matters, in the heel refinement on the original frame.
         """
-        if self.estimator is None:
+        estimator = estimator or self.estimator
+        if estimator is None:
             raise ValueError("this pipeline has no pose estimator")
         h, w = int(image.shape[0]), int(image.shape[1])
         small = image
@@ -278,7 +306,7 @@ class PosePipeline(ClosesOnExit):
             if self.rotate_head_up
             else QuarterTurn(0, (sw, sh))
         )
-        people = self.estimator.estimate_all(turn.apply(small), self._next_t_ms(t_s))
+        people = estimator.estimate_all(turn.apply(small), self._next_t_ms(t_s))
         return [_Inference(up, turn, (w / sw, h / sh), (w, h)) for up in people]
 
     def _to_original(self, inf: _Inference) -> PoseLandmarks | None:
@@ -312,9 +340,14 @@ class PosePipeline(ClosesOnExit):
         chosen = 0
         if self.patient_gate is not None:
             choice = self.patient_gate(found)
+            if choice.index is None and self._owns_estimator:
+                people = self._infer(frame.image, frame.t_s, self._crowd_estimator())
+                found = [lm for lm in map(self._to_original, people) if lm is not None]
+                choice = self.patient_gate(found) if found else choice
             if choice.index is None:
                 reason = choice.rejection or q.REJECT_NO_PERSON
-                return FramePoints(frame.index, frame.t_s, None, reason, found[0])
+                seen = found[0] if found else None
+                return FramePoints(frame.index, frame.t_s, None, reason, seen)
             chosen = choice.index
         inf, lm = people[chosen], found[chosen]
 
@@ -398,7 +431,7 @@ class PosePipeline(ClosesOnExit):
             heel_right_px=heels[1].centre_px,
             hip_left_px=psis[0].centre_px,
             hip_right_px=psis[1].centre_px,
-            heel_status={"left": "sticker", "right": "sticker"},
+            heel_status={"left": STATUS_STICKER, "right": STATUS_STICKER},
             mode="stickers",
             hip_status="sticker",
         )

@@ -31,6 +31,17 @@ MODEL_INPUT_PX = 256
 # 10 mm (1 SD per heel) is the stated allowance for a heel that could not be refined.
 RAW_HEEL_LANDMARK_OFFSET_U_MM = 10.0
 
+#: Markerless hips that fall back to the model's landmarks (the legs' gap was not found, e.g.
+#: touching thighs): the landmark mid-hip's body-axis error was 0.39-0.72 deg on the rendered
+#: clips against 0.04-0.12 deg for the gap line (pose/hip_refine.py). 0.75 deg is taken as
+#: the half-width of a rectangular distribution of the axis error such frames add.
+RAW_MIDHIP_AXIS_BOUND_DEG = 0.75
+
+#: One heel may sit higher than the other (a flexed knee, a foot in a shoe, a foot resting on
+#: the pad): 10-12 mm was seen. Each heel is mapped on the same heel plane, so a difference
+#: moves one heel's point by parallax; +/-12 mm (rectangular) is carried in the budget.
+HEEL_HEIGHT_DIFFERENCE_MM = 12.0
+
 #: Homography-only: the camera height is unknown; parallax is bounded by assuming the camera
 #: is at least this high above the table top (an overhead mount is 1.2-2 m up).
 MIN_CAMERA_HEIGHT_MM = 1000.0
@@ -100,6 +111,60 @@ def plane_height_effects(
     )
 
 
+def heel_height_difference_effect(
+    pose: TablePose, points_px: FloatArray, heel_plane_mm: float, hip_plane_mm: float
+) -> BudgetComponent:
+    """One heel +/-HEEL_HEIGHT_DIFFERENCE_MM above the other, through the camera geometry.
+
+    Homography-only maps everything on the table top and knows neither the camera's height
+    nor where it looks down: the parallax r * dz / H is bounded with the lowest camera height
+    of the plane-height component and the camera's nadir within a hip-to-heel length of the
+    heels (r <= that length).
+    """
+    dz = HEEL_HEIGHT_DIFFERENCE_MM
+    if pose.calibration == "homography-only":
+        mm = map_points(pose, points_px, 0.0, 0.0)
+        reach = float(np.hypot(*((mm[0, :2] + mm[1, :2]) / 2 - (mm[2, :2] + mm[3, :2]) / 2)))
+        bound = reach * dz / (MIN_CAMERA_HEIGHT_MM - dz)
+    else:
+        base = _values(map_points(pose, points_px, heel_plane_mm, hip_plane_mm))[0]
+        bound = 0.0
+        for raised in (0, 1):
+            z = np.array([heel_plane_mm, heel_plane_mm, hip_plane_mm, hip_plane_mm])
+            z[raised] += dz
+            bound = max(bound, abs(_values(pose.pixel_to_table(points_px, z))[0] - base))
+    return BudgetComponent(
+        name="heel_height_difference",
+        lld_u_mm=bound * RECTANGULAR_TO_SD,
+        pelvic_tilt_u_deg=0.0,
+        detail=(
+            f"either heel may sit up to {dz:.0f} mm higher than the other (a flexed knee, a "
+            f"shoe); through the camera geometry that moves LLD by up to {bound:.1f} mm"
+        ),
+        inputs={"heel_height_difference_mm": dz, "lld_bound_mm": bound},
+    )
+
+
+def hip_fallback_component(hip_refined_share: float, heel_separation_mm: float) -> BudgetComponent:
+    """The body-axis error that unrefined (raw-landmark) hips add, for their share of frames.
+
+    The axis error turns the heel line: LLD moves by heel separation x tan(axis error).
+    """
+    raw_share = 1.0 - hip_refined_share
+    bound = heel_separation_mm * math.tan(math.radians(RAW_MIDHIP_AXIS_BOUND_DEG)) * raw_share
+    return BudgetComponent(
+        name="hip_refinement",
+        lld_u_mm=bound * RECTANGULAR_TO_SD,
+        pelvic_tilt_u_deg=0.0,
+        detail=(
+            f"{hip_refined_share:.0%} of hip points placed on the legs' mid-line; the rest are "
+            f"the model's landmarks, whose mid-point turns the body axis by up to "
+            f"{RAW_MIDHIP_AXIS_BOUND_DEG} deg (measured on rendered clips)"
+        ),
+        inputs={"hip_refined_share": hip_refined_share, "lld_bound_mm": bound},
+    )
+
+
 def error_components(
     pose: TablePose,
     window_px: FloatArray,
@@ -112,6 +177,7 @@ def error_components(
     refined_share: float,
     image_size: tuple[int, int],
     hip_landmark_u_mm: float,
+    hip_refined_share: float = 1.0,
 ) -> list[BudgetComponent]:
     """Calibration, plane-height and resolution components for the window's median points.
 
@@ -166,11 +232,15 @@ def error_components(
                 "hip and coordinate, independent between sides; they set the tilt and the body axis"
             ),
         )
-    return [
+    components = [
         calibration_component(pose.reprojection_mm, pose.reprojection_px, hip_sep),
         plane_height_effects(
             pose, window_px, heel_plane_mm, hip_plane_mm, plane_uncertainty_mm, lld_mm
         ),
+        heel_height_difference_effect(pose, window_px, heel_plane_mm, hip_plane_mm),
         resolution,
         hips,
     ]
+    if mode != "stickers":
+        components.append(hip_fallback_component(hip_refined_share, heel_sep))
+    return components

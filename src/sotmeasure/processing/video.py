@@ -15,6 +15,7 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,12 @@ from sotmeasure.geometry.profile import CameraProfile
 from sotmeasure.geometry.table_pose import TablePose, estimate_table_pose
 from sotmeasure.measure.errors import MeasurementError
 from sotmeasure.measure.result import FrameRecord, MeasurementResult, assemble_result
-from sotmeasure.measure.window import REASON_MOVING, choose_still_window, frame_motion_mm
+from sotmeasure.measure.window import (
+    REASON_MOVING,
+    StillWindow,
+    choose_still_window,
+    frame_motion_mm,
+)
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
     POINT_NAMES,
@@ -137,7 +143,7 @@ def measure_video(
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
         raise _too_few_frames(tracks, params)
     motion = frame_motion_mm(t, pts, params.motion())
-    window = choose_still_window(t, motion, params.motion())
+    window = _still_window(t, pts, motion, params)
 
     records: list[FrameRecord] = []
     for k, tr in enumerate(tracks):
@@ -159,6 +165,8 @@ def measure_video(
     window_px = np.median(np.stack([tracks[k].px for k in in_window]), axis=0)  # type: ignore[misc]
     refined_flags = [f for k in in_window for f in (tracks[k].heel_refined or ())]
     refined_share = float(np.mean(refined_flags)) if refined_flags else 0.0
+    hip_flags = [tracks[k].hip_refined for k in in_window]
+    hip_refined_share = float(np.mean([bool(f) for f in hip_flags])) if hip_flags else 0.0
     lld_window = float(np.median([records[k].values.lld_mm for k in in_window]))  # type: ignore[union-attr]
     components = error_components(
         pose,
@@ -171,6 +179,7 @@ def measure_video(
         refined_share=refined_share,
         image_size=size,
         hip_landmark_u_mm=params.hip_landmark_u_mm,
+        hip_refined_share=hip_refined_share,
     )
     provenance = _provenance(path, layout, profile, pose, params, model)
     if demo_calibration:
@@ -190,6 +199,36 @@ def measure_video(
             for i, name in enumerate(POINT_NAMES)
         },
     )
+
+
+#: Named cause when the hips lay still but the heel points would not settle.
+REFUSE_HEELS_UNSTEADY = (
+    "the heels could not be located steadily while the hips lay still (the heel points "
+    "jumped by more than the motion threshold): something may cover or touch the feet, "
+    "another person may be at the feet, or the image is not sharp at the heels; nobody "
+    "needs to have moved"
+)
+
+
+def _still_window(
+    t: FloatArray, pts: FloatArray, motion: FloatArray, params: MeasureParams
+) -> StillWindow:
+    """The stillest window; a refusal names the real cause.
+
+    The motion gate watches all four points, so unsteady heel points (covered or touched
+    feet, blur at the heels) look like a moving patient. When the hips alone were still long
+    enough, the patient did not move: the refusal says the heels were not found steadily.
+    """
+    try:
+        return choose_still_window(t, motion, params.motion())
+    except MeasurementError as moving:
+        hips_only = replace(params.motion(), points_moving=1)
+        hip_motion = frame_motion_mm(t, pts[:, 2:], hips_only)
+        try:
+            choose_still_window(t, hip_motion, hips_only)
+        except MeasurementError:
+            raise moving from None  # the hips moved too: the patient really moved
+        raise MeasurementError(REFUSE_HEELS_UNSTEADY) from None
 
 
 def _fps(t: FloatArray) -> float:
