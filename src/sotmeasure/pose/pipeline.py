@@ -383,6 +383,12 @@ class PosePipeline(ClosesOnExit):
                 params=prm.heel,
             )
             heel_pts[side], status[side] = res.point_px, res.status
+            if self.camera_beyond_feet or res.status == STATUS_EDGE:
+                continue
+            # "Refined" must mean refined: a heel whose outline the image does not confirm
+            # (only the model's coarse mask or landmark) can be tens of mm off (toes taken
+            # for the heel, a hand on the foot), more than any budget would honestly allow.
+            return reject(q.heel_not_located(res.status))
         both = np.stack([heel_pts["left"], heel_pts["right"]])
         if not points_in_frame(both, (frame.width, frame.height), prm.in_frame_margin_px).all():
             return reject(q.REJECT_HEELS_OUT_OF_FRAME)

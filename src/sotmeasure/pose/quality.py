@@ -25,6 +25,21 @@ REJECT_PSIS_STICKERS = (
 )
 REJECT_STICKERS_OUT_OF_FRAME = "stickers not found: a sticker is at the image border"
 
+REJECT_HEEL_NOT_LOCATED = "heel outline not found on the image"
+
+
+def heel_not_located(status: str) -> str:
+    """The rejection of a frame whose heel could not be located on the image, with why.
+
+    `status` is the refinement's: "refined-mask" (the model's mask outline, no image edge
+    confirmed it) or "raw-landmark (<reason>)". No side is named, so that both heels
+    failing for one cause count as one reason.
+    """
+    why = "no image edge confirms the model's outline" if status == "refined-mask" else status
+    why = why.removeprefix("raw-landmark (").removesuffix(")")
+    return f"{REJECT_HEEL_NOT_LOCATED}: {why}"
+
+
 DEFAULT_MIN_VISIBILITY = 0.5
 DEFAULT_IN_FRAME_MARGIN_PX = 4.0
 
