@@ -13,6 +13,7 @@ import typer
 
 from sotmeasure import __version__
 from sotmeasure.cli import (
+    batch_cmds,
     calibration_cmds,
     capture_cmds,
     measure_cmds,
@@ -46,7 +47,8 @@ def _root(
     """Prone leg length difference and pelvic tilt from a camera, in millimetres and degrees."""
 
 
-for _module in (capture_cmds, calibration_cmds, measure_cmds, research_cmds, service_cmds):
+_AREAS = (capture_cmds, calibration_cmds, measure_cmds, research_cmds, service_cmds, batch_cmds)
+for _module in _AREAS:
     _module.register(app)
 
 
