@@ -1,8 +1,9 @@
 """Which items a batch run measures, which it keeps from before, and which are invalid.
 
 Kept: an earlier outcome that is final (ok or refused) for the same recording hash and run
-hash (and has per-frame values if they are asked for). Failed and invalid items are always
-tried again: a crash or a fixed manifest deserves another go; `--force` re-measures all.
+hash (a measured one also needs its per-frame values when they are asked for). Failed and
+invalid items are always tried again: a crash or a fixed manifest deserves another go;
+`--force` re-measures all.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from sotmeasure import __version__
 from sotmeasure.batch.check import DatasetCheck
 from sotmeasure.batch.configure import run_hash
 from sotmeasure.batch.store import ResultStore
-from sotmeasure.batch.task import FINAL, STATUS_INVALID, ItemOutcome, ItemTask, item_slug
+from sotmeasure.batch.task import (
+    FINAL,
+    STATUS_INVALID,
+    STATUS_OK,
+    ItemOutcome,
+    ItemTask,
+    item_slug,
+)
 
 
 @dataclass(slots=True)
@@ -70,7 +78,7 @@ def plan_batch(
             and before.status in FINAL
             and before.recording_sha256 == task.recording_sha256
             and before.run_hash == task.run_hash
-            and (before.frames_stored or not frames)
+            and (before.frames_stored or not frames or before.status != STATUS_OK)
         ):
             plan.kept.append(slug)
         else:

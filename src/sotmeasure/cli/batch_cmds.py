@@ -49,7 +49,9 @@ def check_cmd(
         _print_problems(check)
         fail(f"{folder}: {len(check.problems)} problem(s) in {len(check.items)} item(s)")
     console.print(
-        f"{folder}: {len(check.items)} item(s), {len(check.setups)} setup(s), no problems"
+        f"{folder}: {len(check.items)} item(s), {len(check.setups)} setup(s), no problems",
+        markup=False,
+        soft_wrap=True,
     )
 
 
@@ -144,6 +146,7 @@ def batch_cmd(
             f"{row['status']}: {row['subject']}/{row['session']}/{row['phase']}: {row['reason']}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
     if not problems.empty and set(problems["status"]) - {"refused"}:
         raise typer.Exit(code=1)
