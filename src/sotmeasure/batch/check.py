@@ -19,7 +19,7 @@ from sotmeasure.batch.manifest import (
     find_manifest,
     read_manifest,
 )
-from sotmeasure.batch.setups import SetupFiles, find_setups
+from sotmeasure.batch.setups import DatasetSetup, find_setups
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.processing.params import MODES
 from sotmeasure.provenance import sha256_file
@@ -45,7 +45,7 @@ class DatasetCheck:
 
     root: Path
     items: list[DatasetItem] = field(default_factory=list)
-    setups: dict[str, SetupFiles] = field(default_factory=dict)
+    setups: dict[str, DatasetSetup] = field(default_factory=dict)
     configured: dict[tuple[str, str], Configured] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     recording_sha256: dict[int, str] = field(default_factory=dict)

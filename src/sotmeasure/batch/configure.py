@@ -2,48 +2,37 @@
 
 Used in three places that must agree: `dataset check` (can the files be loaded?), the
 driver (the run hash that decides whether a stored result is still current) and the worker
-(the measurement itself). All three go through the same public loaders as `measure`.
+(the measurement itself). All three go through the pipeline's one setup loader
+(`sotmeasure.processing.setup.load_files`), as `measure --target --camera --setup` does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
 from sotmeasure import __version__
-from sotmeasure.geometry.layout import load_layout
-from sotmeasure.geometry.profile import load_profile
-from sotmeasure.processing import load_setup, resolve_params
+from sotmeasure.processing.setup import SOURCE_CONFIGURED, LoadedSetup, SetupFiles, load_files
 
 if TYPE_CHECKING:
-    from sotmeasure.batch.setups import SetupFiles
-    from sotmeasure.geometry.layout import TargetLayout
-    from sotmeasure.geometry.profile import CameraProfile
-    from sotmeasure.processing import MeasureParams
+    from sotmeasure.batch.setups import DatasetSetup
+
+#: What the measurement of one item depends on, loaded (layout, profile, parameters).
+Configured = LoadedSetup
 
 
-@dataclass(frozen=True, slots=True)
-class Configured:
-    """Everything the measurement of one item depends on, loaded."""
-
-    layout: TargetLayout
-    profile: CameraProfile | None
-    params: MeasureParams
-
-
-def configure(files: SetupFiles, mode: str) -> Configured:
+def configure(files: DatasetSetup, mode: str) -> Configured:
     """Load the setup's files like `measure --target --camera --setup --mode` does.
 
-    Raises the loaders' SotmeasureError subclasses (LayoutError, ProfileError, SetupError).
+    The files are the researcher's own choice (SOURCE_CONFIGURED), even where they are the
+    rendered rig's: a dataset names its setup explicitly. Raises the loaders'
+    SotmeasureError subclasses (LayoutError, ProfileError, SetupError).
     """
-    setup = load_setup(files.setup) if files.setup is not None else None
-    return Configured(
-        layout=load_layout(files.target),
-        profile=load_profile(files.camera) if files.camera is not None else None,
-        params=resolve_params(mode=mode, setup=setup),  # type: ignore[arg-type]
+    return load_files(
+        SetupFiles(files.target, files.camera, files.setup, SOURCE_CONFIGURED),
+        mode=mode,  # type: ignore[arg-type]
     )
 
 

@@ -23,7 +23,7 @@ class DatasetSetupError(SotmeasureError):
 
 
 @dataclass(frozen=True, slots=True)
-class SetupFiles:
+class DatasetSetup:
     """The files of one setup, as absolute paths (what a worker opens)."""
 
     name: str
@@ -32,13 +32,13 @@ class SetupFiles:
     setup: Path | None
 
 
-def _from_folder(folder: Path) -> SetupFiles:
+def _from_folder(folder: Path) -> DatasetSetup:
     target = folder / FOLDER_FILES["target"]
     if not target.is_file():
         raise DatasetSetupError(f"setup folder {folder.name}/ has no {FOLDER_FILES['target']}")
     camera = folder / FOLDER_FILES["camera"]
     setup = folder / FOLDER_FILES["setup"]
-    return SetupFiles(
+    return DatasetSetup(
         name=folder.name,
         target=target.resolve(),
         camera=camera.resolve() if camera.is_file() else None,
@@ -46,7 +46,7 @@ def _from_folder(folder: Path) -> SetupFiles:
     )
 
 
-def _from_toml(path: Path) -> SetupFiles:
+def _from_toml(path: Path) -> DatasetSetup:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -72,12 +72,12 @@ def _from_toml(path: Path) -> SetupFiles:
     target = files["target"]
     if target is None:
         raise DatasetSetupError(f"setup {path.name}: 'target' (the layout JSON) is required")
-    return SetupFiles(path.stem, target, files["camera"], files["setup"])
+    return DatasetSetup(path.stem, target, files["camera"], files["setup"])
 
 
-def find_setups(root: Path) -> tuple[dict[str, SetupFiles], dict[str, str]]:
+def find_setups(root: Path) -> tuple[dict[str, DatasetSetup], dict[str, str]]:
     """Setups found under `root/setups/`: (usable by name, broken by name with the reason)."""
-    usable: dict[str, SetupFiles] = {}
+    usable: dict[str, DatasetSetup] = {}
     broken: dict[str, str] = {}
     base = root / SETUPS_DIR
     if not base.is_dir():

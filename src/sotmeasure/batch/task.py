@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from sotmeasure.batch.setups import SetupFiles
+from sotmeasure.batch.setups import DatasetSetup
 
 STATUS_OK = "ok"
 STATUS_REFUSED = "refused"  # the pipeline said no honest number can be made (its reason)
@@ -42,7 +42,7 @@ class ItemTask:
     recording: str  # as in the manifest
     recording_path: str  # absolute: where the worker reads it
     recording_sha256: str
-    setup: SetupFiles
+    setup: DatasetSetup
     mode: str
     run_hash: str
     software_version: str

@@ -60,7 +60,9 @@ def measure_item(task: ItemTask) -> ItemOutcome:
                 " install the same version on every worker"
             )
         c = configure(task.setup, task.mode)
-        result = measure_video(Path(task.recording_path), c.layout, c.profile, c.params)
+        result = measure_video(
+            Path(task.recording_path), c.layout, c.profile, c.params, demo_calibration=c.is_demo
+        )
         contract = result.to_dict(include_frames=task.include_frames)
         frames = list(contract.get("frames", []))
         status, reason = STATUS_OK, None
