@@ -99,7 +99,7 @@ def batch_cmd(
     """Measure every item of a dataset into Parquet tables; resumable; Dask for scale."""
     from sotmeasure.batch.check import check_dataset
     from sotmeasure.batch.run import run_batch
-    from sotmeasure.measure.compare import Mdc95
+    from sotmeasure.processing.setup import mdc_with_overrides
 
     check = check_dataset(folder)
     if not check.items:
@@ -108,14 +108,9 @@ def batch_cmd(
     if check.problems:
         _print_problems(check)
         err_console.print(f"{len(check.problems)} problem(s): those items are stored as invalid")
-    mdc = None
-    if mdc_lld_mm is not None or mdc_tilt_deg is not None:
-        default = Mdc95()
-        mdc = Mdc95(
-            lld_mm=default.lld_mm if mdc_lld_mm is None else mdc_lld_mm,
-            pelvic_tilt_deg=default.pelvic_tilt_deg if mdc_tilt_deg is None else mdc_tilt_deg,
-            source="given on the command line (--mdc-lld-mm / --mdc-tilt-deg)",
-        )
+    mdc = mdc_with_overrides(
+        mdc_lld_mm, mdc_tilt_deg, "given on the command line (--mdc-lld-mm / --mdc-tilt-deg)"
+    )
     bar = progress_bar()
     task = bar.add_task("measuring", total=None)
     counts: dict[str, int] = {}
