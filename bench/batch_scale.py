@@ -176,7 +176,7 @@ def main() -> None:
         f"load average at the end (1/5/15 min): {load} (other users' processes share the cores)\n"
     )
     head = (
-        f"| {'run':<42} | items | ok | once | start s | wall s | items/min | speed-up "
+        f"| {'run':<46} | items | ok | once | start s | wall s | items/min | speed-up "
         "| pipeline CPU share |"
     )
     print(head)
@@ -184,7 +184,7 @@ def main() -> None:
     for r in rows:
         speed = f"{r['items_per_min'] / one['items_per_min']:.2f}x" if one else "-"
         print(
-            f"| {r['run']:<42} | {r['items']:>5} | {r['ok']:>2} "
+            f"| {r['run']:<46} | {r['items']:>5} | {r['ok']:>2} "
             f"| {'yes' if r['unique'] else 'NO':>4} "
             f"| {r['startup_s']:>7.1f} | {r['wall_s']:>6.1f} | {r['items_per_min']:>9.1f} "
             f"| {speed:>8} | {r['pipeline_share']:>18.0%} |"
