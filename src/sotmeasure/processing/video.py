@@ -15,7 +15,7 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from sotmeasure import __version__
 from sotmeasure.capture import CaptureError
+from sotmeasure.capture.frame import Frame
 from sotmeasure.capture.open import open_source
 from sotmeasure.geometry.errors import GeometryError
 from sotmeasure.geometry.layout import TargetLayout
@@ -37,12 +38,20 @@ from sotmeasure.measure.window import (
     choose_still_window,
     frame_motion_mm,
 )
+from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
     POINT_NAMES,
     FrameMeasurement,
     TableView,
     measure_frame,
+)
+from sotmeasure.processing.image_quality import (
+    QualityLimits,
+    RegionQuality,
+    median_quality,
+    quality_report,
+    region_quality,
 )
 from sotmeasure.processing.params import MeasureParams
 from sotmeasure.provenance import sha256_file
@@ -54,6 +63,14 @@ FloatArray = npt.NDArray[np.float64]
 #: progress(done, total, what): called once per processed frame (total may be 0 if unknown).
 Progress = Callable[[int, int, str], None]
 
+#: Image quality is sampled on every this-many-th frame (a window median needs no more).
+_QUALITY_EVERY = 5
+_QUALITY_LANDMARKS = (
+    Landmark.LEFT_HEEL,
+    Landmark.RIGHT_HEEL,
+    Landmark.LEFT_HIP,
+    Landmark.RIGHT_HIP,
+)
 #: Without a frame count, the table pose uses the first frames this many apart.
 _UNKNOWN_LENGTH_STEP = 5
 
@@ -82,6 +99,37 @@ def _table_pose(
     return pose, (info.width, info.height), total
 
 
+@dataclass
+class _QualitySamples:
+    """Image quality at the heels and hips, sampled every few frames (rejected ones too:
+    a refusal must be able to say that the image, not the patient, was the problem)."""
+
+    heels: list[RegionQuality] = field(default_factory=list)
+    hips: list[RegionQuality] = field(default_factory=list)
+
+    def add(
+        self, frame: Frame, step: FrameMeasurement, pose: TablePose, params: MeasureParams
+    ) -> None:
+        pts = step.px
+        if pts is None:
+            lm = step.points.landmarks
+            if lm is None:
+                return
+            pts = np.array([lm.px(k) for k in _QUALITY_LANDMARKS], dtype=np.float64)
+        z_heel = params.heel_plane_mm if pose.supports_height else 0.0
+        z_hip = params.hip_plane_mm if pose.supports_height else 0.0
+        for sink, sel, z in ((self.heels, slice(0, 2), z_heel), (self.hips, slice(2, 4), z_hip)):
+            scale = float(np.mean(pose.mm_per_px(pts[sel], z)))
+            q = region_quality(frame.image, pts[sel], scale) if np.isfinite(scale) else None
+            if q is not None:
+                sink.append(q)
+
+    def report(self) -> dict[str, Any]:
+        return quality_report(
+            median_quality(self.heels), median_quality(self.hips), QualityLimits()
+        )
+
+
 def _track(
     video: Path,
     pose: TablePose,
@@ -89,9 +137,11 @@ def _track(
     params: MeasureParams,
     progress: Progress | None,
     total: int | None,
-) -> tuple[list[FrameMeasurement], dict[str, str | None]]:
-    """Run the per-frame step over every frame; returns the frames and the model identity."""
+) -> tuple[list[FrameMeasurement], dict[str, str | None], _QualitySamples]:
+    """Run the per-frame step over every frame; returns the frames, the model identity and
+    image-quality samples."""
     tracks: list[FrameMeasurement] = []
+    quality = _QualitySamples()
     with view.pipeline(params) as pipeline, open_source(video) as src:
         est = pipeline.estimator
         model: dict[str, str | None] = (
@@ -101,9 +151,11 @@ def _track(
         )
         for frame in src:
             tracks.append(measure_frame(pipeline, pose, frame, params))
+            if frame.index % _QUALITY_EVERY == 0:
+                quality.add(frame, tracks[-1], pose, params)
             if progress is not None:
                 progress(len(tracks), total or 0, "pose")
-    return tracks, model
+    return tracks, model, quality
 
 
 def _too_few_frames(tracks: list[FrameMeasurement], params: MeasureParams) -> MeasurementError:
@@ -130,7 +182,7 @@ def measure_video(
     try:
         pose, size, total = _table_pose(path, layout, profile, params.pose_frames_for_table)
         view = TableView.of(pose, layout)
-        tracks, model = _track(path, pose, view, params, progress, total)
+        tracks, model, quality = _track(path, pose, view, params, progress, total)
     except CaptureError as exc:
         raise MeasurementError(f"cannot read {path.name}: {exc}") from None
 
@@ -141,9 +193,12 @@ def measure_video(
             pts[k] = tr.mm[:, :2]
     min_frames = max(2, round(params.window_s / 2 * _fps(t)))
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
-        raise _too_few_frames(tracks, params)
+        raise _with_image_problems(_too_few_frames(tracks, params), quality)
     motion = frame_motion_mm(t, pts, params.motion())
-    window = _still_window(t, pts, motion, params)
+    try:
+        window = _still_window(t, pts, motion, params)
+    except MeasurementError as exc:
+        raise _with_image_problems(exc, quality) from None
 
     records: list[FrameRecord] = []
     for k, tr in enumerate(tracks):
@@ -182,6 +237,7 @@ def measure_video(
         hip_refined_share=hip_refined_share,
     )
     provenance = _provenance(path, layout, profile, pose, params, model)
+    provenance["image_quality"] = quality.report()
     if demo_calibration:
         provenance["demo_calibration"] = (
             "measured with the bundled demo calibration (the rendered test rig's camera "
@@ -199,6 +255,14 @@ def measure_video(
             for i, name in enumerate(POINT_NAMES)
         },
     )
+
+
+def _with_image_problems(exc: MeasurementError, quality: _QualitySamples) -> MeasurementError:
+    """The refusal, with what the image-quality figures say is wrong, if anything."""
+    problems = quality.report()["problems"]
+    if not problems:
+        return exc
+    return MeasurementError(f"{exc}; the image: {'; '.join(problems)}")
 
 
 #: Named cause when the hips lay still but the heel points would not settle.
