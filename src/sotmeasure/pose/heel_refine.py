@@ -42,6 +42,12 @@ RAW_PREFIX = "raw-landmark"
 RAW_OUTLINE_RUNS_ON = "the foot's outline runs on past the heel (something touches the foot)"
 
 
+#: The edge found runs straight across the heel's width: not a heel's round outline.
+RAW_STRAIGHT_EDGE = (
+    "the edge at the heel runs straight across it (a towel edge or a line beyond the heel?)"
+)
+
+
 class FootOutlineError(Exception):
     """The heel's own outline cannot be isolated (internal to refinement; becomes a status)."""
 
@@ -72,6 +78,8 @@ class HeelRefineParams:
     edge_to_noise: float = 6.0  # an edge is at least this x its line's median gradient
     outer_edge_fraction: float = 0.6  # outermost edge at least this x the line's strongest
     min_foot_scale_px: float = 6.0
+    curve_span_fraction: float = 0.65  # lines this far (x line half-width) from the apex ...
+    min_curve_drop_px: float = 1.0  # ... must recede at least this much (a round heel)
     mask_threshold: float = 0.5
 
 
@@ -200,6 +208,7 @@ def _edge_apex(
     # noise changes both alike, so the same edges stay accepted or rejected.
     noise = np.median(mag, axis=1)
     line_ok = np.ones(offs.size, dtype=bool)
+    allowed = np.ones(mag.shape, dtype=bool)
     if mask is not None:
         mroi = np.ascontiguousarray(mask.crop(x0, y0, x1 + 1, y1 + 1), dtype=np.float32)
         mprof = cv2.remap(mroi, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
@@ -208,9 +217,9 @@ def _edge_apex(
         last = fg.shape[1] - 1 - np.argmax(fg[:, ::-1], axis=1)
         line_ok = fg[:, 0] & (last < fg.shape[1] - 1)
         cross = ts[last]
-        near = np.abs(ts[None, :] - cross[:, None]) <= mask_tolerance
-        mag = np.where(near, mag, 0.0)
-    k = _outermost_edge(mag, prm.outer_edge_fraction)
+        allowed = np.abs(ts[None, :] - cross[:, None]) <= mask_tolerance
+    k, has_peak = _outermost_edge(mag, prm.outer_edge_fraction, allowed)
+    line_ok &= has_peak
     rows = np.arange(mag.shape[0])
     peak = mag[rows, k]
     # parabolic sub-sample interpolation of each line's peak
@@ -225,11 +234,31 @@ def _edge_apex(
     if np.count_nonzero(valid) < 3:
         return None
     o, e = offs[valid], pos[valid]
+    if _straight(o, e, half_width * prm.curve_span_fraction, prm.min_curve_drop_px):
+        raise FootOutlineError(RAW_STRAIGHT_EDGE)
     return _apex_of_crossings(o, e, start, c, p, prm)
 
 
-def _outermost_edge(mag: FloatArray, fraction: float) -> npt.NDArray[np.intp]:
-    """Per line, the sample index of the most caudal strong local maximum of `mag`.
+def _straight(o: FloatArray, e: FloatArray, span: float, min_drop: float) -> bool:
+    """True when the crossings run straight across the heel's width: a heel's outline is
+    round (it recedes by several px a third of a foot-width to the side of its apex), a
+    towel's edge or a line on the floor is not."""
+    apex = o[int(np.argmax(e))]
+    side = np.abs(o - apex) >= span
+    if np.count_nonzero(side) < 2:
+        return False
+    return bool(np.median(e.max() - e[side]) < min_drop)
+
+
+def _outermost_edge(
+    mag: FloatArray, fraction: float, allowed: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """Per line, the sample index of the most caudal strong local maximum of `mag` among
+    the `allowed` samples, and whether the line has one.
+
+    A maximum must be one of the whole profile, not of the allowed stretch: an edge that
+    keeps rising past the stretch's end (a dark band just beyond the heel) has its peak
+    outside, and the stretch's last sample is no edge at all.
 
     A heel's outline is a shaded rim: skin -> darker rim -> background. The skin-to-rim
     step can be stronger than the rim-to-background step (when the rim's colour is close
@@ -237,12 +266,14 @@ def _outermost_edge(mag: FloatArray, fraction: float) -> npt.NDArray[np.intp]:
     short of the silhouette. The silhouette is the outermost edge of comparable strength.
     """
     inner = mag[:, 1:-1]
-    is_peak = (inner >= mag[:, :-2]) & (inner > mag[:, 2:])
-    strong = inner >= fraction * inner.max(axis=1, keepdims=True)
-    cand = is_peak & strong
+    ok = allowed[:, 1:-1]
+    is_peak = (inner >= mag[:, :-2]) & (inner > mag[:, 2:]) & ok
+    top = np.where(is_peak, inner, 0.0).max(axis=1, keepdims=True)
+    cand = is_peak & (inner >= fraction * top)
     last = inner.shape[1] - 1 - np.argmax(cand[:, ::-1], axis=1)
-    k = np.where(cand.any(axis=1), last, np.argmax(inner, axis=1))
-    return np.asarray(k + 1, dtype=np.intp)
+    found = cand.any(axis=1)
+    k = np.where(found, last, 0)
+    return np.asarray(k + 1, dtype=np.intp), found
 
 
 def _apex_of_crossings(
@@ -316,6 +347,23 @@ def refine_heel(
             coarse = _mask_extremity(mask, size, heel, c, p, s, prm)
         except FootOutlineError as exc:
             return _raw(heel, str(exc))
+    try:
+        return _refine_from(image_bgr, heel, coarse, mask, c, p, s, prm)
+    except FootOutlineError as exc:
+        return _raw(heel, str(exc))
+
+
+def _refine_from(
+    image_bgr: npt.NDArray[np.uint8],
+    heel: FloatArray,
+    coarse: FloatArray | None,
+    mask: MaskPatch | None,
+    c: FloatArray,
+    p: FloatArray,
+    s: float,
+    prm: HeelRefineParams,
+) -> HeelResult:
+    """Edge apex from the mask's coarse extremity, or from the landmark without a mask."""
     if coarse is not None:
         apex = _edge_apex(
             image_bgr,
