@@ -63,3 +63,14 @@ def test_the_strongest_edge_alone_would_stop_at_the_rims_inner_side() -> None:
         image, np.array([128.0, 101.0]), np.array([80.0, 101.0]), (1.0, 0.0), params=strongest
     )
     assert res.point_px[0] < CENTRE[0] + RADIUS_PX - 1.5
+
+
+def test_a_straight_edge_across_the_heel_width_is_named() -> None:
+    """Only a straight edge (no round heel) in the search region: refused by name."""
+    image = np.full((200, 200, 3), BACKGROUND_BGR, np.uint8)
+    image[:, :141] = SKIN_BGR
+    mask = np.zeros((200, 200), np.float32)
+    mask[:, :141] = 1.0
+    res = refine_heel(image, np.array([128.0, 101.0]), np.array([80.0, 101.0]), (1.0, 0.0), mask)
+    assert res.status.startswith("raw-landmark")
+    assert "straight" in res.status
