@@ -120,6 +120,11 @@ class PipelineParams:
     heel: HeelRefineParams = field(default_factory=HeelRefineParams)
     hip: HipRefineParams = field(default_factory=HipRefineParams)
     inference_long_side_px: int | None = 960  # the model input's long side; None = as is
+    # The two heels' moves from the model's heel landmark to their outline's apex may differ
+    # by at most this many foot scales (|heel - ankle| landmark distance): ~0.35 was seen
+    # between two sound feet (socks, 1080p); one heel's outline running into another person
+    # or an object moved it by more than a foot scale.
+    max_heel_shift_disagreement: float = 0.6
     blobs: StickerBlobParams = field(default_factory=StickerBlobParams)
 
 
@@ -389,6 +394,10 @@ class PosePipeline(ClosesOnExit):
             # (only the model's coarse mask or landmark) can be tens of mm off (toes taken
             # for the heel, a hand on the foot), more than any budget would honestly allow.
             return reject(q.heel_not_located(res.status))
+        if not self.camera_beyond_feet and self.refine_heels:
+            disagreement = self._heel_shift_disagreement(lm, heel_pts)
+            if disagreement > prm.max_heel_shift_disagreement:
+                return reject(f"{q.REJECT_HEELS_DISAGREE} ({disagreement:.1f} foot lengths apart)")
         both = np.stack([heel_pts["left"], heel_pts["right"]])
         if not points_in_frame(both, (frame.width, frame.height), prm.in_frame_margin_px).all():
             return reject(q.REJECT_HEELS_OUT_OF_FRAME)
@@ -415,6 +424,19 @@ class PosePipeline(ClosesOnExit):
             hip_status=hip_status,
         )
         return FramePoints(frame.index, frame.t_s, points, None, lm)
+
+    def _heel_shift_disagreement(self, lm: PoseLandmarks, heels: dict[str, FloatArray]) -> float:
+        """|left - right| of each heel's move from its landmark along the caudal direction,
+        in foot scales: the same model on two feet errs alike; an outline that runs into
+        something else moves one heel alone."""
+        shifts, scales = [], []
+        for side, heel, ankle in (
+            ("left", Landmark.LEFT_HEEL, Landmark.LEFT_ANKLE),
+            ("right", Landmark.RIGHT_HEEL, Landmark.RIGHT_ANKLE),
+        ):
+            shifts.append(float(np.dot(heels[side] - lm.px(heel), self.caudal_dir_px)))
+            scales.append(float(np.hypot(*(lm.px(heel) - lm.px(ankle)))))
+        return abs(shifts[0] - shifts[1]) / max(float(np.mean(scales)), 1e-6)
 
     def _process_stickers(self, frame: Frame) -> FramePoints:
         lm = None

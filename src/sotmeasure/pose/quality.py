@@ -26,6 +26,10 @@ REJECT_PSIS_STICKERS = (
 REJECT_STICKERS_OUT_OF_FRAME = "stickers not found: a sticker is at the image border"
 
 REJECT_HEEL_NOT_LOCATED = "heel outline not found on the image"
+REJECT_HEELS_DISAGREE = (
+    "heel outlines disagree: one heel's outline runs far past its landmark while the other's "
+    "does not (another person or an object at the feet?)"
+)
 
 
 def heel_not_located(status: str) -> str:
