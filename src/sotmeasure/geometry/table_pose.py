@@ -325,10 +325,13 @@ def _median_corners(
 ) -> tuple[dict[int, FloatArray], float, list[int]]:
     """Per-marker median corners; the window's typical shift; markers that moved alone.
 
-    Shift of a marker = the largest distance of any of its corners in any frame from
-    that corner's median. The window's shift is the median over markers seen at least
-    twice, so one partly covered marker cannot fake a camera move, while a real camera
-    move shifts them all.
+    Shift of a marker = the largest distance of its centre (the mean of its four corners)
+    in any frame from the centre's median. The centre, not single corners: a camera move
+    carries the whole marker, while corner noise (sensor noise, compression, slight blur)
+    jitters each corner on its own and averages out in the centre, so noise does not read
+    as a moved camera. The window's shift is the median over markers seen at least twice,
+    so one partly covered marker cannot fake a camera move, while a real camera move
+    shifts them all.
     """
     medians: dict[int, FloatArray] = {}
     shifts: dict[int, float] = {}
@@ -337,7 +340,10 @@ def _median_corners(
         med = np.median(stack, axis=0)
         medians[marker_id] = med
         if len(obs) >= 2:
-            shifts[marker_id] = float(np.linalg.norm(stack - med, axis=2).max())
+            centres = stack.mean(axis=1)  # (n, 2)
+            shifts[marker_id] = float(
+                np.linalg.norm(centres - np.median(centres, axis=0), axis=1).max()
+            )
     if not shifts:
         return medians, 0.0, []
     window_shift = float(np.median(list(shifts.values())))
