@@ -91,6 +91,8 @@ def test_measure_json_contract_keys_and_types(pre_cli: dict[str, Any]) -> None:
         "plane_height",
         "heel_resolution",
         "hip_points",
+        "heel_height_difference",  # issue 11: an unknown heel-height difference is carried
+        "hip_refinement",  # issue 11: unrefined (raw-landmark) hips widen the budget
     }
     assert "ci_method" in d
     assert d["window_end_s"] - d["window_start_s"] == pytest.approx(3.0, abs=0.05)
