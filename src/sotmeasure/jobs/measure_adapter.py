@@ -17,7 +17,7 @@ import importlib.util
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.processing.setup import (
@@ -29,6 +29,9 @@ from sotmeasure.processing.setup import (
     resolve_setup,
 )
 from sotmeasure.settings import Settings
+
+if TYPE_CHECKING:
+    from sotmeasure.measure.error_budget import ErrorBudget
 
 #: The name other modules used for the setup's files (kept for the API's health check).
 MeasurementSetup = SetupFiles
@@ -98,6 +101,12 @@ class StoredResult:
     def lld_half_mm(self) -> float:
         low, high = self.data["lld_ci95_mm"]
         return (float(high) - float(low)) / 2.0
+
+    @property
+    def budget(self) -> ErrorBudget:
+        from sotmeasure.measure.error_budget import ErrorBudget
+
+        return ErrorBudget.from_dict(self.data["error_budget"])
 
     @property
     def pelvic_tilt_deg(self) -> float:

@@ -1,10 +1,10 @@
 """Pre/post comparison: change = post - pre with its 95% CI and a verdict against MDC95.
 
-The change's half-width combines the two measurements' total 95% half-widths (each already
-statistical + systematic) by root-sum-square. This treats the two captures' errors as
-independent, which is conservative: the systematic parts that pre and post share (same
-camera, same plane heights) partly cancel in a real change, so the true interval is at most
-this wide.
+The change's half-width combines the two measurements' statistical half-widths and their
+error budgets component by component: the systematic sources pre and post share (same camera
+and markers, same plane heights, the same feet lying the same way) move both alike and cancel
+in the change up to the difference of their sizes; the others (heel localisation, the
+model's hip points) are taken as independent (CHANGE_CI_METHOD).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from sotmeasure.measure.error_budget import ErrorBudget
 from sotmeasure.measure.result import MeasurementResult
 
 REAL_CHANGE = "real change"
@@ -85,11 +86,37 @@ class Comparison:
                     round(self.tilt_change_deg - self.tilt_change_half_deg, r),
                     round(self.tilt_change_deg + self.tilt_change_half_deg, r),
                 ],
-                "ci_method": "root-sum-square of the pre and post total CI95 half-widths",
+                "ci_method": CHANGE_CI_METHOD,
             },
             "mdc95": self.mdc95.to_dict(),
             "verdict": {"lld": self.lld_verdict, "pelvic_tilt": self.tilt_verdict},
         }
+
+
+#: Systematic sources a pre and a post capture of one visit share: the same camera and
+#: markers (calibration), the same assumed plane heights, and the same feet lying the same
+#: way (the heel-height difference; the patient stays prone while the blocks go in). Their
+#: effects move pre and post alike and cancel in the change, up to the difference of their
+#: sizes. Heel localisation and the model's hip points are treated as independent.
+SHARED_COMPONENTS = frozenset({"calibration", "plane_height", "heel_height_difference"})
+CHANGE_CI_METHOD = (
+    "sqrt(h_stat_pre^2 + h_stat_post^2 + 1.96^2 * (sum over independent components of "
+    "u_pre^2 + u_post^2 + sum over shared components (calibration, plane_height, "
+    "heel_height_difference) of (u_post - u_pre)^2))"
+)
+
+
+def _change_half(pre: ErrorBudget, post: ErrorBudget, which: str) -> float:
+    """95% half-width of post - pre with the shared systematic components correlated."""
+    stat = "lld_stat_half_mm" if which == "lld" else "tilt_stat_half_deg"
+    u = "lld_u_mm" if which == "lld" else "pelvic_tilt_u_deg"
+    pre_u = {c.name: getattr(c, u) for c in pre.components}
+    post_u = {c.name: getattr(c, u) for c in post.components}
+    var = 0.0
+    for name in pre_u.keys() | post_u.keys():
+        a, b = pre_u.get(name, 0.0), post_u.get(name, 0.0)
+        var += (b - a) ** 2 if name in SHARED_COMPONENTS else a**2 + b**2
+    return math.sqrt(getattr(pre, stat) ** 2 + getattr(post, stat) ** 2 + 1.96**2 * var)
 
 
 def compare(
@@ -100,8 +127,8 @@ def compare(
         pre=pre,
         post=post,
         lld_change_mm=post.lld_mm - pre.lld_mm,
-        lld_change_half_mm=math.hypot(pre.lld_half_mm, post.lld_half_mm),
+        lld_change_half_mm=_change_half(pre.budget, post.budget, "lld"),
         tilt_change_deg=post.pelvic_tilt_deg - pre.pelvic_tilt_deg,
-        tilt_change_half_deg=math.hypot(pre.tilt_half_deg, post.tilt_half_deg),
+        tilt_change_half_deg=_change_half(pre.budget, post.budget, "tilt"),
         mdc95=mdc95 if mdc95 is not None else Mdc95(),
     )

@@ -81,6 +81,27 @@ class ErrorBudget:
                 return c
         raise KeyError(name)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ErrorBudget:
+        """The budget back from its `to_dict` form (a stored result's `error_budget`)."""
+        stat = data["statistical"]
+        return cls(
+            lld_stat_half_mm=float(stat["lld_ci95_half_mm"]),
+            tilt_stat_half_deg=float(stat["pelvic_tilt_ci95_half_deg"]),
+            lld_n_eff=float(stat["lld_effective_frames"]),
+            tilt_n_eff=float(stat["pelvic_tilt_effective_frames"]),
+            components=tuple(
+                BudgetComponent(
+                    name=str(c["name"]),
+                    lld_u_mm=float(c["lld_u_mm"]),
+                    pelvic_tilt_u_deg=float(c["pelvic_tilt_u_deg"]),
+                    detail=str(c.get("detail", "")),
+                    inputs=dict(c.get("inputs", {})),
+                )
+                for c in data["systematic"]
+            ),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ci_method": CI_METHOD,
