@@ -25,16 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sotmeasure.api.context import AppContext
 from sotmeasure.capture.base import FrameSource, SourceInfo
 from sotmeasure.capture.errors import FrameReadError
 from sotmeasure.capture.frame import Frame
 from sotmeasure.capture.recorder import record_from_source
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.store.queueing import BlockingNotes, queue_measurement, recording_row
-from sotmeasure.store.recording_files import StoredRecording
+from sotmeasure.services.context import AppContext
+from sotmeasure.services.measurements import queue_capture
+from sotmeasure.store.models import Phase
+from sotmeasure.store.queueing import BlockingNotes
 from sotmeasure.web.live import LiveCamera, LiveHub, SinkItem
-from sotmeasure.web.sources import LiveSpec, PhaseName, open_live
+from sotmeasure.web.sources import LiveSpec, open_live
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class CaptureJob:
 
     id: str
     visit_id: int
-    phase: PhaseName
+    phase: Phase
     user_id: int
     source_label: str
     seconds: float
@@ -71,7 +72,7 @@ class CaptureJob:
         return {
             "id": self.id,
             "visit_id": self.visit_id,
-            "phase": self.phase,
+            "phase": self.phase.value,
             "state": self.state,
             "message": self.message,
             "recorded_s": round(self.recorded_s, 1),
@@ -145,7 +146,7 @@ class CaptureRegistry:
 
 def new_job(
     visit_id: int,
-    phase: PhaseName,
+    phase: Phase,
     user_id: int,
     spec: LiveSpec,
     seconds: float,
@@ -209,37 +210,10 @@ def _zip_folder(folder: Path, target: Path) -> None:
                 archive.write(path, arcname=f"{folder.name}/{path.relative_to(folder).as_posix()}")
 
 
-def _store_rows(ctx: AppContext, job: CaptureJob, stored: StoredRecording) -> int:
-    """The recording row (reused when the same bytes exist) and a pending measurement."""
-    with ctx.sessions() as session, session.begin():
-        recording = recording_row(
-            session,
-            stored,
-            source="capture",
-            client_filename=f"live capture ({job.source_label})"[:255],
-            user_id=job.user_id,
-        )
-        row = queue_measurement(
-            session,
-            visit_id=job.visit_id,
-            recording=recording,
-            phase=job.phase,
-            source="capture",
-            user_id=job.user_id,
-            blocking=BlockingNotes(
-                job.blocking.get("blocks"),
-                job.blocking.get("placement"),
-                job.blocking.get("category"),
-            ),
-        )
-        measurement_id = row.id
-    return measurement_id
-
-
 def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) -> None:
     """Record, store and queue one capture; every outcome ends in job.state/job.message."""
     scratch = ctx.settings.tmp_dir / f"capture-{job.id}"
-    folder = scratch / f"{job.phase}-capture"
+    folder = scratch / f"{job.phase.value}-capture"
     paused = hub.current()
     if paused is not None:
         paused.pause_analysis(True)  # leave the CPU to the recorder and the worker
@@ -256,8 +230,19 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         _zip_folder(folder, archive)
         with archive.open("rb") as fh:
             stored = ctx.files.store_stream(fh)
-        job.measurement_id = _store_rows(ctx, job, stored)
-        ctx.wake_worker()
+        job.measurement_id = queue_capture(
+            ctx,
+            stored,
+            visit_id=job.visit_id,
+            phase=job.phase,
+            user_id=job.user_id,
+            source_label=job.source_label,
+            blocking=BlockingNotes(
+                job.blocking.get("blocks"),
+                job.blocking.get("placement"),
+                job.blocking.get("category"),
+            ),
+        )
         job.state = "queued"
         job.message = "recorded; measuring"
         log.info(

@@ -15,9 +15,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sotmeasure.api.context import AppContext
 from sotmeasure.capture.open import open_source
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.services.context import AppContext
 from sotmeasure.store.models import Measurement
 from sotmeasure.web.overlay import Image, draw_points, encode_png, fit_width
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from sotmeasure.store.models import Measurement, Phase, Status, Visit
+from sotmeasure.services.comparison import VisitComparison
+from sotmeasure.services.measurements import is_retryable
+from sotmeasure.store.models import Measurement, Status
 
 COMPONENT_NAMES = {
     "calibration": "camera calibration (marker reprojection)",
@@ -79,7 +78,7 @@ def phase_view(row: Measurement) -> PhaseView:
         status=row.status,
         progress_pct=round(100 * (row.progress or 0.0)),
         failure_reason=row.failure_reason,
-        retryable=row.status == Status.FAILED.value and row.recording_id is not None,
+        retryable=is_retryable(row),
         source=row.source,
         lld=signed(row.lld_mm, "mm"),
         lld_ci=ci_text(_pair(row.lld_ci95_low_mm, row.lld_ci95_high_mm), "mm"),
@@ -95,30 +94,6 @@ def phase_view(row: Measurement) -> PhaseView:
 
 def _pair(low: float | None, high: float | None) -> tuple[float, float] | None:
     return None if low is None or high is None else (low, high)
-
-
-def visit_measurements(session: Session, visit_id: int) -> list[Measurement]:
-    return list(
-        session.scalars(
-            select(Measurement).where(Measurement.visit_id == visit_id).order_by(Measurement.id)
-        )
-    )
-
-
-def latest(rows: list[Measurement], phase: Phase, *, done_only: bool) -> Measurement | None:
-    """The newest row of a phase (a repeat supersedes earlier ones)."""
-    picked = [
-        r for r in rows if r.phase == phase.value and (not done_only or r.status == Status.DONE)
-    ]
-    if done_only:
-        picked.sort(key=lambda r: (r.finished_at is not None, r.finished_at, r.id))
-    return picked[-1] if picked else None
-
-
-def next_phase(rows: list[Measurement]) -> str:
-    """Pre until a pre measurement exists that is not failed, then post."""
-    has_pre = any(r.phase == Phase.PRE.value and r.status != Status.FAILED.value for r in rows)
-    return Phase.POST.value if has_pre else Phase.PRE.value
 
 
 def budget_sentences(result: dict[str, Any]) -> list[str]:
@@ -236,5 +211,48 @@ def verdict_sentence(
     )
 
 
-def visit_title(visit: Visit) -> str:
-    return f"Visit {visit.visit_date.isoformat()} (#{visit.id})"
+@dataclass(frozen=True, slots=True)
+class ComparisonView:
+    """A visit's pre/post comparison as the visit and report pages show it."""
+
+    pre: PhaseView
+    post: PhaseView
+    lld_change: str
+    lld_change_ci: str
+    tilt_change: str
+    tilt_change_ci: str
+    lld_verdict: str
+    tilt_verdict: str
+    lld_sentence: str
+    tilt_sentence: str
+    mdc_source: str
+
+
+def comparison_view(compared: VisitComparison) -> ComparisonView:
+    data = compared.data
+    change = data["change"]
+    mdc = data["mdc95"]
+    lld_half = (change["lld_ci95_mm"][1] - change["lld_ci95_mm"][0]) / 2
+    tilt_half = (change["pelvic_tilt_ci95_deg"][1] - change["pelvic_tilt_ci95_deg"][0]) / 2
+    return ComparisonView(
+        pre=phase_view(compared.pre),
+        post=phase_view(compared.post),
+        lld_change=signed(change["lld_mm"], "mm"),
+        lld_change_ci=ci_text(change["lld_ci95_mm"], "mm"),
+        tilt_change=signed(change["pelvic_tilt_deg"], "deg"),
+        tilt_change_ci=ci_text(change["pelvic_tilt_ci95_deg"], "deg"),
+        lld_verdict=data["verdict"]["lld"],
+        tilt_verdict=data["verdict"]["pelvic_tilt"],
+        lld_sentence=verdict_sentence(
+            "LLD", change["lld_mm"], lld_half, mdc["lld_mm"], "mm", data["verdict"]["lld"]
+        ),
+        tilt_sentence=verdict_sentence(
+            "Pelvic tilt",
+            change["pelvic_tilt_deg"],
+            tilt_half,
+            mdc["pelvic_tilt_deg"],
+            "deg",
+            data["verdict"]["pelvic_tilt"],
+        ),
+        mdc_source=mdc.get("source", ""),
+    )

@@ -22,6 +22,8 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
+from sotmeasure.services.access import clinic_scope
+from sotmeasure.services.errors import InvalidInputError
 from sotmeasure.store.models import Clinic, Measurement, Patient, Recording, Status, User, Visit
 
 Format = Literal["csv", "parquet"]
@@ -48,6 +50,50 @@ class ExportFilter:
     date_from: date | None = None
     date_to: date | None = None
     only_done: bool = True
+
+
+def export_filter(
+    clinic_id: int | None = None,
+    patient_id: int | None = None,
+    practitioner_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    only_done: bool = True,
+) -> ExportFilter:
+    """The rows to export; InvalidInputError when the date range is reversed."""
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInputError("date_from is after date_to")
+    return ExportFilter(clinic_id, patient_id, practitioner_id, date_from, date_to, only_done)
+
+
+def export_measurements(
+    session: Session,
+    user: User,
+    flt: ExportFilter,
+    fmt: Format,
+    *,
+    include_frames: bool,
+    include_identity: bool,
+) -> bytes:
+    """The clinical export the user may see (their clinic; admins: every clinic)."""
+    table = measurements_table(
+        session,
+        flt,
+        clinic_scope(user),
+        include_frames=include_frames,
+        include_identity=include_identity,
+    )
+    return encode(table, fmt)
+
+
+def export_research(
+    session: Session, user: User, flt: ExportFilter, fmt: Format, *, include_frames: bool
+) -> bytes:
+    """The de-identified export (a researcher's clinic when they have one, else all)."""
+    return encode(
+        research_table(session, flt, clinic_scope(user), include_frames=include_frames), fmt
+    )
 
 
 def _json(value: Any) -> str | None:
