@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel
 
 from sotmeasure.api.errors import install_error_handlers
 from sotmeasure.api.limits import BodySizeLimitMiddleware
@@ -24,17 +23,12 @@ from sotmeasure.api.routers import (
     users,
     visits,
 )
+from sotmeasure.api.schemas import ErrorOut
 
 API_DESCRIPTION = (
     "Prone leg length difference and pelvic tilt measurements against patients and visits. "
     "Log in at POST /auth/token and send 'Authorization: Bearer <token>'. See docs/api.md."
 )
-
-
-class ErrorOut(BaseModel):
-    """Every error answer: one sentence, or (invalid input) where and why each field failed."""
-
-    detail: str | list[dict[str, Any]]
 
 
 #: Documented on every operation, so that clients (and schema checks) know the error shapes.

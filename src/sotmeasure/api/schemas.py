@@ -23,7 +23,7 @@ from sotmeasure.services.inputs import (
     VisitCreate,
     VisitUpdate,
 )
-from sotmeasure.services.measurements import is_retryable
+from sotmeasure.services.measurements import is_retryable, stored_result
 from sotmeasure.store.accounts import MIN_PASSWORD_LENGTH
 from sotmeasure.store.models import Measurement, Phase, Role, Status
 
@@ -202,7 +202,7 @@ class MeasurementOut(BaseModel):
             frames_rejected=row.frames_rejected,
             error_budget=row.error_budget,
             provenance=row.provenance,
-            result=row.result if full else None,
+            result=stored_result(row).to_dict() if full and row.result is not None else None,
         )
 
 
@@ -225,4 +225,6 @@ class HealthOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    detail: str | list[Any]
+    """Every error answer: one sentence, or (invalid input) where and why each field failed."""
+
+    detail: str | list[dict[str, Any]]

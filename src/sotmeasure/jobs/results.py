@@ -1,8 +1,9 @@
-"""The measurement result as stored: validated once, then spread over the table's columns.
+"""The measurement result as stored: a `ResultRecord`, spread over the table's columns.
 
-Both the background worker (output of measure_video) and the import endpoint (JSON from
-another tool) go through `ResultPayload`, so a stored `done` row always has the numbers of
-the measurement contract (docs/MEASUREMENT.md) and they are finite.
+The background worker stores the record the measurement returned; the import endpoint
+validates another tool's JSON with `ResultPayload` (the API's documented import body) and
+stores it as a record. Either way a stored `done` row has the numbers of the measurement
+contract (docs/MEASUREMENT.md), finite, and `result` holds the whole record (versioned).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sotmeasure.measure.result import ResultRecord, check_ci_brackets
 from sotmeasure.store.models import Measurement
 
 
@@ -37,30 +39,32 @@ class ResultPayload(BaseModel):
 
     @model_validator(mode="after")
     def _ci_brackets_estimate(self) -> ResultPayload:
-        for name, value, (low, high) in (
-            ("lld", self.lld_mm, self.lld_ci95_mm),
-            ("pelvic_tilt", self.pelvic_tilt_deg, self.pelvic_tilt_ci95_deg),
-        ):
-            if not low <= value <= high:
-                raise ValueError(f"{name}: the 95% CI [{low}, {high}] must contain {value}")
+        check_ci_brackets(
+            self.lld_mm, self.lld_ci95_mm, self.pelvic_tilt_deg, self.pelvic_tilt_ci95_deg
+        )
         return self
 
 
-def apply_result(row: Measurement, payload: ResultPayload) -> None:
-    """Copy a validated result into the row's columns (the caller sets status and commits)."""
-    row.lld_mm = payload.lld_mm
-    row.lld_ci95_low_mm, row.lld_ci95_high_mm = payload.lld_ci95_mm
-    row.lld_table_mm = payload.lld_table_mm
-    row.short_side = payload.short_side
-    row.pelvic_tilt_deg = payload.pelvic_tilt_deg
-    row.pelvic_tilt_ci95_low_deg, row.pelvic_tilt_ci95_high_deg = payload.pelvic_tilt_ci95_deg
-    row.body_axis_deg = payload.body_axis_deg
-    row.calibration = payload.calibration
-    row.frames_used = payload.frames_used
-    row.frames_rejected = payload.frames_rejected
-    row.error_budget = payload.error_budget
-    row.provenance = payload.provenance
-    row.result = payload.model_dump(mode="json")
+def apply_result(row: Measurement, record: ResultRecord) -> None:
+    """Copy a result into the row's columns (the caller sets status and commits).
+
+    The columns are the record's own values (the searchable, exportable numbers); `result`
+    keeps the whole record. A part an import sent in its own format is copied as sent.
+    """
+    stored = record.to_dict()
+    row.lld_mm = record.lld_mm
+    row.lld_ci95_low_mm, row.lld_ci95_high_mm = record.lld_ci95_mm
+    row.lld_table_mm = record.lld_table_mm
+    row.short_side = record.short_side
+    row.pelvic_tilt_deg = record.pelvic_tilt_deg
+    row.pelvic_tilt_ci95_low_deg, row.pelvic_tilt_ci95_high_deg = record.pelvic_tilt_ci95_deg
+    row.body_axis_deg = record.body_axis_deg
+    row.calibration = record.calibration
+    row.frames_used = stored.get("frames_used")
+    row.frames_rejected = stored.get("frames_rejected")
+    row.error_budget = stored.get("error_budget")
+    row.provenance = record.provenance
+    row.result = stored
 
 
 def clear_result(row: Measurement) -> None:

@@ -3,29 +3,102 @@
 Why computed and not stored: it is a pure, cheap function of two stored results and the
 installation's MDC95. Storing it would create a second truth that goes stale whenever a
 measurement is retried, re-imported or deleted, or the MDC95 is re-measured.
+
+The arithmetic is `measure.compare`'s (change = post - pre, half-widths combined by
+root-sum-square, `verdict`), applied to the stored results' own numbers and CIs.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sotmeasure.jobs.measure_adapter import compare_results
+from sotmeasure.measure.compare import Mdc95, verdict
+from sotmeasure.measure.result import ResultRecord
+from sotmeasure.processing.setup import installation_mdc
 from sotmeasure.services.errors import ConflictError
+from sotmeasure.services.measurements import stored_result
 from sotmeasure.services.visits import latest_done
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import Measurement, Phase, Visit
 
+_R = 3  # decimals, as in `measure.compare.Comparison.to_dict`
+CHANGE_CI_METHOD = "root-sum-square of the pre and post total CI95 half-widths"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredComparison:
+    """post - pre of two stored results, with CIs and verdicts (the `compare --json` shape)."""
+
+    pre: ResultRecord
+    post: ResultRecord
+    mdc95: Mdc95
+
+    @property
+    def lld_change_mm(self) -> float:
+        return self.post.lld_mm - self.pre.lld_mm
+
+    @property
+    def lld_change_half_mm(self) -> float:
+        return math.hypot(self.pre.lld_half_mm, self.post.lld_half_mm)
+
+    @property
+    def tilt_change_deg(self) -> float:
+        return self.post.pelvic_tilt_deg - self.pre.pelvic_tilt_deg
+
+    @property
+    def tilt_change_half_deg(self) -> float:
+        return math.hypot(self.pre.tilt_half_deg, self.post.tilt_half_deg)
+
+    @property
+    def lld_change_ci95_mm(self) -> tuple[float, float]:
+        return (
+            self.lld_change_mm - self.lld_change_half_mm,
+            self.lld_change_mm + self.lld_change_half_mm,
+        )
+
+    @property
+    def tilt_change_ci95_deg(self) -> tuple[float, float]:
+        return (
+            self.tilt_change_deg - self.tilt_change_half_deg,
+            self.tilt_change_deg + self.tilt_change_half_deg,
+        )
+
+    @property
+    def lld_verdict(self) -> str:
+        return verdict(self.lld_change_mm, self.lld_change_half_mm, self.mdc95.lld_mm)
+
+    @property
+    def tilt_verdict(self) -> str:
+        return verdict(self.tilt_change_deg, self.tilt_change_half_deg, self.mdc95.pelvic_tilt_deg)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The `compare --json` contract (without per-frame values)."""
+        return {
+            "pre": self.pre.to_dict(include_frames=False),
+            "post": self.post.to_dict(include_frames=False),
+            "change": {
+                "lld_mm": round(self.lld_change_mm, _R),
+                "lld_ci95_mm": [round(v, _R) for v in self.lld_change_ci95_mm],
+                "pelvic_tilt_deg": round(self.tilt_change_deg, _R),
+                "pelvic_tilt_ci95_deg": [round(v, _R) for v in self.tilt_change_ci95_deg],
+                "ci_method": CHANGE_CI_METHOD,
+            },
+            "mdc95": self.mdc95.to_dict(),
+            "verdict": {"lld": self.lld_verdict, "pelvic_tilt": self.tilt_verdict},
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class VisitComparison:
-    """The two measurements compared and the `compare --json` contract of them."""
+    """The two measurement rows compared and their comparison."""
 
-    pre: Measurement
-    post: Measurement
-    data: dict[str, Any]
+    pre_row: Measurement
+    post_row: Measurement
+    comparison: StoredComparison
 
 
 def finished_phases(
@@ -41,6 +114,7 @@ def compare_visit(session: Session, settings: Settings, visit: Visit) -> VisitCo
     if pre is None or post is None:
         missing = [name for name, row in (("pre", pre), ("post", post)) if row is None]
         raise ConflictError(f"the visit has no finished {' and '.join(missing)} measurement yet")
-    return VisitComparison(
-        pre, post, compare_results(pre.result or {}, post.result or {}, settings)
+    comparison = StoredComparison(
+        stored_result(pre), stored_result(post), installation_mdc(settings)
     )
+    return VisitComparison(pre, post, comparison)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sotmeasure import __version__
 from sotmeasure.jobs.measure_adapter import measure_recording
 from sotmeasure.jobs.worker import MeasurementWorker, ProgressFn, fail_interrupted
+from sotmeasure.measure.result import ResultRecord
 from sotmeasure.settings import Settings
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.media_checks import ZipLimits
@@ -71,7 +71,7 @@ def start(ctx: AppContext) -> None:
     if ctx.settings.processing_workers > 0:
         settings = ctx.settings
 
-        def processor(video: Path, progress: ProgressFn) -> dict[str, Any]:
+        def processor(video: Path, progress: ProgressFn) -> ResultRecord:
             return measure_recording(settings, video, progress)
 
         ctx.worker = MeasurementWorker(

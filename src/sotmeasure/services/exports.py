@@ -22,6 +22,7 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
+from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import clinic_scope
 from sotmeasure.services.errors import InvalidInputError
 from sotmeasure.store.models import Clinic, Measurement, Patient, Recording, Status, User, Visit
@@ -161,8 +162,10 @@ def _numbers(m: Measurement) -> dict[str, Any]:
 
 
 def _frames(m: Measurement) -> str | None:
-    result = m.result if isinstance(m.result, dict) else {}
-    return _json(result.get("frames"))
+    """The per-frame values as stored (an import's own frame format is kept as it came)."""
+    if not isinstance(m.result, dict):
+        return None
+    return _json(ResultRecord.from_dict(m.result).to_dict().get("frames"))
 
 
 def measurements_table(

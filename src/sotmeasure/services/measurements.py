@@ -13,6 +13,7 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session
 
 from sotmeasure.jobs.results import ResultPayload, apply_result, clear_result
+from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError
@@ -23,6 +24,13 @@ from sotmeasure.store.recording_files import StoredRecording
 from sotmeasure.store.types import utcnow
 
 _CLIENT_NAME_MAX = 255
+
+
+def stored_result(row: Measurement) -> ResultRecord:
+    """The typed result of a finished row (rows of any stored version load)."""
+    if row.result is None:
+        raise ConflictError(f"measurement {row.id} has no stored result")
+    return ResultRecord.from_dict(row.result)
 
 
 def is_retryable(row: Measurement) -> bool:
@@ -132,7 +140,7 @@ def import_measurement(
         blocking_placement=blocking.placement,
         blocking_category=blocking.category,
     )
-    apply_result(row, result)
+    apply_result(row, ResultRecord.from_dict(result.model_dump(mode="json")))
     session.add(row)
     session.commit()
     return row

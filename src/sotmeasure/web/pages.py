@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.report.wording import budget_sentences
 from sotmeasure.services import measurements as measurement_service
 from sotmeasure.services import patients as patient_service
 from sotmeasure.services import visits as visit_service
@@ -26,6 +27,7 @@ from sotmeasure.services.comparison import compare_visit, finished_phases
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError, InvalidInputError, ServiceError
 from sotmeasure.services.inputs import PatientCreate, VisitCreate
+from sotmeasure.services.measurements import stored_result
 from sotmeasure.store.accounts import authenticate, issue_token, revoke_token
 from sotmeasure.store.models import Phase, Role, Status, User, Visit
 from sotmeasure.web.capture import CaptureBusyError, new_job, start_capture
@@ -43,7 +45,6 @@ from sotmeasure.web.sources import resolve_live_spec
 from sotmeasure.web.state import Ctx, Web, WebState
 from sotmeasure.web.views import (
     ComparisonView,
-    budget_sentences,
     comparison_view,
     phase_view,
     provenance_items,
@@ -390,17 +391,17 @@ def report_page(
         phases = []
         for row in finished_phases(session, visit):
             if row is not None:
+                result = stored_result(row)
                 phases.append(
                     {
                         "view": phase_view(row),
-                        "budget": budget_sentences(row.result or {}),
+                        "budget": budget_sentences(result),
                         "provenance": provenance_items(row),
-                        "mode": (row.result or {}).get("mode", "markerless"),
+                        "mode": result.mode or "markerless",
                         "demo": row.recording is not None
                         and "demo source" in (row.recording.client_filename or ""),
                         "window": (
-                            f"{(row.result or {}).get('window_start_s', 0):.1f}–"
-                            f"{(row.result or {}).get('window_end_s', 0):.1f} s"
+                            f"{result.window_start_s or 0:.1f}–{result.window_end_s or 0:.1f} s"
                         ),
                     }
                 )

@@ -1,4 +1,4 @@
-"""Stored rows and result dicts turned into what the templates print, in plain words.
+"""Stored rows and results turned into what the templates print, in plain words.
 
 Only measurements and their uncertainty: no sentence here interprets a number clinically.
 """
@@ -11,13 +11,6 @@ from typing import Any
 from sotmeasure.services.comparison import VisitComparison
 from sotmeasure.services.measurements import is_retryable
 from sotmeasure.store.models import Measurement, Status
-
-COMPONENT_NAMES = {
-    "calibration": "camera calibration (marker reprojection)",
-    "plane_height": "assumed heel and hip heights above the table",
-    "model_resolution": "point-finding resolution",
-    "hip_point": "hip point definition",
-}
 
 
 def signed(value: float | None, unit: str, digits: int = 1) -> str:
@@ -94,49 +87,6 @@ def phase_view(row: Measurement) -> PhaseView:
 
 def _pair(low: float | None, high: float | None) -> tuple[float, float] | None:
     return None if low is None or high is None else (low, high)
-
-
-def budget_sentences(result: dict[str, Any]) -> list[str]:
-    """The error budget of one measurement in plain words (one sentence per source)."""
-    budget = result.get("error_budget") or {}
-    total = budget.get("total_ci95_half") or {}
-    stat = budget.get("statistical") or {}
-    out: list[str] = []
-    if total:
-        out.append(
-            f"Overall, LLD is known to within ±{total.get('lld_mm', 0):.1f} mm and pelvic tilt "
-            f"to within ±{total.get('pelvic_tilt_deg', 0):.1f} deg (95% confidence)."
-        )
-    if stat:
-        out.append(
-            f"Frame-to-frame variation in the still window contributes "
-            f"±{stat.get('lld_ci95_half_mm', 0):.1f} mm and "
-            f"±{stat.get('pelvic_tilt_ci95_half_deg', 0):.1f} deg (the "
-            f"{result.get('frames_used', '?')} frames used count as about "
-            f"{stat.get('lld_effective_frames', 0):.0f} independent ones, because consecutive "
-            "frames are alike)."
-        )
-    components = budget.get("systematic") or []
-    ranked = sorted(components, key=lambda c: -abs(float(c.get("lld_u_mm", 0.0))))
-    for c in ranked:
-        name = COMPONENT_NAMES.get(
-            str(c.get("name")), str(c.get("name", "other")).replace("_", " ")
-        )
-        out.append(
-            f"{name.capitalize()}: ±{1.96 * float(c.get('lld_u_mm', 0.0)):.1f} mm LLD, "
-            f"±{1.96 * float(c.get('pelvic_tilt_u_deg', 0.0)):.1f} deg tilt (95%); "
-            f"{c.get('detail', '')}."
-        )
-    if result.get("calibration") == "homography-only":
-        out.append(
-            "No camera calibration was used (homography only): points above the table top "
-            "are mapped onto it, which the budget above includes."
-        )
-    rejected = result.get("frames_rejected") or {}
-    if rejected:
-        parts = "; ".join(f"{n} frame(s): {reason}" for reason, n in rejected.items())
-        out.append(f"Frames not used: {parts}.")
-    return out
 
 
 def provenance_items(row: Measurement) -> list[tuple[str, str]]:
@@ -229,30 +179,26 @@ class ComparisonView:
 
 
 def comparison_view(compared: VisitComparison) -> ComparisonView:
-    data = compared.data
-    change = data["change"]
-    mdc = data["mdc95"]
-    lld_half = (change["lld_ci95_mm"][1] - change["lld_ci95_mm"][0]) / 2
-    tilt_half = (change["pelvic_tilt_ci95_deg"][1] - change["pelvic_tilt_ci95_deg"][0]) / 2
+    c = compared.comparison
     return ComparisonView(
-        pre=phase_view(compared.pre),
-        post=phase_view(compared.post),
-        lld_change=signed(change["lld_mm"], "mm"),
-        lld_change_ci=ci_text(change["lld_ci95_mm"], "mm"),
-        tilt_change=signed(change["pelvic_tilt_deg"], "deg"),
-        tilt_change_ci=ci_text(change["pelvic_tilt_ci95_deg"], "deg"),
-        lld_verdict=data["verdict"]["lld"],
-        tilt_verdict=data["verdict"]["pelvic_tilt"],
+        pre=phase_view(compared.pre_row),
+        post=phase_view(compared.post_row),
+        lld_change=signed(c.lld_change_mm, "mm"),
+        lld_change_ci=ci_text(c.lld_change_ci95_mm, "mm"),
+        tilt_change=signed(c.tilt_change_deg, "deg"),
+        tilt_change_ci=ci_text(c.tilt_change_ci95_deg, "deg"),
+        lld_verdict=c.lld_verdict,
+        tilt_verdict=c.tilt_verdict,
         lld_sentence=verdict_sentence(
-            "LLD", change["lld_mm"], lld_half, mdc["lld_mm"], "mm", data["verdict"]["lld"]
+            "LLD", c.lld_change_mm, c.lld_change_half_mm, c.mdc95.lld_mm, "mm", c.lld_verdict
         ),
         tilt_sentence=verdict_sentence(
             "Pelvic tilt",
-            change["pelvic_tilt_deg"],
-            tilt_half,
-            mdc["pelvic_tilt_deg"],
+            c.tilt_change_deg,
+            c.tilt_change_half_deg,
+            c.mdc95.pelvic_tilt_deg,
             "deg",
-            data["verdict"]["pelvic_tilt"],
+            c.tilt_verdict,
         ),
-        mdc_source=mdc.get("source", ""),
+        mdc_source=c.mdc95.source,
     )

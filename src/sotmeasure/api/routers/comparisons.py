@@ -22,7 +22,7 @@ def visit_comparison(
     compared = compare_visit(session, ctx.settings, visit)
     return ComparisonOut(
         visit_id=visit.id,
-        pre_measurement_id=compared.pre.id,
-        post_measurement_id=compared.post.id,
-        comparison=compared.data,
+        pre_measurement_id=compared.pre_row.id,
+        post_measurement_id=compared.post_row.id,
+        comparison=compared.comparison.to_dict(),
     )
