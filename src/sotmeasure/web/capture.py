@@ -211,9 +211,14 @@ def _zip_folder(folder: Path, target: Path) -> None:
 
 
 def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) -> None:
-    """Record, store and queue one capture; every outcome ends in job.state/job.message."""
+    """Record, store and queue one capture; every outcome ends in job.state/job.message.
+
+    The final state is published only after the scratch folder is gone and the live
+    analysis resumed, so a page that sees "queued" or "failed" sees a settled capture.
+    """
     scratch = ctx.settings.tmp_dir / f"capture-{job.id}"
     folder = scratch / f"{job.phase.value}-capture"
+    outcome = ("failed", "the capture stopped unexpectedly; see the server log")
     paused = hub.current()
     if paused is not None:
         paused.pause_analysis(True)  # leave the CPU to the recorder and the worker
@@ -243,8 +248,7 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
                 job.blocking.get("category"),
             ),
         )
-        job.state = "queued"
-        job.message = "recorded; measuring"
+        outcome = ("queued", "recorded; measuring")
         log.info(
             "capture %s: %d frames stored as recording %s, measurement %d",
             job.id,
@@ -253,20 +257,21 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
             job.measurement_id,
         )
     except SotmeasureError as exc:
-        job.state = "failed"
-        job.message = (
+        outcome = (
+            "failed",
             f"the capture failed after {job.recorded_s:.1f} s: {exc}. Nothing was stored; "
-            "check the camera and press Measure again."
+            "check the camera and press Measure again.",
         )
         log.warning("capture %s failed: %s", job.id, exc)
     except Exception as exc:
-        job.state = "failed"
-        job.message = f"the capture failed ({type(exc).__name__}); see the server log"
+        outcome = ("failed", f"the capture failed ({type(exc).__name__}); see the server log")
         log.exception("capture %s failed", job.id)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         for camera in {id(c): c for c in (paused, hub.current()) if c is not None}.values():
             camera.pause_analysis(False)
+        job.message = outcome[1]
+        job.state = outcome[0]
 
 
 def start_capture(
