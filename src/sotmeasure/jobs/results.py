@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sotmeasure.measure.result import ResultRecord, check_ci_brackets
-from sotmeasure.store.models import Measurement
+from sotmeasure.store.models import RESULT_COLUMNS, Measurement
 
 
 class ResultPayload(BaseModel):
@@ -45,6 +45,10 @@ class ResultPayload(BaseModel):
         return self
 
 
+#: Columns named like a field of the stored result: copied from it as stored.
+_SAME_NAME = tuple(c for c in RESULT_COLUMNS if c in ResultRecord.model_fields)
+
+
 def apply_result(row: Measurement, record: ResultRecord) -> None:
     """Copy a result into the row's columns (the caller sets status and commits).
 
@@ -52,38 +56,14 @@ def apply_result(row: Measurement, record: ResultRecord) -> None:
     keeps the whole record. A part an import sent in its own format is copied as sent.
     """
     stored = record.to_dict()
-    row.lld_mm = record.lld_mm
+    for column in _SAME_NAME:
+        setattr(row, column, stored.get(column))
     row.lld_ci95_low_mm, row.lld_ci95_high_mm = record.lld_ci95_mm
-    row.lld_table_mm = record.lld_table_mm
-    row.short_side = record.short_side
-    row.pelvic_tilt_deg = record.pelvic_tilt_deg
     row.pelvic_tilt_ci95_low_deg, row.pelvic_tilt_ci95_high_deg = record.pelvic_tilt_ci95_deg
-    row.body_axis_deg = record.body_axis_deg
-    row.calibration = record.calibration
-    row.frames_used = stored.get("frames_used")
-    row.frames_rejected = stored.get("frames_rejected")
-    row.error_budget = stored.get("error_budget")
-    row.provenance = record.provenance
     row.result = stored
 
 
 def clear_result(row: Measurement) -> None:
     """Forget any numbers (used when a measurement is queued again)."""
-    for column in (
-        "lld_mm",
-        "lld_ci95_low_mm",
-        "lld_ci95_high_mm",
-        "lld_table_mm",
-        "short_side",
-        "pelvic_tilt_deg",
-        "pelvic_tilt_ci95_low_deg",
-        "pelvic_tilt_ci95_high_deg",
-        "body_axis_deg",
-        "calibration",
-        "frames_used",
-        "frames_rejected",
-        "error_budget",
-        "provenance",
-        "result",
-    ):
+    for column in RESULT_COLUMNS:
         setattr(row, column, None)

@@ -25,21 +25,21 @@ from sqlalchemy.orm import Session, aliased
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import clinic_scope
 from sotmeasure.services.errors import InvalidInputError
-from sotmeasure.store.models import Clinic, Measurement, Patient, Recording, Status, User, Visit
+from sotmeasure.store.models import (
+    RESULT_NUMBER_COLUMNS,
+    Clinic,
+    Measurement,
+    Patient,
+    Recording,
+    Status,
+    User,
+    Visit,
+)
 
 Format = Literal["csv", "parquet"]
 _ExportSelect = Select[Measurement, Visit, Patient, Clinic, User, Recording]
 
-NUMBER_COLUMNS = (
-    "lld_mm",
-    "lld_ci95_low_mm",
-    "lld_ci95_high_mm",
-    "lld_table_mm",
-    "pelvic_tilt_deg",
-    "pelvic_tilt_ci95_low_deg",
-    "pelvic_tilt_ci95_high_deg",
-    "body_axis_deg",
-)
+NUMBER_COLUMNS = RESULT_NUMBER_COLUMNS
 _RESEARCH_DROPPED_PROVENANCE = ("path", "filename", "user", "host")
 
 

@@ -197,7 +197,8 @@ class Measurement(Base):
     blocking_placement: Mapped[str | None] = mapped_column(String(200))
     blocking_category: Mapped[str | None] = mapped_column(String(50))
 
-    # The numbers of the measurement contract (null until status = done)
+    # The numbers of the measurement contract (null until status = done); their names are
+    # RESULT_NUMBER_COLUMNS / RESULT_COLUMNS below, which exports and the result copy use.
     lld_mm: Mapped[float | None] = mapped_column(Float)
     lld_ci95_low_mm: Mapped[float | None] = mapped_column(Float)
     lld_ci95_high_mm: Mapped[float | None] = mapped_column(Float)
@@ -217,3 +218,27 @@ class Measurement(Base):
 
     visit: Mapped[Visit] = relationship()
     recording: Mapped[Recording | None] = relationship()
+
+
+#: The measurement's number columns (floats), in the order the exports show them.
+RESULT_NUMBER_COLUMNS = (
+    "lld_mm",
+    "lld_ci95_low_mm",
+    "lld_ci95_high_mm",
+    "lld_table_mm",
+    "pelvic_tilt_deg",
+    "pelvic_tilt_ci95_low_deg",
+    "pelvic_tilt_ci95_high_deg",
+    "body_axis_deg",
+)
+#: Every column a finished result fills (cleared when a measurement is queued again).
+RESULT_COLUMNS = (
+    *RESULT_NUMBER_COLUMNS,
+    "short_side",
+    "calibration",
+    "frames_used",
+    "frames_rejected",
+    "error_budget",
+    "provenance",
+    "result",
+)
