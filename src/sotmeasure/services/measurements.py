@@ -19,7 +19,7 @@ from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError
 from sotmeasure.services.inputs import BlockingNotes
 from sotmeasure.store import queueing
-from sotmeasure.store.models import Measurement, Phase, Status, User
+from sotmeasure.store.models import Measurement, Phase, Source, Status, User
 from sotmeasure.store.recording_files import StoredRecording
 from sotmeasure.store.types import utcnow
 
@@ -63,14 +63,18 @@ def queue_upload(
     session.commit()  # hold no database transaction while the file is copied and checked
     stored = ctx.files.store_stream(stream)
     recording = queueing.recording_row(
-        session, stored, source="upload", client_filename=display_name(filename), user_id=user.id
+        session,
+        stored,
+        source=Source.UPLOAD,
+        client_filename=display_name(filename),
+        user_id=user.id,
     )
     row = queueing.queue_measurement(
         session,
         visit_id=visit.id,
         recording=recording,
         phase=phase.value,
-        source="upload",
+        source=Source.UPLOAD,
         user_id=user.id,
         blocking=blocking,
     )
@@ -95,7 +99,7 @@ def queue_capture(
         recording = queueing.recording_row(
             session,
             stored,
-            source="capture",
+            source=Source.CAPTURE,
             client_filename=f"live capture ({source_label})"[:_CLIENT_NAME_MAX],
             user_id=user_id,
         )
@@ -104,7 +108,7 @@ def queue_capture(
             visit_id=visit_id,
             recording=recording,
             phase=phase.value,
-            source="capture",
+            source=Source.CAPTURE,
             user_id=user_id,
             blocking=blocking,
         )
@@ -129,7 +133,7 @@ def import_measurement(
         visit_id=visit.id,
         recording_id=None,
         phase=phase.value,
-        source="import",
+        source=Source.IMPORT.value,
         status=Status.DONE.value,
         progress=1.0,
         attempts=0,

@@ -66,6 +66,14 @@ class Status(enum.StrEnum):
     FAILED = "failed"
 
 
+class Source(enum.StrEnum):
+    """Where a recording or a measurement came from."""
+
+    UPLOAD = "upload"
+    CAPTURE = "capture"  # the web page's live capture
+    IMPORT = "import"  # a finished result from another tool (measurements only)
+
+
 def _in(values: type[enum.StrEnum], column: str) -> str:
     listed = ", ".join(f"'{v.value}'" for v in values)
     return f"{column} IN ({listed})"
@@ -159,7 +167,7 @@ class Recording(Base):
     stored_name: Mapped[str] = mapped_column(String(200))  # relative to recordings_dir
     size_bytes: Mapped[int] = mapped_column(Integer)
     media: Mapped[dict[str, Any]] = mapped_column(default=dict)  # width, height, fps, frames
-    source: Mapped[str] = mapped_column(String(20))  # "upload" | "capture"
+    source: Mapped[str] = mapped_column(String(20))  # Source.UPLOAD | Source.CAPTURE
     client_filename: Mapped[str | None] = mapped_column(String(255))  # display only
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -182,7 +190,7 @@ class Measurement(Base):
         ForeignKey("recordings.id", ondelete="RESTRICT"), index=True
     )
     phase: Mapped[str] = mapped_column(String(8))
-    source: Mapped[str] = mapped_column(String(20))  # "upload" | "capture" | "import"
+    source: Mapped[str] = mapped_column(String(20))  # a Source
     status: Mapped[str] = mapped_column(String(10), default=Status.PENDING.value)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     failure_reason: Mapped[str | None] = mapped_column(Text)

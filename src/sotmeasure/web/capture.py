@@ -22,6 +22,7 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,15 @@ class CaptureBusyError(SotmeasureError):
     """Another capture is running (the server has one camera)."""
 
 
+class CaptureState(StrEnum):
+    """capturing -> storing -> queued | failed"""
+
+    CAPTURING = "capturing"
+    STORING = "storing"
+    QUEUED = "queued"
+    FAILED = "failed"
+
+
 @dataclass
 class CaptureJob:
     """One capture as the page polls it."""
@@ -57,7 +67,7 @@ class CaptureJob:
     user_id: int
     source_label: str
     seconds: float
-    state: str = "capturing"  # capturing -> storing -> queued | failed
+    state: CaptureState = CaptureState.CAPTURING
     message: str = ""
     recorded_s: float = 0.0
     measurement_id: int | None = None
@@ -66,14 +76,14 @@ class CaptureJob:
 
     @property
     def active(self) -> bool:
-        return self.state in ("capturing", "storing")
+        return self.state in (CaptureState.CAPTURING, CaptureState.STORING)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "visit_id": self.visit_id,
             "phase": self.phase.value,
-            "state": self.state,
+            "state": self.state.value,
             "message": self.message,
             "recorded_s": round(self.recorded_s, 1),
             "seconds": self.seconds,
@@ -218,7 +228,7 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
     """
     scratch = ctx.settings.tmp_dir / f"capture-{job.id}"
     folder = scratch / f"{job.phase.value}-capture"
-    outcome = ("failed", "the capture stopped unexpectedly; see the server log")
+    outcome = (CaptureState.FAILED, "the capture stopped unexpectedly; see the server log")
     paused = hub.current()
     if paused is not None:
         paused.pause_analysis(True)  # leave the CPU to the recorder and the worker
@@ -229,7 +239,7 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
             raise FrameReadError(
                 f"only {job.recorded_s:.1f} s of the {job.seconds:.0f} s window were recorded"
             )
-        job.state = "storing"
+        job.state = CaptureState.STORING
         job.message = "storing the recording"
         archive = scratch / "capture.zip"
         _zip_folder(folder, archive)
@@ -248,7 +258,7 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
                 job.blocking.get("category"),
             ),
         )
-        outcome = ("queued", "recorded; measuring")
+        outcome = (CaptureState.QUEUED, "recorded; measuring")
         log.info(
             "capture %s: %d frames stored as recording %s, measurement %d",
             job.id,
@@ -258,13 +268,16 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         )
     except SotmeasureError as exc:
         outcome = (
-            "failed",
+            CaptureState.FAILED,
             f"the capture failed after {job.recorded_s:.1f} s: {exc}. Nothing was stored; "
             "check the camera and press Measure again.",
         )
         log.warning("capture %s failed: %s", job.id, exc)
     except Exception as exc:
-        outcome = ("failed", f"the capture failed ({type(exc).__name__}); see the server log")
+        outcome = (
+            CaptureState.FAILED,
+            f"the capture failed ({type(exc).__name__}); see the server log",
+        )
         log.exception("capture %s failed", job.id)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
