@@ -265,7 +265,8 @@ def _frame(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame
 def encode(frame: pd.DataFrame, fmt: Format) -> bytes:
     """CSV (UTF-8, header row) or Parquet (pyarrow) bytes of a table."""
     if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8")
+        text: str = frame.to_csv(index=False)
+        return text.encode("utf-8")
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()
