@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sotmeasure.jobs.results import ResultPayload
 from sotmeasure.services.inputs import (
     BlockingNotes,
     InputModel,
     PatientCreate,
     PatientUpdate,
+    ResultPayload,
     VisitCreate,
     VisitUpdate,
 )

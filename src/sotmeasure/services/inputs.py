@@ -1,4 +1,4 @@
-"""What a client may send to change patients, visits and blocking notes (pydantic).
+"""What a client may send: patients, visits, blocking notes, an imported result (pydantic).
 
 Shared by the API (request bodies) and the pages (form fields are validated through the
 same models), so a page accepts exactly what the API accepts.
@@ -7,8 +7,11 @@ same models), so a page accepts exactly what the API accepts.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sotmeasure.measure.result import check_ci_brackets
 
 PATIENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
@@ -64,3 +67,34 @@ class BlockingNotes(InputModel):
     blocks: str | None = Field(default=None, max_length=200)
     placement: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=50)
+
+
+class ResultPayload(BaseModel):
+    """The `measure --json` contract; extra keys (per-frame values, ...) are kept as they are."""
+
+    # Stored as a `measure.result.ResultRecord` (the docstring above is the API's text).
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+    lld_mm: float
+    lld_ci95_mm: tuple[float, float]
+    lld_table_mm: float | None = None
+    short_side: Literal["left", "right", "none"] | None = None
+    pelvic_tilt_deg: float
+    pelvic_tilt_ci95_deg: tuple[float, float]
+    body_axis_deg: float | None = None
+    frames_used: Any = None
+    frames_rejected: Any = None
+    calibration: str | None = Field(default=None, max_length=40)
+    error_budget: Any = None
+    provenance: dict[str, Any] = Field(
+        description="software version, pose model and hash, calibration and layout ids, "
+        "recording hash, parameters (docs/MEASUREMENT.md, Provenance)"
+    )
+
+    @model_validator(mode="after")
+    def _ci_brackets_estimate(self) -> ResultPayload:
+        check_ci_brackets(
+            self.lld_mm, self.lld_ci95_mm, self.pelvic_tilt_deg, self.pelvic_tilt_ci95_deg
+        )
+        return self

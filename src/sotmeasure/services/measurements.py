@@ -12,12 +12,12 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from sotmeasure.jobs.results import ResultPayload, apply_result, clear_result
+from sotmeasure.jobs.results import apply_result, clear_result
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError
-from sotmeasure.services.inputs import BlockingNotes
+from sotmeasure.services.inputs import BlockingNotes, ResultPayload
 from sotmeasure.store import queueing
 from sotmeasure.store.models import Measurement, Phase, Source, Status, User
 from sotmeasure.store.recording_files import StoredRecording
