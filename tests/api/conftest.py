@@ -18,7 +18,7 @@ import pytest
 from api_helpers import World, bearer_headers, seed_users
 from fastapi.testclient import TestClient
 
-from sotmeasure.api import create_app
+from sotmeasure.app import create_app
 from sotmeasure.settings import Settings
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test connect_timeout=3"

@@ -6,7 +6,7 @@ from api_helpers import login
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from sotmeasure.api import create_app
+from sotmeasure.app import create_app
 from sotmeasure.cli import app
 from sotmeasure.settings import Settings
 

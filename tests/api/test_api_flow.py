@@ -17,7 +17,7 @@ import pytest
 from api_helpers import login, make_patient_visit, seed_users, wait_for_measurement
 from fastapi.testclient import TestClient
 
-from sotmeasure.api import create_app
+from sotmeasure.app import create_app
 from sotmeasure.provenance import sha256_file
 from sotmeasure.settings import Settings
 

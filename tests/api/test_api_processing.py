@@ -9,7 +9,7 @@ from api_helpers import login, make_patient_visit, seed_users, wait_for_measurem
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from sotmeasure.api import create_app
+from sotmeasure.app import create_app
 from sotmeasure.jobs import INTERRUPTED_REASON
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import Measurement

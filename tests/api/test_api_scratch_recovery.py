@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from sotmeasure.api.app import create_app
+from sotmeasure.app import create_app
 from sotmeasure.settings import Settings
 
 

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sotmeasure.api import create_app
+from sotmeasure.app import create_app
 from sotmeasure.capture.base import FrameSource, SourceInfo
 from sotmeasure.capture.errors import FrameReadError
 from sotmeasure.capture.frame import Frame

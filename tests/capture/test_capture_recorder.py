@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import time
 import uuid
 from datetime import datetime
@@ -25,6 +26,7 @@ from sotmeasure.capture import (
     open_source,
     record_from_source,
 )
+from sotmeasure.capture.recording import RecordingStatus
 from sotmeasure.provenance import sha256_file
 
 
@@ -176,6 +178,33 @@ def test_missing_and_mistyped_keys(recording: Path) -> None:
     _rewrite_meta(recording, fps=10.0, width="160")
     with pytest.raises(RecordingError, match="width must be int, found '160'"):
         load_recording(recording)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"status": "done"}, "status must be 'recording' or 'complete', found 'done'"),
+        ({"height": True}, "height must be int, found True"),
+        ({"fps": "30"}, "fps must be int or number, found '30'"),
+        ({"video_sha256": None}, "video_sha256 must be str in a complete recording, found None"),
+        ({"frame_count": 12.5}, "frame_count must be int in a complete recording, found 12.5"),
+        ({"fps": 0}, "width, height and fps must be positive"),
+        ({"video_file": "../video.avi"}, "video_file must be a file name in the folder"),
+    ],
+)
+def test_meta_problems_name_the_key_and_the_value(
+    recording: Path, changes: dict[str, object], message: str
+) -> None:
+    _rewrite_meta(recording, **changes)
+    with pytest.raises(RecordingError, match=re.escape(message)):
+        load_recording(recording)
+
+
+def test_meta_keeps_keys_the_format_does_not_name(recording: Path) -> None:
+    _rewrite_meta(recording, source_details={"negotiated": "160x120"})
+    meta = load_recording(recording).meta
+    assert meta.raw["source_details"] == {"negotiated": "160x120"}
+    assert meta.status is RecordingStatus.COMPLETE
 
 
 def test_not_a_recording(tmp_path: Path) -> None:

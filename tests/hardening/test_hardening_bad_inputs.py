@@ -31,7 +31,7 @@ from hardening_helpers import (
 )
 from typer.testing import CliRunner
 
-from sotmeasure.api import create_app
+from sotmeasure.app import create_app
 from sotmeasure.cli import app as cli_app
 from sotmeasure.settings import Settings
 

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy import select, update
 
-from sotmeasure.api import create_app
+from sotmeasure.app import create_app
 from sotmeasure.settings import Settings
 from sotmeasure.store.accounts import issue_token
 from sotmeasure.store.engine import make_engine, make_session_factory

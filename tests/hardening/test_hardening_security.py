@@ -26,7 +26,7 @@ from hardening_helpers import write_video as make_video
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from sotmeasure.api import create_app
+from sotmeasure.app import create_app
 from sotmeasure.cli import app as cli_app
 from sotmeasure.settings import Settings
 from sotmeasure.store.accounts import issue_token

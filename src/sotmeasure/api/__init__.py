@@ -1,5 +1,5 @@
-"""sotmeasure.api: the FastAPI service (see docs/api.md and docs/DESIGN.md)."""
+"""sotmeasure.api: the JSON API's routers (see docs/api.md); assembled by sotmeasure.app."""
 
-from sotmeasure.api.app import create_app
+from sotmeasure.api.routes import include_api
 
-__all__ = ["create_app"]
+__all__ = ["include_api"]

@@ -12,13 +12,17 @@ from sqlalchemy.exc import IntegrityError
 
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.jobs.measure_adapter import ProcessingUnavailableError
+from sotmeasure.services.errors import ServiceError
 from sotmeasure.store.media_checks import UnsupportedMediaError
 from sotmeasure.store.recording_files import UploadTooLargeError
 
 log = logging.getLogger(__name__)
 
 
-def _status_for(exc: SotmeasureError) -> int:
+def status_for(exc: SotmeasureError) -> int:
+    """The HTTP status of a user-facing error (422 unless the error says otherwise)."""
+    if isinstance(exc, ServiceError):
+        return exc.status_code
     if isinstance(exc, UploadTooLargeError):
         return status.HTTP_413_CONTENT_TOO_LARGE
     if isinstance(exc, UnsupportedMediaError):
@@ -28,10 +32,15 @@ def _status_for(exc: SotmeasureError) -> int:
     return status.HTTP_422_UNPROCESSABLE_CONTENT
 
 
+def error_response(exc: SotmeasureError) -> JSONResponse:
+    """The API's answer to a user-facing error: its one sentence, with its status."""
+    return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SotmeasureError)
     async def _sotmeasure_error(_request: Request, exc: SotmeasureError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=_status_for(exc))
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,5 +1,8 @@
 """Request and response bodies (pydantic), kept apart from the tables on purpose.
 
+The bodies that change patients, visits and blocking notes are `services.inputs` (the pages
+validate their forms through the same models); they are re-exported here.
+
 Why apart: what a client may send or see is a decision per endpoint (a password hash is a
 column but never a field; a practitioner's clinic comes from the login, not the body).
 """
@@ -9,13 +12,21 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from sotmeasure.jobs.results import ResultPayload
+from sotmeasure.services.inputs import (
+    BlockingNotes,
+    InputModel,
+    PatientCreate,
+    PatientUpdate,
+    ResultPayload,
+    VisitCreate,
+    VisitUpdate,
+)
+from sotmeasure.services.measurements import is_retryable, stored_result
 from sotmeasure.store.accounts import MIN_PASSWORD_LENGTH
 from sotmeasure.store.models import Measurement, Phase, Role, Status
 
-PATIENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 
 
@@ -23,8 +34,10 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+_In = InputModel
+
+#: Input bodies defined in services.inputs, re-exported for the routers.
+__all__ = ["BlockingNotes", "PatientCreate", "PatientUpdate", "VisitCreate", "VisitUpdate"]
 
 
 # --- auth -------------------------------------------------------------------------------
@@ -83,31 +96,6 @@ class UserOut(_Out):
 # --- patients and visits ------------------------------------------------------------------
 
 
-class PatientCreate(_In):
-    code: str = Field(
-        pattern=PATIENT_CODE_PATTERN,
-        description="The clinic's pseudonymous code (letters, digits, . _ -); unique per clinic.",
-    )
-    name: str | None = Field(default=None, max_length=200)
-    birth_date: date | None = None
-    clinic_id: int | None = Field(
-        default=None, description="Admins only; a practitioner's patients join their clinic."
-    )
-
-    @field_validator("birth_date")
-    @classmethod
-    def _not_in_future(cls, value: date | None) -> date | None:
-        if value is not None and value > date.today():
-            raise ValueError("the birth date is in the future")
-        return value
-
-
-class PatientUpdate(_In):
-    code: str | None = Field(default=None, pattern=PATIENT_CODE_PATTERN)
-    name: str | None = Field(default=None, max_length=200)
-    birth_date: date | None = None
-
-
 class PatientOut(_Out):
     id: int
     clinic_id: int
@@ -115,20 +103,6 @@ class PatientOut(_Out):
     name: str | None
     birth_date: date | None
     created_at: datetime
-
-
-class VisitCreate(_In):
-    visit_date: date = Field(default_factory=date.today)
-    notes: str | None = Field(default=None, max_length=10_000)
-    practitioner_id: int | None = Field(
-        default=None, description="Default: the logged-in user when a practitioner."
-    )
-
-
-class VisitUpdate(_In):
-    visit_date: date | None = None
-    notes: str | None = Field(default=None, max_length=10_000)
-    practitioner_id: int | None = None
 
 
 class VisitOut(_Out):
@@ -141,14 +115,6 @@ class VisitOut(_Out):
 
 
 # --- recordings and measurements ----------------------------------------------------------
-
-
-class BlockingNotes(_In):
-    """SOT blocking notes: which blocks, where, which category."""
-
-    blocks: str | None = Field(default=None, max_length=200)
-    placement: str | None = Field(default=None, max_length=200)
-    category: str | None = Field(default=None, max_length=50)
 
 
 class RecordingOut(_Out):
@@ -212,7 +178,7 @@ class MeasurementOut(BaseModel):
             status=Status(row.status),
             progress=row.progress,
             failure_reason=row.failure_reason,
-            retryable=row.status == Status.FAILED.value and row.recording_id is not None,
+            retryable=is_retryable(row),
             attempts=row.attempts,
             source=row.source,
             recording=RecordingOut.model_validate(row.recording) if row.recording else None,
@@ -236,7 +202,7 @@ class MeasurementOut(BaseModel):
             frames_rejected=row.frames_rejected,
             error_budget=row.error_budget,
             provenance=row.provenance,
-            result=row.result if full else None,
+            result=stored_result(row).to_dict() if full and row.result is not None else None,
         )
 
 
@@ -259,4 +225,6 @@ class HealthOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    detail: str | list[Any]
+    """Every error answer: one sentence, or (invalid input) where and why each field failed."""
+
+    detail: str | list[dict[str, Any]]

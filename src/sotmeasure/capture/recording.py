@@ -20,11 +20,13 @@ import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 import cv2
 import numpy as np
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from sotmeasure.capture.base import FrameSource, SourceInfo
 from sotmeasure.capture.errors import FrameReadError, RecordingError
@@ -34,45 +36,36 @@ from sotmeasure.provenance import sha256_file
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-SUPPORTED_FORMAT_VERSIONS = (1,)
 META_FILE = "meta.json"
 TIMESTAMPS_FILE = "timestamps.csv"
 TIMESTAMPS_HEADER = "index,t_s"
-STATUS_RECORDING = "recording"
-STATUS_COMPLETE = "complete"
 
 Timing = Literal["fast", "realtime"]
 
-# key -> accepted JSON types; None marks keys that may be null while status is "recording".
-_REQUIRED: dict[str, tuple[type, ...]] = {
-    "format_version": (int,),
-    "uuid": (str,),
-    "started_utc": (str,),
-    "status": (str,),
-    "width": (int,),
-    "height": (int,),
-    "fps": (int, float),
-    "source": (str,),
-    "codec": (str,),
-    "video_file": (str,),
-    "timestamps_file": (str,),
-    "sotmeasure_version": (str,),
-}
-_SET_WHEN_COMPLETE: dict[str, tuple[type, ...]] = {
-    "duration_s": (int, float),
-    "frame_count": (int,),
-    "video_sha256": (str,),
-}
+
+class RecordingStatus(StrEnum):
+    RECORDING = "recording"  # being written, or cut off by a crash
+    COMPLETE = "complete"
 
 
-@dataclass(frozen=True, slots=True)
-class RecordingMeta:
-    """The parsed, validated meta.json."""
+STATUS_RECORDING = RecordingStatus.RECORDING
+STATUS_COMPLETE = RecordingStatus.COMPLETE
 
-    format_version: int
+
+class RecordingMetaV1(BaseModel):
+    """meta.json, format version 1: what the recorder writes (see `Recorder`).
+
+    Keys this model does not name (source_details, ...) are allowed and kept in `raw`.
+    `duration_s`, `frame_count` and `video_sha256` are null while the status is
+    "recording" and set when it is "complete" (checked by `parse_meta`).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    format_version: Literal[1]
     uuid: str
     started_utc: str
-    status: str
+    status: RecordingStatus
     width: int
     height: int
     fps: float
@@ -81,10 +74,23 @@ class RecordingMeta:
     video_file: str
     timestamps_file: str
     sotmeasure_version: str
-    duration_s: float | None
-    frame_count: int | None
-    video_sha256: str | None
-    raw: dict[str, Any]  # everything in the file, including optional keys (source_details...)
+    duration_s: float | None = None
+    frame_count: int | None = None
+    video_sha256: str | None = None
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """Everything in the file as it was written, including keys not named here."""
+        return self._raw
+
+
+#: The current format's model; `parse_meta` picks the model of the file's version.
+RecordingMeta = RecordingMetaV1
+META_MODELS: dict[int, type[RecordingMetaV1]] = {1: RecordingMetaV1}
+SUPPORTED_FORMAT_VERSIONS = tuple(META_MODELS)
+_SET_WHEN_COMPLETE = ("duration_s", "frame_count", "video_sha256")
+_TYPE_WORDS = {int: "int", float: "int or number", str: "str"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +116,12 @@ class Recording:
         return self.timestamps[-1] - self.timestamps[0] + 1.0 / self.meta.fps
 
 
-def _type_name(types: tuple[type, ...]) -> str:
-    return " or ".join("number" if t is float else t.__name__ for t in types)
-
-
-def _is_type(value: object, types: tuple[type, ...]) -> bool:
-    if isinstance(value, bool):  # JSON true/false must not pass as a number
-        return False
-    return isinstance(value, types)
+def _type_word(model: type[BaseModel], key: str) -> str:
+    annotation = model.model_fields[key].annotation
+    for python_type, word in _TYPE_WORDS.items():
+        if annotation is python_type or annotation == python_type | None:
+            return word
+    return str(annotation)
 
 
 def parse_meta(meta_path: Path) -> RecordingMeta:
@@ -141,30 +145,20 @@ def parse_meta(meta_path: Path) -> RecordingMeta:
             f"{meta_path}: recording format_version {version!r} is not supported "
             f"(this sotmeasure reads version {supported})"
         )
-    missing = [key for key in _REQUIRED if key not in data]
-    if missing:
-        raise RecordingError(f"{meta_path}: missing required key(s): {', '.join(missing)}")
-    for key, types in _REQUIRED.items():
-        if not _is_type(data[key], types):
-            raise RecordingError(
-                f"{meta_path}: {key} must be {_type_name(types)}, found {data[key]!r}"
-            )
-    status = data["status"]
-    if status not in (STATUS_RECORDING, STATUS_COMPLETE):
-        raise RecordingError(
-            f"{meta_path}: status must be {STATUS_RECORDING!r} or {STATUS_COMPLETE!r}, "
-            f"found {status!r}"
-        )
-    for key, types in _SET_WHEN_COMPLETE.items():
-        value = data.get(key)
-        if value is None and status == STATUS_RECORDING:
-            continue
-        if not _is_type(value, types):
-            raise RecordingError(
-                f"{meta_path}: {key} must be {_type_name(types)} in a {status} recording, "
-                f"found {value!r}"
-            )
-    if data["width"] <= 0 or data["height"] <= 0 or not data["fps"] > 0:
+    model = META_MODELS[version]
+    try:
+        meta = model.model_validate_json(json.dumps(data), strict=True)
+    except ValidationError as exc:
+        raise RecordingError(_meta_problem(meta_path, model, data, exc)) from None
+    status = meta.status
+    if status is RecordingStatus.COMPLETE:
+        for key in _SET_WHEN_COMPLETE:
+            if getattr(meta, key) is None:
+                raise RecordingError(
+                    f"{meta_path}: {key} must be {_type_word(model, key)} in a "
+                    f"{status.value} recording, found {data.get(key)!r}"
+                )
+    if meta.width <= 0 or meta.height <= 0 or not meta.fps > 0:
         raise RecordingError(
             f"{meta_path}: width, height and fps must be positive, found "
             f"{data['width']}x{data['height']} at {data['fps']} fps"
@@ -175,24 +169,31 @@ def parse_meta(meta_path: Path) -> RecordingMeta:
             raise RecordingError(
                 f"{meta_path}: {key} must be a file name in the folder, found {name!r}"
             )
-    return RecordingMeta(
-        format_version=version,
-        uuid=data["uuid"],
-        started_utc=data["started_utc"],
-        status=status,
-        width=data["width"],
-        height=data["height"],
-        fps=float(data["fps"]),
-        source=data["source"],
-        codec=data["codec"],
-        video_file=data["video_file"],
-        timestamps_file=data["timestamps_file"],
-        sotmeasure_version=data["sotmeasure_version"],
-        duration_s=None if data.get("duration_s") is None else float(data["duration_s"]),
-        frame_count=data.get("frame_count"),
-        video_sha256=data.get("video_sha256"),
-        raw=data,
-    )
+    meta._raw = data
+    return meta
+
+
+def _meta_problem(
+    meta_path: Path, model: type[BaseModel], data: dict[str, Any], exc: ValidationError
+) -> str:
+    """The first problem of a meta.json, in the words of the format (key and found value)."""
+    errors = exc.errors()
+    missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing"]
+    if missing:
+        return f"{meta_path}: missing required key(s): {', '.join(missing)}"
+    key = str(errors[0]["loc"][0])
+    status = data.get("status")
+    if key == "status" and isinstance(status, str):
+        return (
+            f"{meta_path}: status must be {STATUS_RECORDING.value!r} or "
+            f"{STATUS_COMPLETE.value!r}, found {status!r}"
+        )
+    if key in _SET_WHEN_COMPLETE:
+        return (
+            f"{meta_path}: {key} must be {_type_word(model, key)} in a {status} recording, "
+            f"found {data.get(key)!r}"
+        )
+    return f"{meta_path}: {key} must be {_type_word(model, key)}, found {data.get(key)!r}"
 
 
 def parse_timestamps(path: Path, *, complete: bool) -> list[float]:

@@ -33,7 +33,7 @@ def serve(
     """Run the HTTP service (API and web pages) with the settings from SOTMEASURE_*."""
     import uvicorn
 
-    from sotmeasure.api import create_app
+    from sotmeasure.app import create_app
     from sotmeasure.settings import Settings
 
     settings = Settings()

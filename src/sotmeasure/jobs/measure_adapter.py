@@ -2,7 +2,8 @@
 
 Everything the service needs from the measure area goes through here: running a
 measurement on a stored video with this installation's setup (target layout, camera
-profile, plane heights) and comparing two stored results. Imports of the measurement code
+profile, plane heights); the pre/post comparison of stored results is
+`services.comparison`. Imports of the measurement code
 are lazy so that the API starts (and /health says what is missing) without loading the
 pose model.
 
@@ -15,23 +16,19 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.measure.result import ResultRecord
 from sotmeasure.processing.setup import (
     LoadedSetup,
     ServiceSetupError,
     SetupFiles,
     demo_setup_refusal,
-    installation_mdc,
     resolve_setup,
 )
 from sotmeasure.settings import Settings
-
-if TYPE_CHECKING:
-    from sotmeasure.measure.error_budget import ErrorBudget
 
 #: The name other modules used for the setup's files (kept for the API's health check).
 MeasurementSetup = SetupFiles
@@ -39,7 +36,6 @@ __all__ = [
     "MeasurementSetup",
     "ProcessingUnavailableError",
     "ServiceSetupError",
-    "compare_results",
     "measure_recording",
     "processing_available",
     "resolve_setup",
@@ -60,8 +56,8 @@ def processing_available() -> bool:
         return False
 
 
-def measure_recording(settings: Settings, video: Path, progress: Any) -> dict[str, Any]:
-    """Measure one stored video; the `measure --json` dict with per-frame values."""
+def measure_recording(settings: Settings, video: Path, progress: Any) -> ResultRecord:
+    """Measure one stored video; the result as the store keeps it (with per-frame values)."""
     if not processing_available():
         raise ProcessingUnavailableError(
             "measurement processing is not available in this installation"
@@ -80,65 +76,4 @@ def measure_recording(settings: Settings, video: Path, progress: Any) -> dict[st
         progress=progress,
         demo_calibration=setup.is_demo,
     )
-    return result.to_dict(include_frames=True)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredResult:
-    """A stored result dict seen through the attributes `measure.compare.compare` reads.
-
-    Why: the database keeps the JSON contract, not the MeasurementResult object; compare()
-    only needs the estimates, the CI half-widths and to_dict(), which the JSON holds.
-    """
-
-    data: dict[str, Any]
-
-    @property
-    def lld_mm(self) -> float:
-        return float(self.data["lld_mm"])
-
-    @property
-    def lld_half_mm(self) -> float:
-        low, high = self.data["lld_ci95_mm"]
-        return (float(high) - float(low)) / 2.0
-
-    @property
-    def budget(self) -> ErrorBudget:
-        from sotmeasure.measure.error_budget import ErrorBudget
-
-        return ErrorBudget.from_dict(self.data["error_budget"])
-
-    @property
-    def pelvic_tilt_deg(self) -> float:
-        return float(self.data["pelvic_tilt_deg"])
-
-    @property
-    def tilt_half_deg(self) -> float:
-        low, high = self.data["pelvic_tilt_ci95_deg"]
-        return (float(high) - float(low)) / 2.0
-
-    def to_dict(self, *, include_frames: bool = False) -> dict[str, Any]:
-        out = dict(self.data)
-        if not include_frames:
-            out.pop("frames", None)
-        return out
-
-
-def compare_results(
-    pre: dict[str, Any], post: dict[str, Any], settings: Settings
-) -> dict[str, Any]:
-    """The `compare --json` dict of two stored results, with this installation's MDC95."""
-    try:
-        from sotmeasure.measure.compare import compare
-        from sotmeasure.measure.result import MeasurementResult
-    except ImportError as exc:
-        raise ProcessingUnavailableError(
-            "pre/post comparison is not available in this installation"
-        ) from exc
-    mdc = installation_mdc(settings)
-    comparison = compare(
-        cast(MeasurementResult, StoredResult(pre)),
-        cast(MeasurementResult, StoredResult(post)),
-        mdc,
-    )
-    return comparison.to_dict(include_frames=False)
+    return result.to_record()

@@ -32,7 +32,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.jobs.results import ResultPayload, apply_result
+from sotmeasure.jobs.results import apply_result
+from sotmeasure.measure.result import ResultRecord
 from sotmeasure.store.models import Measurement, Recording, Status
 from sotmeasure.store.recording_files import RecordingFiles
 from sotmeasure.store.types import utcnow
@@ -44,7 +45,7 @@ _PROGRESS_MIN_STEP = 0.02
 _PROGRESS_MIN_INTERVAL_S = 0.5
 
 ProgressFn = Callable[..., None]
-Processor = Callable[[Path, ProgressFn], dict[str, Any]]
+Processor = Callable[[Path, ProgressFn], ResultRecord]
 
 
 class _Stopping(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -184,8 +185,7 @@ class MeasurementWorker:
         try:
             if not job.video.is_file():
                 raise SotmeasureError("the stored recording file is missing from the data folder")
-            raw = self._processor(job.video, self._progress_callback(job.measurement_id))
-            payload = ResultPayload.model_validate(raw)
+            record = self._processor(job.video, self._progress_callback(job.measurement_id))
         except _Stopping:
             self._finish_failed(job.measurement_id, INTERRUPTED_REASON)
         except SotmeasureError as exc:
@@ -206,7 +206,7 @@ class MeasurementWorker:
                 f"internal error while processing ({type(exc).__name__}); see the server log",
             )
         else:
-            self._finish_done(job.measurement_id, payload)
+            self._finish_done(job.measurement_id, record)
 
     def _progress_callback(self, measurement_id: int) -> ProgressFn:
         """A callback accepting `(fraction)` or `(done, total)`; stores throttled progress."""
@@ -251,13 +251,13 @@ class MeasurementWorker:
 
         return progress
 
-    def _finish_done(self, measurement_id: int, payload: ResultPayload) -> None:
+    def _finish_done(self, measurement_id: int, record: ResultRecord) -> None:
         with self._sessions() as session, session.begin():
             row = session.get(Measurement, measurement_id)
             if row is None or row.status != Status.RUNNING.value:
                 log.info("measurement %d changed while processing; result dropped", measurement_id)
                 return
-            apply_result(row, payload)
+            apply_result(row, record)
             row.status = Status.DONE.value
             row.progress = 1.0
             row.failure_reason = None

@@ -119,16 +119,42 @@ def _change_half(pre: ErrorBudget, post: ErrorBudget, which: str) -> float:
     return math.sqrt(getattr(pre, stat) ** 2 + getattr(post, stat) ** 2 + 1.96**2 * var)
 
 
+def change_half_widths(
+    pre_budget: ErrorBudget | None,
+    post_budget: ErrorBudget | None,
+    pre_halves: tuple[float, float],
+    post_halves: tuple[float, float],
+) -> tuple[float, float]:
+    """(LLD, tilt) 95% half-widths of post - pre: component by component when both
+    budgets are known, else the root-sum-square of the two total half-widths (results
+    imported without a budget), which treats every source as independent."""
+    if pre_budget is not None and post_budget is not None:
+        return (
+            _change_half(pre_budget, post_budget, "lld"),
+            _change_half(pre_budget, post_budget, "tilt"),
+        )
+    return (
+        math.hypot(pre_halves[0], post_halves[0]),
+        math.hypot(pre_halves[1], post_halves[1]),
+    )
+
+
 def compare(
     pre: MeasurementResult, post: MeasurementResult, mdc95: Mdc95 | None = None
 ) -> Comparison:
     """Change post - pre with a 95% CI (see module docstring) and verdicts against MDC95."""
+    lld_half, tilt_half = change_half_widths(
+        getattr(pre, "budget", None),
+        getattr(post, "budget", None),
+        (pre.lld_half_mm, pre.tilt_half_deg),
+        (post.lld_half_mm, post.tilt_half_deg),
+    )
     return Comparison(
         pre=pre,
         post=post,
         lld_change_mm=post.lld_mm - pre.lld_mm,
-        lld_change_half_mm=_change_half(pre.budget, post.budget, "lld"),
+        lld_change_half_mm=lld_half,
         tilt_change_deg=post.pelvic_tilt_deg - pre.pelvic_tilt_deg,
-        tilt_change_half_deg=_change_half(pre.budget, post.budget, "tilt"),
+        tilt_change_half_deg=tilt_half,
         mdc95=mdc95 if mdc95 is not None else Mdc95(),
     )

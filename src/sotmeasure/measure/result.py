@@ -1,13 +1,22 @@
-"""The measurement result and its JSON form (the `measure --json` contract)."""
+"""The measurement result, its JSON form (the `measure --json` contract) and its stored form.
+
+`MeasurementResult` is what the measurement returns (assembled by `assemble_result`);
+`ResultRecord` is the same result as the store keeps it (typed, versioned, lossless to and
+from JSON) and what the service, the pages, the reports and the exports read. A new result
+field: add it to `MeasurementResult.to_dict` and `ResultRecord`, bump `RESULT_VERSION`
+and add the upgrade step for older rows.
+"""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sotmeasure.measure.error_budget import CI_METHOD, BudgetComponent, ErrorBudget
 from sotmeasure.measure.frame_values import FrameValues, short_side
@@ -117,6 +126,12 @@ class MeasurementResult:
             out["frames"] = [f.to_dict() for f in self.frames]
         return out
 
+    def to_record(self) -> ResultRecord:
+        """The stored form of this result, with its per-frame values."""
+        return ResultRecord.from_dict(
+            {"result_version": RESULT_VERSION, **self.to_dict(include_frames=True)}
+        )
+
 
 def assemble_result(
     *,
@@ -178,3 +193,188 @@ def assemble_result(
         window_points_px=dict(window_points_px or {}),
         representative_frame=marked[in_window_idx[len(in_window_idx) // 2]].index,
     )
+
+
+# --- the stored form ------------------------------------------------------------------------
+
+#: Version of the stored result. 1: rows stored before the version existed (no
+#: `result_version` key); 2: the same keys plus `result_version`. A new field or a changed
+#: meaning bumps it and adds an upgrade to `_UPGRADES` (old rows are upgraded on load).
+RESULT_VERSION = 2
+
+
+class _Part(BaseModel):
+    """A nested part of a stored result: typed where known, other keys kept as they came."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+
+class FrameRow(_Part):
+    """One frame of a stored result (`FrameRecord.to_dict`); parts may be absent in imports."""
+
+    index: int | None = None
+    t_s: float | None = None
+    lld_mm: float | None = None
+    lld_table_mm: float | None = None
+    pelvic_tilt_deg: float | None = None
+    body_axis_deg: float | None = None
+    motion_mm: float | None = None
+    rejection: str | None = None
+    in_window: bool | None = None
+
+
+class BudgetStatistical(_Part):
+    lld_ci95_half_mm: float | None = None
+    pelvic_tilt_ci95_half_deg: float | None = None
+    lld_effective_frames: float | None = None
+    pelvic_tilt_effective_frames: float | None = None
+
+
+class BudgetPart(_Part):
+    """One systematic source of the error budget (`BudgetComponent.to_dict`)."""
+
+    name: str | None = None
+    lld_u_mm: float = 0.0
+    pelvic_tilt_u_deg: float = 0.0
+    detail: str | None = None
+    inputs: dict[str, Any] | None = None
+
+
+class LldTilt(_Part):
+    lld_mm: float | None = None
+    pelvic_tilt_deg: float | None = None
+
+
+class BudgetRecord(_Part):
+    """The stored error budget (`ErrorBudget.to_dict`)."""
+
+    ci_method: str | None = None
+    statistical: BudgetStatistical | None = None
+    systematic: list[BudgetPart] | None = None
+    systematic_u: LldTilt | None = None
+    total_ci95_half: LldTilt | None = None
+
+
+class ResultRecord(BaseModel):
+    """A measurement result as the store keeps it and the service reads it.
+
+    `MeasurementResult.to_record()` makes one from a fresh measurement (its keys are the
+    `measure --json` contract plus `result_version`); `from_dict` loads a stored one of any
+    version. Results imported from other tools carry only the required numbers, so every
+    other part is optional. Lossless: `ResultRecord.from_dict(d).to_dict() == d` for every
+    current-version dict (older versions come back upgraded); keys this class does not know
+    are kept as they came, and a known optional part that does not have its type (an
+    import's own format) is kept verbatim in `unparsed` and reads as None.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
+
+    result_version: int = RESULT_VERSION
+    lld_mm: float
+    lld_ci95_mm: tuple[float, float]
+    lld_table_mm: float | None = None
+    short_side: Literal["left", "right", "none"] | None = None
+    pelvic_tilt_deg: float
+    pelvic_tilt_ci95_deg: tuple[float, float]
+    body_axis_deg: float | None = None
+    frames_used: int | None = None
+    frames_total: int | None = None
+    frames_rejected: dict[str, int] | None = None
+    calibration: str | None = None
+    mode: str | None = None
+    window_start_s: float | None = None
+    window_end_s: float | None = None
+    motion_threshold_mm: float | None = None
+    representative_frame: int | None = None
+    window_points_px: dict[str, tuple[float, float]] | None = None
+    ci_method: str | None = None
+    error_budget: BudgetRecord | None = None
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    frames: list[FrameRow] | None = None
+    unparsed: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="after")
+    def _ci_brackets_estimate(self) -> ResultRecord:
+        check_ci_brackets(
+            self.lld_mm, self.lld_ci95_mm, self.pelvic_tilt_deg, self.pelvic_tilt_ci95_deg
+        )
+        return self
+
+    @property
+    def lld_half_mm(self) -> float:
+        """Half-width of the stored LLD 95% CI."""
+        low, high = self.lld_ci95_mm
+        return (high - low) / 2.0
+
+    @property
+    def tilt_half_deg(self) -> float:
+        low, high = self.pelvic_tilt_ci95_deg
+        return (high - low) / 2.0
+
+    @property
+    def window_frame_indices(self) -> list[int]:
+        """Indices of the frames the window used (empty when the record has no frames)."""
+        return [f.index for f in self.frames or () if f.in_window and f.index is not None]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ResultRecord:
+        """A stored result of any version, upgraded to the current one."""
+        data = dict(data)
+        version = data.get("result_version", 1)
+        if not isinstance(version, int) or version > RESULT_VERSION:
+            raise ValueError(f"unknown stored result version {version!r}")
+        for step in range(version, RESULT_VERSION):
+            data = _UPGRADES[step](data)
+        unparsed: dict[str, Any] = {}
+        while True:
+            try:
+                # Strict JSON validation: nothing is coerced ("80" stays no int), so what
+                # does not have its type is kept verbatim instead of being changed.
+                text = json.dumps({**data, "unparsed": unparsed})
+                return cls.model_validate_json(text, strict=True)
+            except ValidationError as exc:
+                bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+                movable = bad & _OPTIONAL_PARTS
+                if not movable or movable != bad:
+                    raise
+                for key in movable:
+                    unparsed[key] = data.pop(key)
+
+    def to_dict(self, *, include_frames: bool = True) -> dict[str, Any]:
+        """The stored JSON (per-frame values only with `include_frames`)."""
+        out = self.model_dump(mode="json", exclude_unset=True)
+        out["result_version"] = self.result_version
+        out.update(self.unparsed)
+        if not include_frames:
+            out.pop("frames", None)
+        return out
+
+
+def check_ci_brackets(
+    lld_mm: float,
+    lld_ci95_mm: tuple[float, float],
+    tilt_deg: float,
+    tilt_ci95_deg: tuple[float, float],
+) -> None:
+    """A result's 95% CIs must contain its estimates (ValueError otherwise)."""
+    for name, value, (low, high) in (
+        ("lld", lld_mm, lld_ci95_mm),
+        ("pelvic_tilt", tilt_deg, tilt_ci95_deg),
+    ):
+        if not low <= value <= high:
+            raise ValueError(f"{name}: the 95% CI [{low}, {high}] must contain {value}")
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 rows have the same keys; only the version key is new."""
+    return {**data, "result_version": 2}
+
+
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+
+#: Parts an imported result may carry in its own format (kept verbatim, read as None).
+_OPTIONAL_PARTS = frozenset(
+    name
+    for name, info in ResultRecord.model_fields.items()
+    if not info.is_required() and name not in ("result_version", "unparsed")
+)

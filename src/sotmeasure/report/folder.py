@@ -15,6 +15,7 @@ from sotmeasure.measure.compare import Comparison
 from sotmeasure.measure.result import MeasurementResult
 from sotmeasure.report.annotate import write_annotated
 from sotmeasure.report.plot import write_series_plot
+from sotmeasure.report.wording import budget_sentences, hips_sentence
 
 DISCLAIMER = (
     "This report states measurements and their uncertainty only. It makes no health claim, "
@@ -24,40 +25,6 @@ DISCLAIMER = (
 
 def _ci(lo_hi: tuple[float, float] | list[float], unit: str) -> str:
     return f"{lo_hi[0]:+.1f} to {lo_hi[1]:+.1f} {unit}"
-
-
-def _hips_sentence(result: MeasurementResult) -> str:
-    if result.mode == "stickers":
-        return "Hip points are the centres of the stickers on the PSIS."
-    return (
-        "Hip points are hip joint centres as estimated by the pose model from the body's "
-        "outline, not palpated bony landmarks."
-    )
-
-
-def budget_sentences(result: MeasurementResult) -> list[str]:
-    """The error budget in plain words, one sentence per source."""
-    b = result.budget
-    out = [
-        f"Frame-to-frame variation over the {result.frames_used} frames of the window "
-        f"(about {b.lld_n_eff:.0f} independent) gives +/-{b.lld_stat_half_mm:.1f} mm on LLD and "
-        f"+/-{b.tilt_stat_half_deg:.1f} deg on tilt (95%)."
-    ]
-    for c in b.components:
-        out.append(
-            f"{c.name.replace('_', ' ').capitalize()}: {c.detail}; standard uncertainty "
-            f"{c.lld_u_mm:.2f} mm on LLD, {c.pelvic_tilt_u_deg:.2f} deg on tilt."
-        )
-    out.append(
-        f"Combined: the 95% interval is +/-{result.lld_half_mm:.1f} mm on LLD and "
-        f"+/-{result.tilt_half_deg:.1f} deg on tilt."
-    )
-    if result.calibration == "homography-only":
-        out.append(
-            "No camera profile was used (homography-only): points above the table top are "
-            "mapped onto it, which adds parallax error."
-        )
-    return out
 
 
 def _phase_md(name: str, r: MeasurementResult) -> list[str]:
@@ -74,13 +41,13 @@ def _phase_md(name: str, r: MeasurementResult) -> list[str]:
         f"- Window: {r.window.start_s:.1f}-{r.window.end_s:.1f} s, {r.frames_used} frames used "
         f"of {r.frames_total}; rejected: "
         + (", ".join(f"{k} ({v})" for k, v in r.frames_rejected.items()) or "none"),
-        f"- Calibration: {r.calibration}; mode: {r.mode}. {_hips_sentence(r)}",
+        f"- Calibration: {r.calibration}; mode: {r.mode}. {hips_sentence(r.mode)}",
         "",
         f"![{name} series]({name}_series.png)",
         "",
         "Error budget:",
         "",
-        *[f"- {s}" for s in budget_sentences(r)],
+        *[f"- {s}" for s in budget_sentences(r.to_record())],
         "",
     ]
 

@@ -66,6 +66,14 @@ class Status(enum.StrEnum):
     FAILED = "failed"
 
 
+class Source(enum.StrEnum):
+    """Where a recording or a measurement came from."""
+
+    UPLOAD = "upload"
+    CAPTURE = "capture"  # the web page's live capture
+    IMPORT = "import"  # a finished result from another tool (measurements only)
+
+
 def _in(values: type[enum.StrEnum], column: str) -> str:
     listed = ", ".join(f"'{v.value}'" for v in values)
     return f"{column} IN ({listed})"
@@ -159,7 +167,7 @@ class Recording(Base):
     stored_name: Mapped[str] = mapped_column(String(200))  # relative to recordings_dir
     size_bytes: Mapped[int] = mapped_column(Integer)
     media: Mapped[dict[str, Any]] = mapped_column(default=dict)  # width, height, fps, frames
-    source: Mapped[str] = mapped_column(String(20))  # "upload" | "capture"
+    source: Mapped[str] = mapped_column(String(20))  # Source.UPLOAD | Source.CAPTURE
     client_filename: Mapped[str | None] = mapped_column(String(255))  # display only
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -182,7 +190,7 @@ class Measurement(Base):
         ForeignKey("recordings.id", ondelete="RESTRICT"), index=True
     )
     phase: Mapped[str] = mapped_column(String(8))
-    source: Mapped[str] = mapped_column(String(20))  # "upload" | "capture" | "import"
+    source: Mapped[str] = mapped_column(String(20))  # a Source
     status: Mapped[str] = mapped_column(String(10), default=Status.PENDING.value)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     failure_reason: Mapped[str | None] = mapped_column(Text)
@@ -197,7 +205,8 @@ class Measurement(Base):
     blocking_placement: Mapped[str | None] = mapped_column(String(200))
     blocking_category: Mapped[str | None] = mapped_column(String(50))
 
-    # The numbers of the measurement contract (null until status = done)
+    # The numbers of the measurement contract (null until status = done); their names are
+    # RESULT_NUMBER_COLUMNS / RESULT_COLUMNS below, which exports and the result copy use.
     lld_mm: Mapped[float | None] = mapped_column(Float)
     lld_ci95_low_mm: Mapped[float | None] = mapped_column(Float)
     lld_ci95_high_mm: Mapped[float | None] = mapped_column(Float)
@@ -217,3 +226,27 @@ class Measurement(Base):
 
     visit: Mapped[Visit] = relationship()
     recording: Mapped[Recording | None] = relationship()
+
+
+#: The measurement's number columns (floats), in the order the exports show them.
+RESULT_NUMBER_COLUMNS = (
+    "lld_mm",
+    "lld_ci95_low_mm",
+    "lld_ci95_high_mm",
+    "lld_table_mm",
+    "pelvic_tilt_deg",
+    "pelvic_tilt_ci95_low_deg",
+    "pelvic_tilt_ci95_high_deg",
+    "body_axis_deg",
+)
+#: Every column a finished result fills (cleared when a measurement is queued again).
+RESULT_COLUMNS = (
+    *RESULT_NUMBER_COLUMNS,
+    "short_side",
+    "calibration",
+    "frames_used",
+    "frames_rejected",
+    "error_budget",
+    "provenance",
+    "result",
+)

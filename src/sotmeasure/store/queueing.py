@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sotmeasure.store.models import Measurement, Recording, Status
+from sotmeasure.store.models import Measurement, Recording, Source, Status
 from sotmeasure.store.recording_files import StoredRecording
 
 
@@ -31,7 +31,7 @@ def recording_row(
     session: Session,
     stored: StoredRecording,
     *,
-    source: str,
+    source: Source,
     client_filename: str | None,
     user_id: int | None,
 ) -> Recording:
@@ -45,7 +45,7 @@ def recording_row(
         stored_name=stored.stored_name,
         size_bytes=stored.size_bytes,
         media=stored.media,
-        source=source,
+        source=source.value,
         client_filename=client_filename,
         created_by_id=user_id,
     )
@@ -66,7 +66,7 @@ def queue_measurement(
     visit_id: int,
     recording: Recording,
     phase: str,
-    source: str,
+    source: Source,
     user_id: int | None,
     blocking: BlockingNotes,
 ) -> Measurement:
@@ -75,7 +75,7 @@ def queue_measurement(
         visit_id=visit_id,
         recording_id=recording.id,
         phase=phase,
-        source=source,
+        source=source.value,
         status=Status.PENDING.value,
         progress=0.0,
         attempts=0,

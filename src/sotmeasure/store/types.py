@@ -32,8 +32,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None:
             raise ValueError("naive datetimes are ambiguous: pass an aware UTC datetime")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        aware: datetime = value.astimezone(UTC)
+        return aware.replace(tzinfo=None) if dialect.name == "sqlite" else aware
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

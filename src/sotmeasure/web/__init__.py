@@ -1,44 +1,42 @@
-"""sotmeasure.web: the practitioner's pages, served by the API's own FastAPI app.
+"""sotmeasure.web: the practitioner's pages, served by the same FastAPI app as the API.
 
-`mount_web(app, settings)` adds the page routers under /ui, the static files and the
-login redirect; the API routes are untouched. See docs/web.md.
+`mount_web(app, ctx)` adds the page routers under /ui, the static files, the login
+redirect and the live camera hub; it returns the `WebState` whose `watch_exit_signals` and
+`shutdown` the composition root (`sotmeasure.app`) calls in the app's lifespan.
+`page_error(request, status_code, detail)` is the HTML answer for a failed page request.
+The pages call `sotmeasure.services`, never the API's routers. See docs/web.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sotmeasure.services.context import AppContext
+from sotmeasure.web import live_routes, pages
+from sotmeasure.web.capture import CaptureRegistry
+from sotmeasure.web.live import LiveHub
+from sotmeasure.web.session import ForeignOrigin, LoginRequired, login_redirect
 from sotmeasure.web.settings import WebSettings
+from sotmeasure.web.state import STATIC_DIR, TEMPLATES_DIR, WebState, get_web
 
 if TYPE_CHECKING:
-    from sotmeasure.settings import Settings
     from sotmeasure.web.live_analysis import LiveAnalyser
 
-__all__ = ["mount_web"]
+__all__ = ["WebState", "mount_web", "page_error"]
+
+#: Paths under /ui/ that answer data, not a page: their errors stay JSON.
+_DATA_SUFFIXES = (".json", ".png", ".svg", ".mjpg")
 
 
-def mount_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) -> None:
-    """Add the pages, static files and live camera to `app` (built by `create_app`)."""
-    # Imported here, not at module level: sotmeasure.api.app imports this package, and
-    # these modules import the API's dependencies (no import cycle either way round).
-    from sotmeasure.web import live_routes, pages
-    from sotmeasure.web.capture import CaptureRegistry
-    from sotmeasure.web.live import LiveHub
-    from sotmeasure.web.session import ForeignOrigin, LoginRequired, login_redirect
-    from sotmeasure.web.shutdown import watch_exit_signals
-    from sotmeasure.web.state import STATIC_DIR, TEMPLATES_DIR, WebState
-
+def mount_web(app: FastAPI, ctx: AppContext, web: WebSettings | None = None) -> WebState:
+    """Add the pages, static files and live camera to `app`; returns the pages' state."""
     web = web or WebSettings()
+    settings = ctx.settings
 
     def analyser() -> LiveAnalyser:
         # Imported on first use: the pose model loads when a live camera first runs.
@@ -48,7 +46,7 @@ def mount_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) 
 
     hub = LiveHub(analyser, pose_hz=web.live_pose_hz, idle_stop_s=web.live_idle_stop_s)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-    state = WebState(settings, web, templates, hub, CaptureRegistry())
+    state = WebState(ctx, web, templates, hub, CaptureRegistry())
     app.state.web = state
     app.include_router(pages.router)
     app.include_router(live_routes.router)
@@ -62,41 +60,26 @@ def mount_web(app: FastAPI, settings: Settings, web: WebSettings | None = None) 
     async def _login_required(_request: Request, exc: LoginRequired) -> Response:
         return login_redirect(exc.next_path)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        """Pages get an HTML answer; the API (and the pages' JSON endpoints) keep JSON."""
-        path = request.url.path
-        if path.startswith("/ui/") and not path.endswith((".json", ".png", ".svg", ".mjpg")):
-            return app.state.web.templates.TemplateResponse(
-                request,
-                "error.html",
-                {
-                    "user": None,
-                    "status_code": exc.status_code,
-                    "heading": "Not found" if exc.status_code == 404 else "Not possible",
-                    "detail": exc.detail,
-                },
-                status_code=exc.status_code,
-            )
-        return await http_exception_handler(request, exc)
-
     @app.exception_handler(ForeignOrigin)
     async def _foreign(_request: Request, _exc: ForeignOrigin) -> Response:
         return PlainTextResponse("this form was sent from another site: refused", 403)
 
-    service_lifespan = app.router.lifespan_context
+    return state
 
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        restore_signals = watch_exit_signals(state.closing)
-        try:
-            async with service_lifespan(a) as service_state:
-                try:
-                    yield service_state
-                finally:
-                    state.closing.set()
-                    await run_in_threadpool(hub.stop_all)  # release the camera
-        finally:
-            restore_signals()
 
-    app.router.lifespan_context = lifespan
+def page_error(request: Request, status_code: int, detail: object) -> Response | None:
+    """The HTML error page for a page request; None for the API and the pages' data paths."""
+    path = request.url.path
+    if not path.startswith("/ui/") or path.endswith(_DATA_SUFFIXES):
+        return None
+    return get_web(request).templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "user": None,
+            "status_code": status_code,
+            "heading": "Not found" if status_code == 404 else "Not possible",
+            "detail": detail,
+        },
+        status_code=status_code,
+    )

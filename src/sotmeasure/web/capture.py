@@ -22,19 +22,21 @@ import uuid
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sotmeasure.api.context import AppContext
 from sotmeasure.capture.base import FrameSource, SourceInfo
 from sotmeasure.capture.errors import FrameReadError
 from sotmeasure.capture.frame import Frame
 from sotmeasure.capture.recorder import record_from_source
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.store.queueing import BlockingNotes, queue_measurement, recording_row
-from sotmeasure.store.recording_files import StoredRecording
+from sotmeasure.services.context import AppContext
+from sotmeasure.services.measurements import queue_capture
+from sotmeasure.store.models import Phase
+from sotmeasure.store.queueing import BlockingNotes
 from sotmeasure.web.live import LiveCamera, LiveHub, SinkItem
-from sotmeasure.web.sources import LiveSpec, PhaseName, open_live
+from sotmeasure.web.sources import LiveSpec, open_live
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +48,26 @@ class CaptureBusyError(SotmeasureError):
     """Another capture is running (the server has one camera)."""
 
 
+class CaptureState(StrEnum):
+    """capturing -> storing -> queued | failed"""
+
+    CAPTURING = "capturing"
+    STORING = "storing"
+    QUEUED = "queued"
+    FAILED = "failed"
+
+
 @dataclass
 class CaptureJob:
     """One capture as the page polls it."""
 
     id: str
     visit_id: int
-    phase: PhaseName
+    phase: Phase
     user_id: int
     source_label: str
     seconds: float
-    state: str = "capturing"  # capturing -> storing -> queued | failed
+    state: CaptureState = CaptureState.CAPTURING
     message: str = ""
     recorded_s: float = 0.0
     measurement_id: int | None = None
@@ -65,14 +76,14 @@ class CaptureJob:
 
     @property
     def active(self) -> bool:
-        return self.state in ("capturing", "storing")
+        return self.state in (CaptureState.CAPTURING, CaptureState.STORING)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "visit_id": self.visit_id,
-            "phase": self.phase,
-            "state": self.state,
+            "phase": self.phase.value,
+            "state": self.state.value,
             "message": self.message,
             "recorded_s": round(self.recorded_s, 1),
             "seconds": self.seconds,
@@ -145,7 +156,7 @@ class CaptureRegistry:
 
 def new_job(
     visit_id: int,
-    phase: PhaseName,
+    phase: Phase,
     user_id: int,
     spec: LiveSpec,
     seconds: float,
@@ -209,37 +220,15 @@ def _zip_folder(folder: Path, target: Path) -> None:
                 archive.write(path, arcname=f"{folder.name}/{path.relative_to(folder).as_posix()}")
 
 
-def _store_rows(ctx: AppContext, job: CaptureJob, stored: StoredRecording) -> int:
-    """The recording row (reused when the same bytes exist) and a pending measurement."""
-    with ctx.sessions() as session, session.begin():
-        recording = recording_row(
-            session,
-            stored,
-            source="capture",
-            client_filename=f"live capture ({job.source_label})"[:255],
-            user_id=job.user_id,
-        )
-        row = queue_measurement(
-            session,
-            visit_id=job.visit_id,
-            recording=recording,
-            phase=job.phase,
-            source="capture",
-            user_id=job.user_id,
-            blocking=BlockingNotes(
-                job.blocking.get("blocks"),
-                job.blocking.get("placement"),
-                job.blocking.get("category"),
-            ),
-        )
-        measurement_id = row.id
-    return measurement_id
-
-
 def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) -> None:
-    """Record, store and queue one capture; every outcome ends in job.state/job.message."""
+    """Record, store and queue one capture; every outcome ends in job.state/job.message.
+
+    The final state is published only after the scratch folder is gone and the live
+    analysis resumed, so a page that sees "queued" or "failed" sees a settled capture.
+    """
     scratch = ctx.settings.tmp_dir / f"capture-{job.id}"
-    folder = scratch / f"{job.phase}-capture"
+    folder = scratch / f"{job.phase.value}-capture"
+    outcome = (CaptureState.FAILED, "the capture stopped unexpectedly; see the server log")
     paused = hub.current()
     if paused is not None:
         paused.pause_analysis(True)  # leave the CPU to the recorder and the worker
@@ -250,16 +239,26 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
             raise FrameReadError(
                 f"only {job.recorded_s:.1f} s of the {job.seconds:.0f} s window were recorded"
             )
-        job.state = "storing"
+        job.state = CaptureState.STORING
         job.message = "storing the recording"
         archive = scratch / "capture.zip"
         _zip_folder(folder, archive)
         with archive.open("rb") as fh:
             stored = ctx.files.store_stream(fh)
-        job.measurement_id = _store_rows(ctx, job, stored)
-        ctx.wake_worker()
-        job.state = "queued"
-        job.message = "recorded; measuring"
+        job.measurement_id = queue_capture(
+            ctx,
+            stored,
+            visit_id=job.visit_id,
+            phase=job.phase,
+            user_id=job.user_id,
+            source_label=job.source_label,
+            blocking=BlockingNotes(
+                job.blocking.get("blocks"),
+                job.blocking.get("placement"),
+                job.blocking.get("category"),
+            ),
+        )
+        outcome = (CaptureState.QUEUED, "recorded; measuring")
         log.info(
             "capture %s: %d frames stored as recording %s, measurement %d",
             job.id,
@@ -268,20 +267,24 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
             job.measurement_id,
         )
     except SotmeasureError as exc:
-        job.state = "failed"
-        job.message = (
+        outcome = (
+            CaptureState.FAILED,
             f"the capture failed after {job.recorded_s:.1f} s: {exc}. Nothing was stored; "
-            "check the camera and press Measure again."
+            "check the camera and press Measure again.",
         )
         log.warning("capture %s failed: %s", job.id, exc)
     except Exception as exc:
-        job.state = "failed"
-        job.message = f"the capture failed ({type(exc).__name__}); see the server log"
+        outcome = (
+            CaptureState.FAILED,
+            f"the capture failed ({type(exc).__name__}); see the server log",
+        )
         log.exception("capture %s failed", job.id)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         for camera in {id(c): c for c in (paused, hub.current()) if c is not None}.values():
             camera.pause_analysis(False)
+        job.message = outcome[1]
+        job.state = outcome[0]
 
 
 def start_capture(

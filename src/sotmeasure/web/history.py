@@ -1,4 +1,5 @@
-"""LLD and pelvic tilt across a patient's visits: the numbers and an SVG plot of them.
+"""LLD and pelvic tilt across a patient's visits as an SVG plot (the numbers:
+`services.patients.patient_history`).
 
 matplotlib's object API (Figure + SVG canvas, no pyplot): no global figure state, so two
 requests can draw at once.
@@ -7,62 +8,12 @@ requests can draw at once.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from sotmeasure.store.models import Measurement, Phase, Status, Visit
+from sotmeasure.services.patients import VisitPoints
+from sotmeasure.store.models import Phase
 
 PRE_COLOUR = "#b35806"
 POST_COLOUR = "#2166ac"
-
-
-@dataclass(frozen=True, slots=True)
-class Point:
-    value: float
-    low: float
-    high: float
-
-
-@dataclass(frozen=True, slots=True)
-class VisitPoints:
-    """The latest finished pre and post numbers of one visit."""
-
-    visit_id: int
-    label: str
-    lld: dict[str, Point]  # phase -> point
-    tilt: dict[str, Point]
-
-
-def patient_history(session: Session, patient_id: int) -> list[VisitPoints]:
-    """Visits oldest first, each with the finished numbers it has (possibly none)."""
-    visits = list(
-        session.scalars(
-            select(Visit).where(Visit.patient_id == patient_id).order_by(Visit.visit_date, Visit.id)
-        )
-    )
-    out: list[VisitPoints] = []
-    for visit in visits:
-        rows = session.scalars(
-            select(Measurement)
-            .where(Measurement.visit_id == visit.id, Measurement.status == Status.DONE.value)
-            .order_by(Measurement.finished_at, Measurement.id)
-        )
-        lld: dict[str, Point] = {}
-        tilt: dict[str, Point] = {}
-        for row in rows:  # later rows of a phase overwrite earlier ones
-            if None in (row.lld_mm, row.lld_ci95_low_mm, row.lld_ci95_high_mm):
-                continue
-            lld[row.phase] = Point(row.lld_mm, row.lld_ci95_low_mm, row.lld_ci95_high_mm)  # type: ignore[arg-type]
-            if row.pelvic_tilt_deg is not None:
-                tilt[row.phase] = Point(
-                    row.pelvic_tilt_deg,
-                    row.pelvic_tilt_ci95_low_deg or row.pelvic_tilt_deg,
-                    row.pelvic_tilt_ci95_high_deg or row.pelvic_tilt_deg,
-                )
-        out.append(VisitPoints(visit.id, f"{visit.visit_date.isoformat()}\n#{visit.id}", lld, tilt))
-    return out
 
 
 def history_svg(history: list[VisitPoints], title: str) -> bytes:

@@ -7,20 +7,35 @@ import quickly; the analyser is only loaded when a live camera first runs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from sotmeasure.pose import quality as q
 
 POINT_NAMES = ("heel_left", "heel_right", "hip_left", "hip_right")
 
-# The quality indicator, in the words the page shows.
-OK_WORD = "steady: ready to measure"
-HOLD_STILL = "hold still"
-HEELS_NOT_VISIBLE = "heels not visible"
-HIPS_NOT_VISIBLE = "hips not visible"
-MARKERS_NOT_FOUND = "markers not found"
-WHOLE_BODY = "whole body must be in view"
-STICKERS_NOT_FOUND = "stickers not found"
-SETUP_MISSING = "measurement setup missing"
+
+class LiveQuality(StrEnum):
+    """The quality indicator of the live preview, in the words the page shows."""
+
+    OK = "steady: ready to measure"
+    HOLD_STILL = "hold still"
+    HEELS_NOT_VISIBLE = "heels not visible"
+    HIPS_NOT_VISIBLE = "hips not visible"
+    MARKERS_NOT_FOUND = "markers not found"
+    WHOLE_BODY = "whole body must be in view"
+    STICKERS_NOT_FOUND = "stickers not found"
+    SETUP_MISSING = "measurement setup missing"
+
+
+# The names the live analyser and the tests use for the words.
+OK_WORD = LiveQuality.OK
+HOLD_STILL = LiveQuality.HOLD_STILL
+HEELS_NOT_VISIBLE = LiveQuality.HEELS_NOT_VISIBLE
+HIPS_NOT_VISIBLE = LiveQuality.HIPS_NOT_VISIBLE
+MARKERS_NOT_FOUND = LiveQuality.MARKERS_NOT_FOUND
+WHOLE_BODY = LiveQuality.WHOLE_BODY
+STICKERS_NOT_FOUND = LiveQuality.STICKERS_NOT_FOUND
+SETUP_MISSING = LiveQuality.SETUP_MISSING
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +44,7 @@ class LiveReading:
 
     frame_index: int
     t_s: float
-    quality: str  # one of the *_WORD / constants above
+    quality: LiveQuality
     detail: str  # a sentence saying what to do
     points_px: dict[str, tuple[float, float]] = field(default_factory=dict)
     lld_mm: float | None = None
@@ -38,12 +53,12 @@ class LiveReading:
 
     @property
     def ready(self) -> bool:
-        return self.quality == OK_WORD
+        return self.quality is LiveQuality.OK
 
     def to_dict(self) -> dict[str, object]:
         return {
             "frame_index": self.frame_index,
-            "quality": self.quality,
+            "quality": self.quality.value,
             "detail": self.detail,
             "ready": self.ready,
             "lld_mm": None if self.lld_mm is None else round(self.lld_mm, 1),
@@ -54,7 +69,7 @@ class LiveReading:
         }
 
 
-def quality_word(rejection: str) -> str:
+def quality_word(rejection: str) -> LiveQuality:
     """The short indicator for a pose-pipeline rejection sentence."""
     if rejection == q.REJECT_NO_PERSON:
         return WHOLE_BODY

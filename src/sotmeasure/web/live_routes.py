@@ -11,25 +11,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Literal, cast
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from sotmeasure.api.context import AppContext
-from sotmeasure.api.deps import get_ctx
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.store.models import Phase
 from sotmeasure.web.live import LiveCamera
 from sotmeasure.web.overlay import draw_live, encode_jpeg, message_card
 from sotmeasure.web.session import require_page_user
-from sotmeasure.web.sources import PhaseName, resolve_live_spec
-from sotmeasure.web.state import WebState, get_web
+from sotmeasure.web.sources import resolve_live_spec
+from sotmeasure.web.state import Ctx, Web, WebState
 
 router = APIRouter(prefix="/ui/live", include_in_schema=False)
-
-Ctx = Annotated[AppContext, Depends(get_ctx)]
-Web = Annotated[WebState, Depends(get_web)]
 
 BOUNDARY = "frame"
 _STREAM_MAX_S = 240.0
@@ -78,17 +73,11 @@ async def _frames(camera: LiveCamera, web: WebState, note: str) -> AsyncIterator
             await asyncio.sleep(max(0.0, period - (time.monotonic() - tick)))
 
 
-def _phase(value: str) -> PhaseName:
-    return cast(PhaseName, value if value in ("pre", "post") else "pre")
-
-
 @router.get("/stream.mjpg")
-def stream(
-    request: Request, ctx: Ctx, web: Web, phase: Literal["pre", "post"] = "pre"
-) -> StreamingResponse:
+def stream(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> StreamingResponse:
     require_page_user(ctx, request)
     try:
-        spec = resolve_live_spec(ctx.settings.camera_source, _phase(phase))
+        spec = resolve_live_spec(ctx.settings.camera_source, phase)
     except SotmeasureError as exc:
         width = web.web.preview_width_px
         card = _part(encode_jpeg(message_card(str(exc), width, width * 9 // 16)))
@@ -108,14 +97,12 @@ def stream(
 
 
 @router.get("/status.json")
-def status(
-    request: Request, ctx: Ctx, web: Web, phase: Literal["pre", "post"] = "pre"
-) -> JSONResponse:
+def status(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> JSONResponse:
     """Source, whether it runs, its error, and the latest quality word and live numbers."""
     require_page_user(ctx, request)
     body: dict[str, object] = {"phase": phase, "capture_active": web.captures.any_active()}
     try:
-        spec = resolve_live_spec(ctx.settings.camera_source, _phase(phase))
+        spec = resolve_live_spec(ctx.settings.camera_source, phase)
     except SotmeasureError as exc:
         body.update(source=None, running=False, error=str(exc), reading=None)
         return JSONResponse(body, headers={"Cache-Control": "no-store"})

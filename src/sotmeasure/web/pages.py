@@ -1,8 +1,9 @@
 """Server-rendered pages: login, patients, patient history, visit (pre/post), report.
 
-The rules are the service's own: patients and visits are created by calling the API's
-router functions with the page user, so a page can do exactly what the API allows and
-nothing else; clinic scoping comes from `api.deps` (another clinic's row is a 404).
+The rules are the service's own: every change goes through `sotmeasure.services` (the same
+functions the API's routers call), with the page user, so a page can do exactly what the
+API allows and nothing else; another clinic's row is a 404. Every state-changing request
+passes the router's `same_origin` dependency.
 """
 
 from __future__ import annotations
@@ -13,47 +14,43 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sotmeasure.api.context import AppContext
-from sotmeasure.api.deps import get_ctx, get_measurement, get_patient, get_visit, scoped_patients
-from sotmeasure.api.routers import measurements as measurements_api
-from sotmeasure.api.routers import patients as patients_api
-from sotmeasure.api.routers import visits as visits_api
-from sotmeasure.api.schemas import PatientCreate, VisitCreate
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.jobs.measure_adapter import compare_results
+from sotmeasure.report.wording import budget_sentences
+from sotmeasure.services import measurements as measurement_service
+from sotmeasure.services import patients as patient_service
+from sotmeasure.services import visits as visit_service
+from sotmeasure.services.access import get_measurement, get_patient, get_visit
+from sotmeasure.services.comparison import compare_visit, finished_phases
+from sotmeasure.services.context import AppContext
+from sotmeasure.services.errors import ConflictError, InvalidInputError, ServiceError
+from sotmeasure.services.inputs import PatientCreate, VisitCreate
+from sotmeasure.services.measurements import stored_result
 from sotmeasure.store.accounts import authenticate, issue_token, revoke_token
-from sotmeasure.store.models import Clinic, Patient, Phase, Role, Status, User, Visit
+from sotmeasure.store.models import Phase, Role, Status, User, Visit
 from sotmeasure.web.capture import CaptureBusyError, new_job, start_capture
-from sotmeasure.web.history import history_svg, patient_history
+from sotmeasure.web.history import history_svg
 from sotmeasure.web.report_frames import annotated_frame_png
 from sotmeasure.web.session import (
     COOKIE_NAME,
-    check_same_origin,
     clear_login_cookie,
     require_page_user,
     safe_next,
+    same_origin,
     set_login_cookie,
 )
 from sotmeasure.web.sources import resolve_live_spec
-from sotmeasure.web.state import WebState, get_web
+from sotmeasure.web.state import Ctx, Web, WebState
 from sotmeasure.web.views import (
-    budget_sentences,
-    latest,
-    next_phase,
+    ComparisonView,
+    comparison_view,
     phase_view,
     provenance_items,
-    verdict_sentence,
-    visit_measurements,
 )
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
-
-Ctx = Annotated[AppContext, Depends(get_ctx)]
-Web = Annotated[WebState, Depends(get_web)]
+router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(same_origin)])
 
 
 def page_user(request: Request, ctx: Ctx) -> User:
@@ -69,10 +66,8 @@ def _render(
     return web.templates.TemplateResponse(request, name, context, status_code=status_code)
 
 
-def _detail(exc: HTTPException | ValidationError | SotmeasureError) -> str:
+def _detail(exc: ValidationError | SotmeasureError) -> str:
     """A one-line reason for the page from the service's answer or a form validation."""
-    if isinstance(exc, HTTPException):
-        return str(exc.detail)
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))
@@ -102,7 +97,6 @@ async def login(
     next: Annotated[str, Form()] = "/ui/patients",
 ) -> Response:
     """Check the password (argon2, off the event loop), set the token cookie, go on."""
-    check_same_origin(request)
     lifetime = timedelta(minutes=ctx.settings.token_lifetime_minutes)
 
     def _issue() -> str | None:
@@ -132,7 +126,6 @@ async def login(
 
 @router.post("/logout")
 def logout(request: Request, ctx: Ctx) -> Response:
-    check_same_origin(request)
     token = request.cookies.get(COOKIE_NAME)
     if token:
         with ctx.sessions() as session:
@@ -156,29 +149,8 @@ def _patients_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     with ctx.sessions() as session:
-        visit_counts = (
-            select(
-                Visit.patient_id,
-                func.count(Visit.id).label("n"),
-                func.max(Visit.visit_date).label("last"),
-            )
-            .group_by(Visit.patient_id)
-            .subquery()
-        )
-        stmt = scoped_patients(select(Patient), user).order_by(Patient.code)
-        rows = [
-            {"patient": p, "visits": n or 0, "last": last}
-            for p, n, last in session.execute(
-                stmt.add_columns(visit_counts.c.n, visit_counts.c.last).outerjoin(
-                    visit_counts, visit_counts.c.patient_id == Patient.id
-                )
-            )
-        ]
-        clinics = (
-            list(session.scalars(select(Clinic).order_by(Clinic.name)))
-            if user.role == Role.ADMIN.value
-            else []
-        )
+        rows = patient_service.patient_overview(session, user)
+        clinics = patient_service.clinics_to_choose(session, user)
         return _render(
             web,
             request,
@@ -208,7 +180,6 @@ def create_patient(
     birth_date: Annotated[str | None, Form()] = None,
     clinic_id: Annotated[str | None, Form()] = None,
 ) -> Response:
-    check_same_origin(request)
     form = {"code": code, "name": name or "", "birth_date": birth_date or ""}
     try:
         body = PatientCreate(
@@ -218,8 +189,8 @@ def create_patient(
             clinic_id=int(clinic_id) if clinic_id else None,
         )
         with ctx.sessions() as session:
-            created = patients_api.create_patient(body, user, session)
-    except (HTTPException, ValidationError) as exc:
+            created = patient_service.create_patient(session, user, body)
+    except (ServiceError, ValidationError) as exc:
         return _patients_page(request, ctx, web, user, _detail(exc), form, status_code=422)
     except ValueError:  # a clinic id that is not a number
         return _patients_page(request, ctx, web, user, "choose a clinic", form, status_code=422)
@@ -237,14 +208,8 @@ def patient_page(
 ) -> HTMLResponse:
     with ctx.sessions() as session:
         patient = get_patient(session, user, patient_id)
-        visits = list(
-            session.scalars(
-                select(Visit)
-                .where(Visit.patient_id == patient.id)
-                .order_by(Visit.visit_date.desc(), Visit.id.desc())
-            )
-        )
-        history = patient_history(session, patient.id)
+        visits = visit_service.list_visits(session, user, patient.id)
+        history = patient_service.patient_history(session, patient.id)
         by_visit = {h.visit_id: h for h in history}
         return _render(
             web,
@@ -264,7 +229,7 @@ def patient_page(
 def patient_history_svg(patient_id: int, ctx: Ctx, user: PageUser) -> Response:
     with ctx.sessions() as session:
         patient = get_patient(session, user, patient_id)
-        history = patient_history(session, patient.id)
+        history = patient_service.patient_history(session, patient.id)
         title = f"Patient {patient.code}: LLD and pelvic tilt per visit"
     svg = history_svg(history, title)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
@@ -280,17 +245,14 @@ def create_visit(
     visit_date: Annotated[str | None, Form()] = None,
     notes: Annotated[str | None, Form(max_length=10_000)] = None,
 ) -> Response:
-    check_same_origin(request)
     try:
         fields: dict[str, Any] = {"notes": _blank(notes)}
         if _blank(visit_date):
             fields["visit_date"] = visit_date
         body = VisitCreate(**fields)
         with ctx.sessions() as session:
-            created = visits_api.create_visit(patient_id, body, user, session)
-    except (HTTPException, ValidationError) as exc:
-        if isinstance(exc, HTTPException) and exc.status_code == 404:
-            raise
+            created = visit_service.create_visit(session, user, patient_id, body)
+    except (InvalidInputError, ValidationError) as exc:
         return patient_page(patient_id, request, ctx, web, user, error=_detail(exc))
     return RedirectResponse(f"/ui/visits/{created.id}", status_code=303)
 
@@ -298,53 +260,23 @@ def create_visit(
 # --- visit ----------------------------------------------------------------------------
 
 
-def _comparison(ctx: AppContext, session: Session, visit: Visit) -> dict[str, Any] | None:
-    rows = visit_measurements(session, visit.id)
-    pre = latest(rows, Phase.PRE, done_only=True)
-    post = latest(rows, Phase.POST, done_only=True)
-    if pre is None or post is None:
+def _comparison(ctx: AppContext, session: Session, visit: Visit) -> ComparisonView | None:
+    """The visit's pre/post comparison as the page shows it; None until both are done."""
+    try:
+        compared = compare_visit(session, ctx.settings, visit)
+    except ConflictError:  # a phase has no finished measurement yet
         return None
-    data = compare_results(pre.result or {}, post.result or {}, ctx.settings)
-    change = data["change"]
-    mdc = data["mdc95"]
-    lld_half = (change["lld_ci95_mm"][1] - change["lld_ci95_mm"][0]) / 2
-    tilt_half = (change["pelvic_tilt_ci95_deg"][1] - change["pelvic_tilt_ci95_deg"][0]) / 2
-    return {
-        "raw": data,
-        "pre": phase_view(pre),
-        "post": phase_view(post),
-        "lld_change": f"{change['lld_mm']:+.1f} mm",
-        "lld_change_ci": f"{change['lld_ci95_mm'][0]:+.1f} to {change['lld_ci95_mm'][1]:+.1f} mm",
-        "tilt_change": f"{change['pelvic_tilt_deg']:+.1f} deg",
-        "tilt_change_ci": (
-            f"{change['pelvic_tilt_ci95_deg'][0]:+.1f} to "
-            f"{change['pelvic_tilt_ci95_deg'][1]:+.1f} deg"
-        ),
-        "lld_verdict": data["verdict"]["lld"],
-        "tilt_verdict": data["verdict"]["pelvic_tilt"],
-        "lld_sentence": verdict_sentence(
-            "LLD", change["lld_mm"], lld_half, mdc["lld_mm"], "mm", data["verdict"]["lld"]
-        ),
-        "tilt_sentence": verdict_sentence(
-            "Pelvic tilt",
-            change["pelvic_tilt_deg"],
-            tilt_half,
-            mdc["pelvic_tilt_deg"],
-            "deg",
-            data["verdict"]["pelvic_tilt"],
-        ),
-        "mdc_source": mdc.get("source", ""),
-    }
+    return comparison_view(compared)
 
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
 def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUser) -> HTMLResponse:
     with ctx.sessions() as session:
         visit = get_visit(session, user, visit_id)
-        rows = visit_measurements(session, visit.id)
-        phase = next_phase(rows)
+        rows = visit_service.visit_measurements(session, visit.id)
+        phase = visit_service.next_phase(rows)
         try:
-            spec_label = resolve_live_spec(ctx.settings.camera_source, phase).label  # type: ignore[arg-type]
+            spec_label = resolve_live_spec(ctx.settings.camera_source, phase).label
             source_error = None
         except SotmeasureError as exc:
             spec_label, source_error = "no camera source", str(exc)
@@ -380,7 +312,7 @@ def visit_state(visit_id: int, ctx: Ctx, web: Web, user: PageUser) -> JSONRespon
     """What the visit page polls: the latest capture and every measurement's status."""
     with ctx.sessions() as session:
         visit = get_visit(session, user, visit_id)
-        rows = visit_measurements(session, visit.id)
+        rows = visit_service.visit_measurements(session, visit.id)
         job = web.captures.latest_for_visit(visit.id)
         body = {
             "capture": job.to_dict() if job else None,
@@ -394,7 +326,7 @@ def visit_state(visit_id: int, ctx: Ctx, web: Web, user: PageUser) -> JSONRespon
                 }
                 for r in rows
             ],
-            "next_phase": next_phase(rows),
+            "next_phase": visit_service.next_phase(rows),
         }
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
@@ -412,14 +344,13 @@ def capture(
     category: Annotated[str | None, Form(max_length=50)] = None,
 ) -> Response:
     """Start recording a window for `phase`; answers 202 with the job to poll (409 if busy)."""
-    check_same_origin(request)
     with ctx.sessions() as session:
         visit = get_visit(session, user, visit_id)
     try:
-        spec = resolve_live_spec(ctx.settings.camera_source, phase.value)
+        spec = resolve_live_spec(ctx.settings.camera_source, phase)
         job = new_job(
             visit.id,
-            phase.value,
+            phase,
             user.id,
             spec,
             web.web.capture_seconds,
@@ -440,13 +371,11 @@ def capture(
 
 
 @router.post("/measurements/{measurement_id}/retry")
-def retry(measurement_id: int, request: Request, ctx: Ctx, user: PageUser) -> Response:
+def retry(measurement_id: int, ctx: Ctx, user: PageUser) -> Response:
     """Queue a failed measurement again (the service's retry rule)."""
-    check_same_origin(request)
     with ctx.sessions() as session:
-        row = get_measurement(session, user, measurement_id)
+        row = measurement_service.retry_measurement(ctx, session, user, measurement_id)
         visit_id = row.visit_id
-        measurements_api.retry_measurement(measurement_id, ctx, user, session)
     return RedirectResponse(f"/ui/visits/{visit_id}", status_code=303)
 
 
@@ -459,22 +388,20 @@ def report_page(
 ) -> HTMLResponse:
     with ctx.sessions() as session:
         visit = get_visit(session, user, visit_id)
-        rows = visit_measurements(session, visit.id)
         phases = []
-        for phase in (Phase.PRE, Phase.POST):
-            row = latest(rows, phase, done_only=True)
+        for row in finished_phases(session, visit):
             if row is not None:
+                result = stored_result(row)
                 phases.append(
                     {
                         "view": phase_view(row),
-                        "budget": budget_sentences(row.result or {}),
+                        "budget": budget_sentences(result),
                         "provenance": provenance_items(row),
-                        "mode": (row.result or {}).get("mode", "markerless"),
+                        "mode": result.mode or "markerless",
                         "demo": row.recording is not None
                         and "demo source" in (row.recording.client_filename or ""),
                         "window": (
-                            f"{(row.result or {}).get('window_start_s', 0):.1f}–"
-                            f"{(row.result or {}).get('window_end_s', 0):.1f} s"
+                            f"{result.window_start_s or 0:.1f}–{result.window_end_s or 0:.1f} s"
                         ),
                     }
                 )

@@ -10,14 +10,15 @@ are the stored ones, never recomputed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
-from sotmeasure.api.context import AppContext
 from sotmeasure.capture.open import open_source
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.measure.result import ResultRecord
+from sotmeasure.services.context import AppContext
+from sotmeasure.services.measurements import stored_result
 from sotmeasure.store.models import Measurement
 from sotmeasure.web.overlay import Image, draw_points, encode_png, fit_width
 
@@ -28,18 +29,18 @@ class ReportFrameError(SotmeasureError):
     """The annotated frame cannot be drawn (recording missing, frame not found)."""
 
 
-def representative_index(result: dict[str, Any]) -> int:
+def representative_index(result: ResultRecord) -> int:
     """The frame the measurement chose to show, else the middle of its still window."""
-    if isinstance(result.get("representative_frame"), int):
-        return int(result["representative_frame"])
-    frames = result.get("frames") or []
-    used = [f["index"] for f in frames if f.get("in_window")]
+    if result.representative_frame is not None:
+        return result.representative_frame
+    used = result.window_frame_indices
     if used:
-        return int(used[len(used) // 2])
-    start, end = result.get("window_start_s"), result.get("window_end_s")
-    if frames and start is not None and end is not None:
-        mid = (float(start) + float(end)) / 2
-        return int(min(frames, key=lambda f: abs(float(f["t_s"]) - mid))["index"])
+        return used[len(used) // 2]
+    start, end = result.window_start_s, result.window_end_s
+    timed = [f for f in result.frames or () if f.index is not None and f.t_s is not None]
+    if timed and start is not None and end is not None:
+        mid = (start + end) / 2
+        return int(min(timed, key=lambda f: abs((f.t_s or 0.0) - mid)).index or 0)
     return 0
 
 
@@ -79,15 +80,14 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
     cache = ctx.settings.data_dir / "web-cache" / f"m{row.id}-{rec.sha256[:16]}.png"
     if cache.is_file():
         return cache.read_bytes()
-    result: dict[str, Any] = row.result or {}
+    result = stored_result(row)
     video = ctx.files.video_path(rec.kind, rec.stored_name, rec.media or {})
     if not video.is_file():
         raise ReportFrameError("the stored recording file is missing from the data folder")
     index = representative_index(result)
     image, t_s = _read_frame(video, index)
-    stored_points = result.get("window_points_px")
-    if isinstance(stored_points, dict) and stored_points:
-        points = {k: (float(v[0]), float(v[1])) for k, v in stored_points.items()}
+    if result.window_points_px:
+        points = dict(result.window_points_px)
         how = "points: medians over the still window"
     else:
         from sotmeasure.capture.frame import Frame

@@ -3,7 +3,8 @@
 Why the same token: one login rule, one expiry and one revocation for the API and the
 pages (`store.accounts`). The cookie is HttpOnly (no script can read it) and SameSite=Lax
 (a form on another site cannot post with it); state-changing page requests additionally
-check that Origin/Referer, when the browser sends one, names this server.
+check (`same_origin`, a dependency of the pages' router) that Origin/Referer, when the
+browser sends one, names this server.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from sotmeasure.api.context import AppContext
+from sotmeasure.services.context import AppContext
 from sotmeasure.store.accounts import user_for_token
 from sotmeasure.store.models import Role, User
 
@@ -66,8 +67,14 @@ def require_page_user(ctx: AppContext, request: Request) -> User:
     return user
 
 
-def check_same_origin(request: Request) -> None:
-    """Refuse a POST whose Origin (or Referer) header names another host."""
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def same_origin(request: Request) -> None:
+    """Router dependency: refuse a state-changing request (POST, ...) whose Origin (or
+    Referer) header names another host; reads are let through."""
+    if request.method in _SAFE_METHODS:
+        return
     header = request.headers.get("origin") or request.headers.get("referer")
     if not header or header == "null":
         return

@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
 from sotmeasure.capture.base import FrameSource, SourceInfo
 from sotmeasure.capture.errors import CaptureError
 from sotmeasure.capture.frame import Frame
 from sotmeasure.capture.open import open_source, source_kind
+from sotmeasure.store.models import Phase
 
 DEMO = "demo"
-PhaseName = Literal["pre", "post"]
 
 
 class CameraSourceError(CaptureError):
@@ -43,21 +42,21 @@ class LiveSpec:
         return not self.is_camera
 
 
-def demo_clip(phase: PhaseName) -> Path:
+def demo_clip(phase: Phase) -> Path:
     """The bundled demo video of a phase (package `sotmeasure.demo_data`)."""
     try:
-        clip = resources.files("sotmeasure") / "demo_data" / phase / "video.mp4"
+        clip = resources.files("sotmeasure") / "demo_data" / phase.value / "video.mp4"
         if clip.is_file():
             return Path(str(clip))
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError):
         pass
     raise CameraSourceError(
-        f"the bundled demo session has no {phase} clip in this installation: "
+        f"the bundled demo session has no {phase.value} clip in this installation: "
         "set SOTMEASURE_CAMERA_SOURCE to a webcam index or a video"
     )
 
 
-def resolve_live_spec(camera_source: str, phase: PhaseName) -> LiveSpec:
+def resolve_live_spec(camera_source: str, phase: Phase) -> LiveSpec:
     """The source for `phase` under the configured camera source (the phase matters only
     for the demo, whose pre and post phases are two recorded clips)."""
     text = (camera_source or DEMO).strip()
@@ -66,7 +65,7 @@ def resolve_live_spec(camera_source: str, phase: PhaseName) -> LiveSpec:
             str(demo_clip(phase)),
             is_demo=True,
             is_camera=False,
-            label=f"demo source: recorded session ({phase} clip, replayed in real time)",
+            label=f"demo source: recorded session ({phase.value} clip, replayed in real time)",
         )
     kind = source_kind(text)
     if kind == "webcam":

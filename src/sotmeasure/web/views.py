@@ -1,4 +1,4 @@
-"""Stored rows and result dicts turned into what the templates print, in plain words.
+"""Stored rows and results turned into what the templates print, in plain words.
 
 Only measurements and their uncertainty: no sentence here interprets a number clinically.
 """
@@ -8,17 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from sotmeasure.store.models import Measurement, Phase, Status, Visit
-
-COMPONENT_NAMES = {
-    "calibration": "camera calibration (marker reprojection)",
-    "plane_height": "assumed heel and hip heights above the table",
-    "model_resolution": "point-finding resolution",
-    "hip_point": "hip point definition",
-}
+from sotmeasure.services.comparison import VisitComparison
+from sotmeasure.services.measurements import is_retryable
+from sotmeasure.store.models import Measurement, Status
 
 
 def signed(value: float | None, unit: str, digits: int = 1) -> str:
@@ -79,7 +71,7 @@ def phase_view(row: Measurement) -> PhaseView:
         status=row.status,
         progress_pct=round(100 * (row.progress or 0.0)),
         failure_reason=row.failure_reason,
-        retryable=row.status == Status.FAILED.value and row.recording_id is not None,
+        retryable=is_retryable(row),
         source=row.source,
         lld=signed(row.lld_mm, "mm"),
         lld_ci=ci_text(_pair(row.lld_ci95_low_mm, row.lld_ci95_high_mm), "mm"),
@@ -95,73 +87,6 @@ def phase_view(row: Measurement) -> PhaseView:
 
 def _pair(low: float | None, high: float | None) -> tuple[float, float] | None:
     return None if low is None or high is None else (low, high)
-
-
-def visit_measurements(session: Session, visit_id: int) -> list[Measurement]:
-    return list(
-        session.scalars(
-            select(Measurement).where(Measurement.visit_id == visit_id).order_by(Measurement.id)
-        )
-    )
-
-
-def latest(rows: list[Measurement], phase: Phase, *, done_only: bool) -> Measurement | None:
-    """The newest row of a phase (a repeat supersedes earlier ones)."""
-    picked = [
-        r for r in rows if r.phase == phase.value and (not done_only or r.status == Status.DONE)
-    ]
-    if done_only:
-        picked.sort(key=lambda r: (r.finished_at is not None, r.finished_at, r.id))
-    return picked[-1] if picked else None
-
-
-def next_phase(rows: list[Measurement]) -> str:
-    """Pre until a pre measurement exists that is not failed, then post."""
-    has_pre = any(r.phase == Phase.PRE.value and r.status != Status.FAILED.value for r in rows)
-    return Phase.POST.value if has_pre else Phase.PRE.value
-
-
-def budget_sentences(result: dict[str, Any]) -> list[str]:
-    """The error budget of one measurement in plain words (one sentence per source)."""
-    budget = result.get("error_budget") or {}
-    total = budget.get("total_ci95_half") or {}
-    stat = budget.get("statistical") or {}
-    out: list[str] = []
-    if total:
-        out.append(
-            f"Overall, LLD is known to within ±{total.get('lld_mm', 0):.1f} mm and pelvic tilt "
-            f"to within ±{total.get('pelvic_tilt_deg', 0):.1f} deg (95% confidence)."
-        )
-    if stat:
-        out.append(
-            f"Frame-to-frame variation in the still window contributes "
-            f"±{stat.get('lld_ci95_half_mm', 0):.1f} mm and "
-            f"±{stat.get('pelvic_tilt_ci95_half_deg', 0):.1f} deg (the "
-            f"{result.get('frames_used', '?')} frames used count as about "
-            f"{stat.get('lld_effective_frames', 0):.0f} independent ones, because consecutive "
-            "frames are alike)."
-        )
-    components = budget.get("systematic") or []
-    ranked = sorted(components, key=lambda c: -abs(float(c.get("lld_u_mm", 0.0))))
-    for c in ranked:
-        name = COMPONENT_NAMES.get(
-            str(c.get("name")), str(c.get("name", "other")).replace("_", " ")
-        )
-        out.append(
-            f"{name.capitalize()}: ±{1.96 * float(c.get('lld_u_mm', 0.0)):.1f} mm LLD, "
-            f"±{1.96 * float(c.get('pelvic_tilt_u_deg', 0.0)):.1f} deg tilt (95%); "
-            f"{c.get('detail', '')}."
-        )
-    if result.get("calibration") == "homography-only":
-        out.append(
-            "No camera calibration was used (homography only): points above the table top "
-            "are mapped onto it, which the budget above includes."
-        )
-    rejected = result.get("frames_rejected") or {}
-    if rejected:
-        parts = "; ".join(f"{n} frame(s): {reason}" for reason, n in rejected.items())
-        out.append(f"Frames not used: {parts}.")
-    return out
 
 
 def provenance_items(row: Measurement) -> list[tuple[str, str]]:
@@ -236,5 +161,44 @@ def verdict_sentence(
     )
 
 
-def visit_title(visit: Visit) -> str:
-    return f"Visit {visit.visit_date.isoformat()} (#{visit.id})"
+@dataclass(frozen=True, slots=True)
+class ComparisonView:
+    """A visit's pre/post comparison as the visit and report pages show it."""
+
+    pre: PhaseView
+    post: PhaseView
+    lld_change: str
+    lld_change_ci: str
+    tilt_change: str
+    tilt_change_ci: str
+    lld_verdict: str
+    tilt_verdict: str
+    lld_sentence: str
+    tilt_sentence: str
+    mdc_source: str
+
+
+def comparison_view(compared: VisitComparison) -> ComparisonView:
+    c = compared.comparison
+    return ComparisonView(
+        pre=phase_view(compared.pre_row),
+        post=phase_view(compared.post_row),
+        lld_change=signed(c.lld_change_mm, "mm"),
+        lld_change_ci=ci_text(c.lld_change_ci95_mm, "mm"),
+        tilt_change=signed(c.tilt_change_deg, "deg"),
+        tilt_change_ci=ci_text(c.tilt_change_ci95_deg, "deg"),
+        lld_verdict=c.lld_verdict,
+        tilt_verdict=c.tilt_verdict,
+        lld_sentence=verdict_sentence(
+            "LLD", c.lld_change_mm, c.lld_change_half_mm, c.mdc95.lld_mm, "mm", c.lld_verdict
+        ),
+        tilt_sentence=verdict_sentence(
+            "Pelvic tilt",
+            c.tilt_change_deg,
+            c.tilt_change_half_deg,
+            c.mdc95.pelvic_tilt_deg,
+            "deg",
+            c.tilt_verdict,
+        ),
+        mdc_source=c.mdc95.source,
+    )

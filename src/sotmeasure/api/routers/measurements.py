@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import select
+from fastapi import APIRouter, Query, status
 
-from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession, get_measurement, get_visit
+from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
 from sotmeasure.api.schemas import BlockingNotes, MeasurementImport, MeasurementOut
-from sotmeasure.jobs.results import apply_result, clear_result
-from sotmeasure.store.models import Measurement, Status
-from sotmeasure.store.types import utcnow
+from sotmeasure.services import measurements
+from sotmeasure.services.access import get_measurement, get_visit
+from sotmeasure.services.visits import visit_measurements
 
 router = APIRouter(tags=["measurements"])
 
@@ -24,10 +23,7 @@ def list_measurements(
 ) -> list[MeasurementOut]:
     """The visit's measurements, oldest first."""
     visit = get_visit(session, user, visit_id)
-    rows = session.scalars(
-        select(Measurement).where(Measurement.visit_id == visit.id).order_by(Measurement.id)
-    )
-    return [MeasurementOut.from_row(r, full=full) for r in rows]
+    return [MeasurementOut.from_row(r, full=full) for r in visit_measurements(session, visit.id)]
 
 
 @router.post(
@@ -39,26 +35,9 @@ def import_measurement(
     visit_id: int, body: MeasurementImport, user: ClinicalUser, session: DbSession
 ) -> MeasurementOut:
     """Store a finished result (the `measure --json` contract) from another tool as `done`."""
-    visit = get_visit(session, user, visit_id)
-    now = utcnow()
-    row = Measurement(
-        visit_id=visit.id,
-        recording_id=None,
-        phase=body.phase.value,
-        source="import",
-        status=Status.DONE.value,
-        progress=1.0,
-        attempts=0,
-        created_by_id=user.id,
-        started_at=now,
-        finished_at=now,
-        blocking_blocks=body.blocking.blocks,
-        blocking_placement=body.blocking.placement,
-        blocking_category=body.blocking.category,
+    row = measurements.import_measurement(
+        session, user, visit_id, phase=body.phase, blocking=body.blocking, result=body.result
     )
-    apply_result(row, body.result)
-    session.add(row)
-    session.commit()
     return MeasurementOut.from_row(row)
 
 
@@ -75,15 +54,7 @@ def update_blocking_notes(
     measurement_id: int, body: BlockingNotes, user: ClinicalUser, session: DbSession
 ) -> MeasurementOut:
     """Change the blocking notes (which blocks, where, category)."""
-    row = get_measurement(session, user, measurement_id)
-    changes = body.model_dump(exclude_unset=True)
-    if "blocks" in changes:
-        row.blocking_blocks = changes["blocks"]
-    if "placement" in changes:
-        row.blocking_placement = changes["placement"]
-    if "category" in changes:
-        row.blocking_category = changes["category"]
-    session.commit()
+    row = measurements.update_blocking_notes(session, user, measurement_id, body)
     return MeasurementOut.from_row(row)
 
 
@@ -92,29 +63,12 @@ def retry_measurement(
     measurement_id: int, ctx: Ctx, user: ClinicalUser, session: DbSession
 ) -> MeasurementOut:
     """Queue a failed measurement again (its recording is still stored)."""
-    row = get_measurement(session, user, measurement_id)
-    if row.status != Status.FAILED.value or row.recording_id is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"only a failed measurement of a stored recording can be retried "
-            f"(this one is {row.status})",
-        )
-    clear_result(row)
-    row.status = Status.PENDING.value
-    row.progress = 0.0
-    row.failure_reason = None
-    row.started_at = None
-    row.finished_at = None
-    session.commit()
-    ctx.wake_worker()
-    return MeasurementOut.from_row(row)
+    return MeasurementOut.from_row(
+        measurements.retry_measurement(ctx, session, user, measurement_id)
+    )
 
 
 @router.delete("/measurements/{measurement_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_measurement(measurement_id: int, user: ClinicalUser, session: DbSession) -> None:
     """Delete a measurement that is not being processed (the recording file stays)."""
-    row = get_measurement(session, user, measurement_id)
-    if row.status == Status.RUNNING.value:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail="the measurement is being processed")
-    session.delete(row)
-    session.commit()
+    measurements.delete_measurement(session, user, measurement_id)

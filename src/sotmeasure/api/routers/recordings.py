@@ -11,26 +11,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile, status
 from fastapi.responses import FileResponse
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession, clinic_scope, get_visit, not_found
+from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
 from sotmeasure.api.schemas import MeasurementOut, RecordingOut
-from sotmeasure.store.models import Measurement, Patient, Phase, Recording, User, Visit
-from sotmeasure.store.queueing import BlockingNotes, queue_measurement, recording_row
+from sotmeasure.services.access import get_recording
+from sotmeasure.services.errors import NotFoundError
+from sotmeasure.services.measurements import queue_upload
+from sotmeasure.store.models import Phase
+from sotmeasure.store.queueing import BlockingNotes
 
 router = APIRouter(tags=["recordings"])
-
-_CLIENT_NAME_MAX = 255
-
-
-def _display_name(filename: str | None) -> str | None:
-    """The client's file name for display only: last path part, printable, bounded."""
-    if not filename:
-        return None
-    last = filename.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = "".join(ch for ch in last if ch.isprintable())
-    return cleaned[:_CLIENT_NAME_MAX] or None
 
 
 @router.post(
@@ -55,53 +45,22 @@ def upload_recording(
     category: Annotated[str | None, Form(max_length=50)] = None,
 ) -> MeasurementOut:
     """Store a recording for the visit's `pre` or `post` phase and queue its measurement."""
-    visit = get_visit(session, user, visit_id)
-    session.commit()  # hold no database transaction while the file is copied and checked
-    stored = ctx.files.store_stream(file.file)
-    recording = recording_row(
+    row = queue_upload(
+        ctx,
         session,
-        stored,
-        source="upload",
-        client_filename=_display_name(file.filename),
-        user_id=user.id,
-    )
-    row = queue_measurement(
-        session,
-        visit_id=visit.id,
-        recording=recording,
-        phase=phase.value,
-        source="upload",
-        user_id=user.id,
+        user,
+        visit_id,
+        file.file,
+        filename=file.filename,
+        phase=phase,
         blocking=BlockingNotes(blocks, placement, category),
     )
-    session.commit()
-    ctx.wake_worker()
     return MeasurementOut.from_row(row)
-
-
-def _visible_recording(session: Session, user: User, recording_id: int) -> Recording:
-    """A recording is visible when one of its measurements is in the user's clinic."""
-    recording = session.get(Recording, recording_id)
-    if recording is None:
-        raise not_found("recording")
-    scope = clinic_scope(user)
-    if scope is None:
-        return recording
-    seen = session.scalar(
-        select(Measurement.id)
-        .join(Visit, Visit.id == Measurement.visit_id)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .where(Measurement.recording_id == recording_id, Patient.clinic_id == scope)
-        .limit(1)
-    )
-    if seen is None:
-        raise not_found("recording")
-    return recording
 
 
 @router.get("/recordings/{recording_id}", response_model=RecordingOut)
 def read_recording(recording_id: int, user: ClinicalUser, session: DbSession) -> RecordingOut:
-    return RecordingOut.model_validate(_visible_recording(session, user, recording_id))
+    return RecordingOut.model_validate(get_recording(session, user, recording_id))
 
 
 @router.get("/recordings/{recording_id}/file", response_class=FileResponse)
@@ -109,8 +68,8 @@ def download_recording(
     recording_id: int, ctx: Ctx, user: ClinicalUser, session: DbSession
 ) -> FileResponse:
     """The stored bytes (video or zip), named by their sha256."""
-    recording = _visible_recording(session, user, recording_id)
+    recording = get_recording(session, user, recording_id)
     path = ctx.files.file_path(recording.stored_name)
     if not path.is_file():
-        raise not_found("recording file")
+        raise NotFoundError("recording file")
     return FileResponse(path, filename=recording.stored_name)

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
-from sotmeasure.api.deps import AdminUser, CurrentUser, DbSession, not_found
+from sotmeasure.api.deps import AdminUser, CurrentUser, DbSession
 from sotmeasure.api.schemas import ClinicIn, ClinicOut, UserCreate, UserOut, UserUpdate
+from sotmeasure.services.errors import NotFoundError
 from sotmeasure.store.accounts import AccountError, create_user, hash_password
 from sotmeasure.store.models import Clinic, Role, User
 
@@ -80,7 +81,7 @@ def create_user_endpoint(body: UserCreate, _admin: AdminUser, session: DbSession
 def get_user(user_id: int, _admin: AdminUser, session: DbSession) -> UserOut:
     user = session.get(User, user_id)
     if user is None:
-        raise not_found("user")
+        raise NotFoundError("user")
     return UserOut.model_validate(user)
 
 
@@ -89,7 +90,7 @@ def update_user(user_id: int, body: UserUpdate, admin: AdminUser, session: DbSes
     """Change role, clinic, name, password or deactivate (admin)."""
     user = session.get(User, user_id)
     if user is None:
-        raise not_found("user")
+        raise NotFoundError("user")
     changes = body.model_dump(exclude_unset=True)
     if "clinic_id" in changes:
         _clinic_or_422(session, changes["clinic_id"])

@@ -22,21 +22,24 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
-from sotmeasure.store.models import Clinic, Measurement, Patient, Recording, Status, User, Visit
+from sotmeasure.measure.result import ResultRecord
+from sotmeasure.services.access import clinic_scope
+from sotmeasure.services.errors import InvalidInputError
+from sotmeasure.store.models import (
+    RESULT_NUMBER_COLUMNS,
+    Clinic,
+    Measurement,
+    Patient,
+    Recording,
+    Status,
+    User,
+    Visit,
+)
 
 Format = Literal["csv", "parquet"]
 _ExportSelect = Select[Measurement, Visit, Patient, Clinic, User, Recording]
 
-NUMBER_COLUMNS = (
-    "lld_mm",
-    "lld_ci95_low_mm",
-    "lld_ci95_high_mm",
-    "lld_table_mm",
-    "pelvic_tilt_deg",
-    "pelvic_tilt_ci95_low_deg",
-    "pelvic_tilt_ci95_high_deg",
-    "body_axis_deg",
-)
+NUMBER_COLUMNS = RESULT_NUMBER_COLUMNS
 _RESEARCH_DROPPED_PROVENANCE = ("path", "filename", "user", "host")
 
 
@@ -48,6 +51,50 @@ class ExportFilter:
     date_from: date | None = None
     date_to: date | None = None
     only_done: bool = True
+
+
+def export_filter(
+    clinic_id: int | None = None,
+    patient_id: int | None = None,
+    practitioner_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    *,
+    only_done: bool = True,
+) -> ExportFilter:
+    """The rows to export; InvalidInputError when the date range is reversed."""
+    if date_from and date_to and date_from > date_to:
+        raise InvalidInputError("date_from is after date_to")
+    return ExportFilter(clinic_id, patient_id, practitioner_id, date_from, date_to, only_done)
+
+
+def export_measurements(
+    session: Session,
+    user: User,
+    flt: ExportFilter,
+    fmt: Format,
+    *,
+    include_frames: bool,
+    include_identity: bool,
+) -> bytes:
+    """The clinical export the user may see (their clinic; admins: every clinic)."""
+    table = measurements_table(
+        session,
+        flt,
+        clinic_scope(user),
+        include_frames=include_frames,
+        include_identity=include_identity,
+    )
+    return encode(table, fmt)
+
+
+def export_research(
+    session: Session, user: User, flt: ExportFilter, fmt: Format, *, include_frames: bool
+) -> bytes:
+    """The de-identified export (a researcher's clinic when they have one, else all)."""
+    return encode(
+        research_table(session, flt, clinic_scope(user), include_frames=include_frames), fmt
+    )
 
 
 def _json(value: Any) -> str | None:
@@ -115,8 +162,10 @@ def _numbers(m: Measurement) -> dict[str, Any]:
 
 
 def _frames(m: Measurement) -> str | None:
-    result = m.result if isinstance(m.result, dict) else {}
-    return _json(result.get("frames"))
+    """The per-frame values as stored (an import's own frame format is kept as it came)."""
+    if not isinstance(m.result, dict):
+        return None
+    return _json(ResultRecord.from_dict(m.result).to_dict().get("frames"))
 
 
 def measurements_table(
@@ -216,7 +265,8 @@ def _frame(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame
 def encode(frame: pd.DataFrame, fmt: Format) -> bytes:
     """CSV (UTF-8, header row) or Parquet (pyarrow) bytes of a table."""
     if fmt == "csv":
-        return frame.to_csv(index=False).encode("utf-8")
+        text: str = frame.to_csv(index=False)
+        return text.encode("utf-8")
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False, engine="pyarrow")
     return buffer.getvalue()

@@ -1,0 +1,80 @@
+"""The composition root: `create_app(settings)` assembles the service, the API and the pages.
+
+    services.context (settings, database, files, worker)
+        ├── api.include_api   JSON routers under /, docs at /docs
+        └── web.mount_web     the practitioner's pages under /ui
+    one lifespan: start the service, run, end the live streams, stop the service
+    one error answer: an HTML page for a page request, JSON for everything else
+
+Nothing is created at import time; every call builds a new, independent app. The api and
+web packages do not import each other; both call `sotmeasure.services`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sotmeasure import __version__
+from sotmeasure.api import include_api
+from sotmeasure.api.errors import error_response, status_for
+from sotmeasure.api.routes import API_DESCRIPTION
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.services import context as service
+from sotmeasure.settings import Settings
+from sotmeasure.web import WebState, mount_web, page_error
+from sotmeasure.web.settings import WebSettings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, web: WebSettings | None = None) -> FastAPI:
+    """A new, independent sotmeasure app (settings default to the environment)."""
+    settings = settings or Settings()
+    ctx = service.build_context(settings)
+    pages: WebState | None = None
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        assert pages is not None
+        restore_signals = pages.watch_exit_signals()
+        try:
+            await run_in_threadpool(service.start, ctx)
+            try:
+                yield
+            finally:
+                await run_in_threadpool(pages.shutdown)  # release the camera
+                await run_in_threadpool(service.stop, ctx)
+        finally:
+            restore_signals()
+
+    app = FastAPI(
+        title="sotmeasure",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    include_api(app, max_upload_bytes=settings.max_upload_bytes)
+    pages = mount_web(app, ctx, web)  # the practitioner pages (docs/web.md)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Pages get an HTML answer; the API (and the pages' JSON endpoints) keep JSON."""
+        page = page_error(request, exc.status_code, exc.detail)
+        return page if page is not None else await http_exception_handler(request, exc)
+
+    @app.exception_handler(SotmeasureError)
+    async def _refused(request: Request, exc: SotmeasureError) -> Response:
+        """A refused request (not found, conflict, invalid, ...): one sentence, same status
+        for the API and the pages."""
+        page = page_error(request, status_for(exc), str(exc))
+        return page if page is not None else error_response(exc)
+
+    return app

@@ -1,0 +1,196 @@
+"""Measurements: queue one from an upload or a live capture, import a finished result,
+change its blocking notes, retry a failed one, delete one.
+
+A new measurement is committed `pending` together with its recording row; the worker
+(jobs.worker) measures it. The retry rule lives here once: only a failed measurement of a
+stored recording can be queued again.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+from sotmeasure.jobs.results import apply_result, clear_result
+from sotmeasure.measure.result import ResultRecord
+from sotmeasure.services.access import get_measurement, get_visit
+from sotmeasure.services.context import AppContext
+from sotmeasure.services.errors import ConflictError
+from sotmeasure.services.inputs import BlockingNotes, ResultPayload
+from sotmeasure.store import queueing
+from sotmeasure.store.models import Measurement, Phase, Source, Status, User
+from sotmeasure.store.recording_files import StoredRecording
+from sotmeasure.store.types import utcnow
+
+_CLIENT_NAME_MAX = 255
+
+
+def stored_result(row: Measurement) -> ResultRecord:
+    """The typed result of a finished row (rows of any stored version load)."""
+    if row.result is None:
+        raise ConflictError(f"measurement {row.id} has no stored result")
+    return ResultRecord.from_dict(row.result)
+
+
+def is_retryable(row: Measurement) -> bool:
+    """Only a failed measurement whose recording is stored can be measured again."""
+    return row.status == Status.FAILED.value and row.recording_id is not None
+
+
+def display_name(filename: str | None) -> str | None:
+    """The client's file name for display only: last path part, printable, bounded."""
+    if not filename:
+        return None
+    last = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(ch for ch in last if ch.isprintable())
+    return cleaned[:_CLIENT_NAME_MAX] or None
+
+
+def queue_upload(
+    ctx: AppContext,
+    session: Session,
+    user: User,
+    visit_id: int,
+    stream: BinaryIO,
+    *,
+    filename: str | None,
+    phase: Phase,
+    blocking: queueing.BlockingNotes,
+) -> Measurement:
+    """Store an uploaded video or zipped recording and queue its measurement (committed)."""
+    visit = get_visit(session, user, visit_id)
+    session.commit()  # hold no database transaction while the file is copied and checked
+    stored = ctx.files.store_stream(stream)
+    recording = queueing.recording_row(
+        session,
+        stored,
+        source=Source.UPLOAD,
+        client_filename=display_name(filename),
+        user_id=user.id,
+    )
+    row = queueing.queue_measurement(
+        session,
+        visit_id=visit.id,
+        recording=recording,
+        phase=phase.value,
+        source=Source.UPLOAD,
+        user_id=user.id,
+        blocking=blocking,
+    )
+    session.commit()
+    ctx.wake_worker()
+    return row
+
+
+def queue_capture(
+    ctx: AppContext,
+    stored: StoredRecording,
+    *,
+    visit_id: int,
+    phase: Phase,
+    user_id: int,
+    source_label: str,
+    blocking: queueing.BlockingNotes,
+) -> int:
+    """The recording row of a live capture (reused for the same bytes) and a pending
+    measurement, in one transaction; wakes the worker; returns the measurement id."""
+    with ctx.sessions() as session, session.begin():
+        recording = queueing.recording_row(
+            session,
+            stored,
+            source=Source.CAPTURE,
+            client_filename=f"live capture ({source_label})"[:_CLIENT_NAME_MAX],
+            user_id=user_id,
+        )
+        row = queueing.queue_measurement(
+            session,
+            visit_id=visit_id,
+            recording=recording,
+            phase=phase.value,
+            source=Source.CAPTURE,
+            user_id=user_id,
+            blocking=blocking,
+        )
+        measurement_id = row.id
+    ctx.wake_worker()
+    return measurement_id
+
+
+def import_measurement(
+    session: Session,
+    user: User,
+    visit_id: int,
+    *,
+    phase: Phase,
+    blocking: BlockingNotes,
+    result: ResultPayload,
+) -> Measurement:
+    """Store a finished result (the `measure --json` contract) from another tool as `done`."""
+    visit = get_visit(session, user, visit_id)
+    now = utcnow()
+    row = Measurement(
+        visit_id=visit.id,
+        recording_id=None,
+        phase=phase.value,
+        source=Source.IMPORT.value,
+        status=Status.DONE.value,
+        progress=1.0,
+        attempts=0,
+        created_by_id=user.id,
+        started_at=now,
+        finished_at=now,
+        blocking_blocks=blocking.blocks,
+        blocking_placement=blocking.placement,
+        blocking_category=blocking.category,
+    )
+    apply_result(row, ResultRecord.from_dict(result.model_dump(mode="json")))
+    session.add(row)
+    session.commit()
+    return row
+
+
+def update_blocking_notes(
+    session: Session, user: User, measurement_id: int, body: BlockingNotes
+) -> Measurement:
+    """Change the blocking notes given in `body` (fields not sent stay as they are)."""
+    row = get_measurement(session, user, measurement_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "blocks" in changes:
+        row.blocking_blocks = changes["blocks"]
+    if "placement" in changes:
+        row.blocking_placement = changes["placement"]
+    if "category" in changes:
+        row.blocking_category = changes["category"]
+    session.commit()
+    return row
+
+
+def retry_measurement(
+    ctx: AppContext, session: Session, user: User, measurement_id: int
+) -> Measurement:
+    """Queue a failed measurement again (its recording is still stored); committed."""
+    row = get_measurement(session, user, measurement_id)
+    if not is_retryable(row):
+        raise ConflictError(
+            f"only a failed measurement of a stored recording can be retried "
+            f"(this one is {row.status})"
+        )
+    clear_result(row)
+    row.status = Status.PENDING.value
+    row.progress = 0.0
+    row.failure_reason = None
+    row.started_at = None
+    row.finished_at = None
+    session.commit()
+    ctx.wake_worker()
+    return row
+
+
+def delete_measurement(session: Session, user: User, measurement_id: int) -> None:
+    """Delete a measurement that is not being processed (the recording file stays)."""
+    row = get_measurement(session, user, measurement_id)
+    if row.status == Status.RUNNING.value:
+        raise ConflictError("the measurement is being processed")
+    session.delete(row)
+    session.commit()
