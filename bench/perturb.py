@@ -340,14 +340,17 @@ def _second_person(where: str) -> Callable[[ClipContext], FrameFn]:
 
     def build(ctx: ClipContext) -> FrameFn:
         cam = ctx.camera
-        pts = {k: np.array(v) * (1, 1, 0) for k, v in ctx.truth["frames"][0]["points_mm"].items()}
+        pts = {
+            k: np.array(v, dtype=np.float64) for k, v in ctx.truth["frames"][0]["points_mm"].items()
+        }
         axis = np.radians(ctx.truth["frames"][0]["body_axis_deg"])
         a = np.array([np.cos(axis), np.sin(axis), 0.0])
         p = np.array([-a[1], a[0], 0.0])
         crop, _ = person_cutout()
         aspect = crop.shape[1] / crop.shape[0]  # width / height of the figure
         if where == "feet":
-            mid = (pts["heel_L"] + pts["heel_R"]) / 2
+            # the table-plane point seen where the heels are (heels sit ~100 mm higher)
+            mid = cam.unproject(cam.project((pts["heel_L"] + pts["heel_R"]) / 2), 0.0)[0]
             room = _room_along(cam, mid, a) - PERSON_GAP_MM
             length = float(np.clip(room / aspect, PERSON_MIN_MM, PERSON_LENGTH_MM))
             centre, direction = mid + a * (PERSON_GAP_MM + length * aspect / 2), p
