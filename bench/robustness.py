@@ -270,6 +270,8 @@ def measure_run(run: Run, cache_dir: Path) -> dict[str, Any]:
         )
     except SotmeasureError as exc:
         row.update(refused=str(exc))
+    except Exception as exc:  # a bug in the measurement code: report it, keep the bench going
+        row.update(refused=f"CRASH {type(exc).__name__}: {exc}", crashed=True)
     else:
         camera = perturb.Camera.from_json(json.loads((clip / "camera.json").read_text()))
         row.update(measured_fields(result, truth, camera))
@@ -334,7 +336,8 @@ def judge_row(row: dict[str, Any]) -> dict[str, Any]:
     """Classes for LLD and tilt, CI coverage, refusal-reason and other-person checks."""
     if "refused" in row:
         pattern = row["expected_refusal_causes"]
-        ok = bool(pattern and re.search(pattern, refusal_cause(row["refused"]), re.I))
+        cause = refusal_cause(row["refused"])
+        ok = bool(pattern and not row.get("crashed") and re.search(pattern, cause, re.I))
         return {"lld_class": "refused", "tilt_class": "refused", "reason_ok": ok}
     out: dict[str, Any] = {"reason_ok": None}
     for key, value, ci, true in (
