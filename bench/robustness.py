@@ -293,23 +293,34 @@ def measured_fields(result: Any, truth: dict[str, Any], camera: perturb.Camera) 
     }
 
 
+#: The truth points a measured point may stand for (markerless heel edge or heel back,
+#: sticker; hip joint centre, PSIS or its sticker): the nearest one counts.
+PATIENT_POINTS = {
+    "heel_left": ("heel_L", "heel_back_L", "heel_sticker_L"),
+    "heel_right": ("heel_R", "heel_back_R", "heel_sticker_R"),
+    "hip_left": ("hip_L", "psis_L", "psis_sticker_L"),
+    "hip_right": ("hip_R", "psis_R", "psis_sticker_R"),
+}
+
+
 def patient_offset_mm(result: Any, truth: dict[str, Any], camera: perturb.Camera) -> float:
-    """Largest distance (table-scale mm) between a measured window point and the truth pixel
-    of the same point on the patient, at the result's representative frame."""
+    """Largest distance (table-scale mm) between a measured window point and the nearest truth
+    pixel it may stand for on the patient, at the result's representative frame: large when
+    the tool measured someone (or something) else."""
     frames = truth["frames"]
     fr = frames[min(int(result.representative_frame), len(frames) - 1)]
-    names = {
-        "heel_left": "heel_L",
-        "heel_right": "heel_R",
-        "hip_left": "hip_L",
-        "hip_right": "hip_R",
-    }
     scale = camera.px_per_mm(np.array(fr["points_mm"]["hip_L"]) * (1, 1, 0))
     worst = 0.0
-    for ours, theirs in names.items():
-        if ours in result.window_points_px:
-            (x, y), (tx, ty) = result.window_points_px[ours], fr["points_px"][theirs]
-            worst = max(worst, math.hypot(x - tx, y - ty) / scale)
+    for ours, candidates in PATIENT_POINTS.items():
+        if ours not in result.window_points_px:
+            continue
+        x, y = result.window_points_px[ours]
+        near = min(
+            math.hypot(x - fr["points_px"][c][0], y - fr["points_px"][c][1])
+            for c in candidates
+            if c in fr["points_px"]
+        )
+        worst = max(worst, near / scale)
     return worst
 
 

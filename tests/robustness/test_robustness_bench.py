@@ -76,10 +76,13 @@ def test_defocus_has_the_stated_sigma() -> None:
 
 def test_noise_has_the_stated_sigma_and_is_deterministic() -> None:
     flat = np.full((200, 200, 3), 128, np.uint8)
-    a = perturb.add_noise(flat, 6.0, np.random.default_rng([1, 2]))
-    b = perturb.add_noise(flat, 6.0, np.random.default_rng([1, 2]))
+    field = perturb.noise_field(flat.shape, 6.0, np.random.default_rng(1))
+    a = perturb.add_noise(flat, field, np.random.default_rng([1, 2]))
+    b = perturb.add_noise(flat, field, np.random.default_rng([1, 2]))
+    c = perturb.add_noise(flat, field, np.random.default_rng([1, 3]))
     assert (a - 128.0).std() == pytest.approx(6.0, rel=0.03)
-    assert np.array_equal(a, b)
+    assert abs(np.corrcoef(a[:, :-1, 0].ravel(), a[:, 1:, 0].ravel())[0, 1]) < 0.05  # iid
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
 
 
 def test_noise_jpeg_is_deterministic_per_clip_and_frame(
