@@ -167,7 +167,9 @@ def rendered_reasons(truth: dict[str, Any]) -> str | None:
     if v2.get("second_person"):
         causes.append(PERSON)
     if (v2.get("feet") or {}).get("mode") == "on_pad" or v2.get("shoes") or v2.get("towel"):
-        causes.append(HEEL)
+        causes.append(HEEL + r"|shoe|edge")
+    if abs(v2.get("heel_height_difference_mm") or 0.0) > 5.0:
+        causes.append(HEEL + r"|height")
     if not all((v2.get("visible_frame0") or {}).values()):
         causes.append(VISIBILITY)
     photo = v2.get("photometric") or {}
