@@ -62,7 +62,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,7 @@ QUALITY = r"blur|sharp|focus|contrast|expos|dark|bright|nois|compress|quality|li
 PERSON = r"person|people|second|ambiguous"
 HEEL = r"heel|foot|feet"
 VISIBILITY = r"no person|not visible|hidden|covered|out of frame|in view"
+HIDDEN = r"not visible|hidden|covered"
 MOTION = r"moving|moved|still stretch"
 CHANGE_REASONS = {
     "contrast_half": QUALITY,
@@ -171,11 +172,17 @@ def rendered_reasons(truth: dict[str, Any]) -> str | None:
     if abs(v2.get("heel_height_difference_mm") or 0.0) > 5.0:
         causes.append(HEEL + r"|height")
     if not all((v2.get("visible_frame0") or {}).values()):
-        causes.append(VISIBILITY)
+        causes.append(HIDDEN)
     photo = v2.get("photometric") or {}
     if photo.get("defocus_px", 0) > 1.2 or photo.get("jpeg_quality", 100) < 40:
         causes.append(QUALITY)
-    return "|".join(causes) or None
+    return alternatives(*causes)
+
+
+def alternatives(*patterns: str | None) -> str | None:
+    """One regex of every alternative in `patterns`, each once, in order (None if none)."""
+    seen = [a for p in patterns if p for a in p.split("|")]
+    return "|".join(dict.fromkeys(seen)) or None
 
 
 def _reasons(group: str, clip_dir: Path, change: str | None) -> str | None:
@@ -184,8 +191,7 @@ def _reasons(group: str, clip_dir: Path, change: str | None) -> str | None:
         parts.append(rendered_reasons(json.loads((clip_dir / "truth.json").read_text())))
     if change:
         parts.append(CHANGE_REASONS[change])
-    joined = "|".join(p for p in parts if p)
-    return joined or None
+    return alternatives(*parts)
 
 
 def base_runs(rendered: Path | None) -> list[Run]:
@@ -609,7 +615,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "limits": LIMITS,
                     "ci_tolerance": CI_TOLERANCE,
                     "wall_s": round(wall, 1),
-                    "runs_planned": [asdict(r) | {"id": r.id} for r in runs],
                 },
                 indent=1,
                 default=str,
