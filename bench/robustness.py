@@ -574,6 +574,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="changed-video cache")
     p.add_argument("--only", default=None, help="regex: keep runs whose id matches")
+    p.add_argument(
+        "--from-json", type=Path, default=None, help="re-print the table of a saved --json run"
+    )
     return p.parse_args(argv)
 
 
@@ -593,8 +596,33 @@ def plan(args: argparse.Namespace) -> list[Run]:
     return runs
 
 
+def report(rows: list[dict[str, Any]], wall_s: float, jobs: int, as_json: bool) -> None:
+    """Print the table and totals, or one JSON object with the same content."""
+    groups = group_totals(rows)
+    checks = target_checks(groups["all"]) if rows else []
+    if as_json:
+        out = {
+            "runs": rows,
+            "totals": groups,
+            "targets": checks,
+            "limits": LIMITS,
+            "ci_tolerance": CI_TOLERANCE,
+            "wall_s": round(wall_s, 1),
+            "jobs": jobs,
+        }
+        print(json.dumps(out, indent=1, default=str))
+        return
+    print_table(rows)
+    print_totals(groups, checks)
+    print(f"\n{len(rows)} runs in {wall_s / 60:.1f} min with {jobs} worker(s)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:  # re-print a saved --json run (no measuring)
+        saved = json.loads(args.from_json.read_text())
+        report(saved["runs"], saved["wall_s"], saved.get("jobs", 0), args.json)
+        return 0
     runs = plan(args)
     t0 = time.perf_counter()
 
@@ -602,28 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  done {row['id']} ({row['seconds']:.0f} s)", file=sys.stderr, flush=True)
 
     rows = run_all(runs, args.cache, args.jobs, progress)
-    wall = time.perf_counter() - t0
-    groups = group_totals(rows)
-    checks = target_checks(groups["all"]) if rows else []
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "runs": rows,
-                    "totals": groups,
-                    "targets": checks,
-                    "limits": LIMITS,
-                    "ci_tolerance": CI_TOLERANCE,
-                    "wall_s": round(wall, 1),
-                },
-                indent=1,
-                default=str,
-            )
-        )
-        return 0
-    print_table(rows)
-    print_totals(groups, checks)
-    print(f"\n{len(rows)} runs in {wall / 60:.1f} min with {args.jobs} worker(s)")
+    report(rows, time.perf_counter() - t0, args.jobs, args.json)
     return 0
 
 

@@ -290,3 +290,17 @@ def test_plan_covers_every_change_and_every_clip_once_clean(tmp_path: Path) -> N
         assert sum(r.change == change for r in runs) >= 3, change
     quick = robustness.plan(robustness.parse_args(["--quick", "--rendered", str(tmp_path)]))
     assert {r.change for r in quick if r.clip_dir.name == "pre_block"} >= set(perturb.CHANGES)
+
+
+def test_saved_run_reprints_table_totals_and_targets(tmp_path: Path, capsys) -> None:
+    rows = [_row(5.5, (3.0, 8.0)), {"refused": "no person found: x", "mode": "markerless"}]
+    rows[1]["expected_refusal_causes"] = robustness.VISIBILITY
+    for r, rid in zip(rows, ("sessions/a", "sessions/b:defocus"), strict=True):
+        r.update(id=rid, group="sessions", change=None, seconds=1.0)
+        r.update(robustness.judge_row(r))
+    saved = tmp_path / "run.json"
+    saved.write_text(json.dumps({"runs": rows, "wall_s": 60.0, "jobs": 2}))
+    assert robustness.main(["--from-json", str(saved)]) == 0
+    out = capsys.readouterr().out
+    assert "reason ok: no person found" in out
+    assert "lld right share" in out and "MISSED by 35.0%" in out  # 1 of 2 right: 50 % vs 85 %
