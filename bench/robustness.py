@@ -142,6 +142,16 @@ class Run:
     change: str | None = None
     reasons: str | None = None  # regex of the honest refusal causes; None: it should measure
 
+    def with_change(self, change: str) -> Run:
+        """The same clip and mode with an image change (and that change's refusal causes)."""
+        return Run(
+            self.group,
+            self.clip_dir,
+            self.mode,
+            change,
+            _reasons(self.group, self.clip_dir, change),
+        )
+
     @property
     def id(self) -> str:
         tail = f":{self.change}" if self.change else ""
@@ -202,9 +212,8 @@ def base_runs(rendered: Path | None) -> list[Run]:
         sources += [(g, rendered / g) for g in RENDERED_GROUPS]
     for group, folder in sources:
         for d in clip_dirs(folder):
-            runs.append(Run(group, d, "markerless", None, _reasons(group, d, None)))
-            if d.name == "stickers":
-                runs.append(Run(group, d, "stickers", None, _reasons(group, d, None)))
+            for mode in ("markerless", "stickers") if d.name == "stickers" else ("markerless",):
+                runs.append(Run(group, d, mode, None, _reasons(group, d, None)))
     return runs
 
 
@@ -218,14 +227,12 @@ def changed_runs(bases: Sequence[Run]) -> list[Run]:
             continue
         if (b.group, b.clip_dir.name, b.mode) in FULL_CHANGE_CLIPS:
             chosen = names
-        elif b.mode == "stickers" or b.clip_dir.name == "stickers":
+        elif b.clip_dir.name == "stickers":  # its sticker-mode run takes every change
             continue
         else:
             chosen = [names[(turn + k) % len(names)] for k in range(CHANGES_PER_CLIP)]
             turn += CHANGES_PER_CLIP
-        runs += [
-            Run(b.group, b.clip_dir, b.mode, c, _reasons(b.group, b.clip_dir, c)) for c in chosen
-        ]
+        runs += [b.with_change(c) for c in chosen]
     return runs
 
 
@@ -237,10 +244,7 @@ def quick_runs(bases: Sequence[Run]) -> list[Run]:
     judge = [b for b in bases if b.group == "judge"]
     picked += judge[:1]
     pre = next(b for b in bases if b.clip_dir.name == "pre_block")
-    picked += [
-        Run(pre.group, pre.clip_dir, pre.mode, c, _reasons(pre.group, pre.clip_dir, c))
-        for c in perturb.CHANGES
-    ]
+    picked += [pre.with_change(c) for c in perturb.CHANGES]
     return picked
 
 
