@@ -41,8 +41,9 @@ Coverage counts strictly (truth inside the CI, miss == 0) over measured runs.
 Each run also states the honest refusal causes expected for its input (a regex over the
 refusal text): a refusal is `reason ok` when its text names one of them, `reason WRONG` when it
 does not (e.g. "no still stretch" for a patient who lay still). A measured run is
-`other person` when the measured heel/hip points are not on the patient (median window points
-more than 60 mm at table scale from the truth pixels): a second person was measured.
+`off patient` when its measured heel/hip points are not on the patient (median window points
+more than 60 mm at table scale from the nearest matching truth pixel); on an input with a second
+person in view (composited or rendered) that counts as "second person measured as patient".
 
     python bench/robustness.py                    # full table and totals
     python bench/robustness.py --quick --jobs 2   # ~5 min subset
@@ -82,13 +83,13 @@ RENDERED_GROUPS = ("tune", "judge")
 
 LIMITS = {"lld": 3.0, "tilt": 1.5}  # |error| for `right` (mm, deg)
 CI_TOLERANCE = {"lld": 0.5, "tilt": 0.2}  # how far outside the CI is still not confident-wrong
-ON_PATIENT_MM = 60.0  # measured points farther than this from the truth: someone else
+ON_PATIENT_MM = 60.0  # measured points farther than this from the truth: not the patient
 TARGETS = {
     "confident_wrong": 0,
     "right_share": 0.85,
     "markerless_lld_2mm_share": 0.80,
     "coverage": 0.90,
-    "other_person": 0,
+    "second_person_measured": 0,
 }
 CLASSES = ("right", "honest-wide", "confident-wrong", "refused")
 
@@ -112,6 +113,7 @@ CHANGE_REASONS = {
     "person_feet": PERSON,
     "person_hips": PERSON,
 }
+PERSON_CHANGES = ("person_feet", "person_hips")
 CLIP_REASONS = {
     "hard_roll": MOTION,
     "tight_framing": VISIBILITY,
@@ -269,6 +271,8 @@ def measure_run(run: Run, cache_dir: Path) -> dict[str, Any]:
         "mode": run.mode,
         "change": run.change,
         "expected_refusal_causes": run.reasons,
+        "second_person": run.change in PERSON_CHANGES
+        or bool((truth.get("v2") or {}).get("second_person")),
         "true_lld_mm": truth["lld_mm"],
         "true_tilt_deg": truth["pelvic_tilt_deg"],
     }
@@ -371,7 +375,8 @@ def judge_row(row: dict[str, Any]) -> dict[str, Any]:
         out[f"{key}_err"] = round(err, 3)
         out[f"{key}_covers"] = bool(ci[0] <= true <= ci[1])
         out[f"{key}_class"] = classify(err, ci[0], ci[1], true, LIMITS[key], CI_TOLERANCE[key])
-    out["other_person"] = bool(row["patient_offset_mm"] > ON_PATIENT_MM)
+    out["off_patient"] = bool(row["patient_offset_mm"] > ON_PATIENT_MM)
+    out["second_person_measured"] = bool(out["off_patient"] and row.get("second_person"))
     return out
 
 
@@ -401,7 +406,8 @@ def totals(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         sum(abs(r["lld_err"]) <= 2.0 for r in markerless), len(markerless)
     )
     out["refusals_reason_ok"] = sum(bool(r["reason_ok"]) for r in refused)
-    out["other_person"] = sum(bool(r.get("other_person")) for r in measured)
+    out["off_patient"] = sum(bool(r.get("off_patient")) for r in measured)
+    out["second_person_measured"] = sum(bool(r.get("second_person_measured")) for r in measured)
     return out
 
 
@@ -428,7 +434,12 @@ def target_checks(t: dict[str, Any]) -> list[dict[str, Any]]:
         )
     )
     checks.append(
-        ("second person measured as patient", t["other_person"], TARGETS["other_person"], False)
+        (
+            "second person measured as patient",
+            t["second_person_measured"],
+            TARGETS["second_person_measured"],
+            False,
+        )
     )
     out = []
     for name, value, target, higher in checks:
@@ -463,23 +474,24 @@ def _fmt_num(row: dict[str, Any], key: str, unit_ci: str) -> str:
 
 def print_table(rows: Sequence[dict[str, Any]]) -> None:
     head = (
-        f"{'run':58} {'LLD err':>7} {'LLD CI95':>17} {'LLD class':>15} {'tilt err':>7} "
+        f"{'run':64} {'LLD err':>7} {'LLD CI95':>17} {'LLD class':>15} {'tilt err':>7} "
         f"{'tilt CI95':>17} {'tilt class':>15} {'s':>4}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
         line = (
-            f"{r['id'][:58]:58} {_fmt_num(r, 'lld', 'lld_ci95_mm')} "
+            f"{r['id'][:64]:64} {_fmt_num(r, 'lld', 'lld_ci95_mm')} "
             f"{_fmt_num(r, 'tilt', 'tilt_ci95_deg')} {r['seconds']:>4.0f}"
         )
         print(line)
         if "refused" in r:
             verdict = "reason ok" if r["reason_ok"] else "reason WRONG"
             print(f"    {verdict}: {r['refused'][:150]}")
-        elif r["other_person"]:
+        elif r["off_patient"]:
             print(
-                f"    OTHER PERSON measured: points {r['patient_offset_mm']:.0f} mm off the patient"
+                f"    OFF PATIENT: points {r['patient_offset_mm']:.0f} mm from the patient's"
+                + (" (a second person is in view)" if r.get("second_person") else "")
             )
 
 
@@ -491,7 +503,7 @@ def print_totals(groups: dict[str, dict[str, Any]], checks: list[dict[str, Any]]
     head = (
         f"\n{'totals':14} {'runs':>4} {'meas':>4} | {'LLD R/H/W/F':>12} {'right':>6} {'cover':>6} "
         f"| {'tilt R/H/W/F':>12} {'right':>6} {'cover':>6} | {'ml<=2mm':>7} "
-        f"{'reason ok':>9} {'other':>5}"
+        f"{'reason ok':>9} {'off':>3} {'2nd':>3}"
     )
     print(head)
     for name, t in groups.items():
@@ -505,7 +517,8 @@ def print_totals(groups: dict[str, dict[str, Any]], checks: list[dict[str, Any]]
             f"{_pct(t['lld']['right_share']):>6} {_pct(t['lld']['coverage']):>6} | "
             f"{cls('tilt'):>12} {_pct(t['tilt']['right_share']):>6} "
             f"{_pct(t['tilt']['coverage']):>6} | {_pct(t['markerless_lld_2mm_share']):>7} "
-            f"{t['refusals_reason_ok']:>4}/{t['refused']:<4} {t['other_person']:>5}"
+            f"{t['refusals_reason_ok']:>4}/{t['refused']:<4} {t['off_patient']:>3} "
+            f"{t['second_person_measured']:>3}"
         )
     print(
         "  classes: R right, H honest-wide, W confident-wrong, F refused; "
@@ -623,9 +636,10 @@ def report(rows: list[dict[str, Any]], wall_s: float, jobs: int, as_json: bool) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.from_json:  # re-print a saved --json run (no measuring)
+    if args.from_json:  # re-judge and re-print a saved --json run (no measuring)
         saved = json.loads(args.from_json.read_text())
-        report(saved["runs"], saved["wall_s"], saved.get("jobs", 0), args.json)
+        rows = [r | judge_row(r) for r in saved["runs"]]
+        report(rows, saved["wall_s"], saved.get("jobs", 0), args.json)
         return 0
     runs = plan(args)
     t0 = time.perf_counter()

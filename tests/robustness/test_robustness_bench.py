@@ -262,19 +262,23 @@ def test_coverage_is_strict_and_refusal_reasons_are_judged_on_the_cause() -> Non
     assert robustness.judge_row(refusal)["reason_ok"] is False
 
 
-def test_other_person_flag_and_totals() -> None:
+def test_off_patient_flags_and_totals() -> None:
     rows = [_row(5.5, (3.0, 8.0)), _row(6.0, (5.6, 6.4)), {"refused": "x", "mode": "markerless"}]
+    rows[0]["patient_offset_mm"] = 100.0  # a heel on the toes: off the patient, nobody else
     rows[1]["patient_offset_mm"] = 400.0
+    rows[1]["second_person"] = True  # ... and here someone else was in view
     rows[2]["expected_refusal_causes"] = "x"
     for r in rows:
         r.update(robustness.judge_row(r))
-    assert rows[1]["other_person"] is True
+    assert rows[0]["off_patient"] and not rows[0]["second_person_measured"]
+    assert rows[1]["off_patient"] and rows[1]["second_person_measured"]
     t = robustness.totals(rows)
     assert t["lld"]["classes"] == {"right": 1, "honest-wide": 0, "confident-wrong": 1, "refused": 1}
     assert t["lld"]["right_share"] == pytest.approx(1 / 3)
     assert t["lld"]["coverage"] == pytest.approx(1 / 2)
     assert t["markerless_lld_2mm_share"] == pytest.approx(1.0)
-    assert t["other_person"] == 1 and t["refusals_reason_ok"] == 1
+    assert t["off_patient"] == 2 and t["second_person_measured"] == 1
+    assert t["refusals_reason_ok"] == 1
     checks = {c["target"]: c for c in robustness.target_checks(t)}
     assert checks["lld confident-wrong runs"]["missed_by"] == 1
     assert checks["lld CI95 coverage"]["missed_by"] == pytest.approx(0.4)
