@@ -489,9 +489,10 @@ def print_table(rows: Sequence[dict[str, Any]]) -> None:
             verdict = "reason ok" if r["reason_ok"] else "reason WRONG"
             print(f"    {verdict}: {r['refused'][:150]}")
         elif r["off_patient"]:
+            off = r["patient_offset_mm"]
+            extra = " (a second person is in view)" if r.get("second_person") else ""
             print(
-                f"    OFF PATIENT: points {r['patient_offset_mm']:.0f} mm from the patient's"
-                + (" (a second person is in view)" if r.get("second_person") else "")
+                f"    OFF PATIENT: a measured point lies {off:.0f} mm from its truth point{extra}"
             )
 
 
