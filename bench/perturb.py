@@ -5,11 +5,11 @@ a changed copy of that folder: the video re-encoded frame by frame with the chan
 geometry files kept (or rescaled, for a lower resolution), so that the truth still describes the
 changed video exactly. Why each change exists (what it simulates in a clinic) is in
 docs/robustness.md; the functions below are the physics, kept small enough to be tested in
-measurable units (tests/robustness/test_perturb.py).
+measurable units (tests/robustness/test_robustness_bench.py).
 
-Everything is deterministic: noise comes from a generator seeded by clip name + frame index, so
-the same clip and change give the same bytes on every run and the cache (keyed by source video,
-change and PERTURB_VERSION) can be trusted.
+Everything is deterministic: the noise field is seeded by the clip name and each frame's window
+of it by clip name + frame index, so the same clip and change give the same frames on every run
+and the cache (keyed by source video, change and PERTURB_VERSION) can be trusted.
 """
 
 from __future__ import annotations
