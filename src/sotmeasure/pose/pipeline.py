@@ -397,7 +397,7 @@ class PosePipeline(ClosesOnExit):
         if not self.camera_beyond_feet and self.refine_heels:
             disagreement = self._heel_shift_disagreement(lm, heel_pts)
             if disagreement > prm.max_heel_shift_disagreement:
-                return reject(f"{q.REJECT_HEELS_DISAGREE} ({disagreement:.1f} foot lengths apart)")
+                return reject(q.REJECT_HEELS_DISAGREE)
         both = np.stack([heel_pts["left"], heel_pts["right"]])
         if not points_in_frame(both, (frame.width, frame.height), prm.in_frame_margin_px).all():
             return reject(q.REJECT_HEELS_OUT_OF_FRAME)
