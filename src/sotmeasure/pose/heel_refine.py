@@ -240,7 +240,11 @@ def _edge_apex(
     return _apex_of_crossings(o, e, start, c, p, prm)
 
 
-_MIN_SIDE_LINES = 4
+#: A straight edge is only called when this many lines lie a third of a foot-width or more
+#: beside the apex: a towel edge or floor line spans the whole search width, while the
+#: valid lines of a real heel (its caudal outline is nearly flat across the middle) thin
+#: out beside it.
+_MIN_SIDE_LINES = 8
 
 
 def _straight(o: FloatArray, e: FloatArray, span: float, min_drop: float) -> bool:
@@ -251,7 +255,7 @@ def _straight(o: FloatArray, e: FloatArray, span: float, min_drop: float) -> boo
     side = np.abs(o - apex) >= span
     if np.count_nonzero(side) < _MIN_SIDE_LINES:
         return False  # too few lines beside the apex to judge the outline's shape
-    return bool(np.median(e.max() - e[side]) < min_drop)
+    return bool(np.percentile(e.max() - e[side], 90) < min_drop)
 
 
 def _outermost_edge(
