@@ -274,7 +274,7 @@ def measure_run(run: Run, cache_dir: Path) -> dict[str, Any]:
         "second_person": run.change in PERSON_CHANGES
         or bool((truth.get("v2") or {}).get("second_person")),
         "true_lld_mm": truth["lld_mm"],
-        "true_tilt_deg": truth["pelvic_tilt_deg"],
+        "true_tilt_deg": true_tilt_deg(truth, run.mode),
     }
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -295,6 +295,25 @@ def measure_run(run: Run, cache_dir: Path) -> dict[str, Any]:
         judge_row(row), change_s=round(t1 - t0, 1), seconds=round(time.perf_counter() - t0, 1)
     )
     return row
+
+
+def true_tilt_deg(truth: dict[str, Any], mode: str) -> float:
+    """The tilt the mode measures. Markerless: the hip joint line (truth.json's value).
+    Stickers: the line of the PSIS stickers against the sticker body axis (mid-PSIS to
+    mid-heel-sticker), the median over frames: sticker mode measures the PSIS line, which a
+    pelvis rolled about the body axis turns differently from the hip joint line."""
+    if mode != "stickers":
+        return float(truth["pelvic_tilt_deg"])
+    from sotmeasure.measure.frame_values import frame_values
+
+    names = ("heel_sticker_L", "heel_sticker_R", "psis_sticker_L", "psis_sticker_R")
+    tilts = [
+        frame_values(*(np.asarray(f["points_mm"][n][:2], dtype=np.float64) for n in names))
+        .pelvic_tilt_deg
+        for f in truth["frames"]
+        if all(n in f["points_mm"] for n in names)
+    ]
+    return float(np.median(tilts)) if tilts else float(truth["pelvic_tilt_deg"])
 
 
 def measured_fields(result: Any, truth: dict[str, Any], camera: perturb.Camera) -> dict[str, Any]:

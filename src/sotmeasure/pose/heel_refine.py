@@ -78,8 +78,8 @@ class HeelRefineParams:
     edge_to_noise: float = 6.0  # an edge is at least this x its line's median gradient
     outer_edge_fraction: float = 0.6  # outermost edge at least this x the line's strongest
     min_foot_scale_px: float = 6.0
-    curve_span_fraction: float = 0.65  # lines this far (x line half-width) from the apex ...
-    min_curve_drop_px: float = 1.0  # ... must recede at least this much (a round heel)
+    straight_span_fraction: float = 0.65  # a straight edge is judged over this share of
+    max_straight_residual_px: float = 0.5  # the search width; median distance from a line
     mask_threshold: float = 0.5
 
 
@@ -235,27 +235,25 @@ def _edge_apex(
     if np.count_nonzero(valid) < 3:
         return None
     o, e = offs[valid], pos[valid]
-    if _straight(o, e, half_width * prm.curve_span_fraction, prm.min_curve_drop_px):
+    if _straight(o, e, half_width, prm):
         raise FootOutlineError(RAW_STRAIGHT_EDGE)
     return _apex_of_crossings(o, e, start, c, p, prm)
 
 
-#: A straight edge is only called when this many lines lie a third of a foot-width or more
-#: beside the apex: a towel edge or floor line spans the whole search width, while the
-#: valid lines of a real heel (its caudal outline is nearly flat across the middle) thin
-#: out beside it.
-_MIN_SIDE_LINES = 8
+_MIN_STRAIGHT_LINES = 8
 
 
-def _straight(o: FloatArray, e: FloatArray, span: float, min_drop: float) -> bool:
-    """True when the crossings run straight across the heel's width: a heel's outline is
-    round (it recedes by several px a third of a foot-width to the side of its apex), a
-    towel's edge or a line on the floor is not."""
-    apex = o[int(np.argmax(e))]
-    side = np.abs(o - apex) >= span
-    if np.count_nonzero(side) < _MIN_SIDE_LINES:
-        return False  # too few lines beside the apex to judge the outline's shape
-    return bool(np.percentile(e.max() - e[side], 90) < min_drop)
+def _straight(o: FloatArray, e: FloatArray, half_width: float, prm: HeelRefineParams) -> bool:
+    """True when the crossings lie on one straight line across the heel's width: a heel's
+    outline is round (its sides recede from the apex), a towel's edge or a line on the floor
+    is straight, at whatever angle it crosses the foot. Judged only when the valid lines
+    span most of the search width (both sides of the heel): the heel's caudal outline alone
+    is nearly flat across its middle."""
+    if o.size < _MIN_STRAIGHT_LINES or np.ptp(o) < prm.straight_span_fraction * 2 * half_width:
+        return False
+    coef = np.polyfit(o, e, 1)
+    residual = np.abs(e - np.polyval(coef, o))
+    return bool(np.median(residual) < prm.max_straight_residual_px)
 
 
 def _outermost_edge(

@@ -38,6 +38,7 @@ from sotmeasure.measure.window import (
     choose_still_window,
     frame_motion_mm,
 )
+from sotmeasure.pose import quality as q
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
@@ -158,6 +159,28 @@ def _track(
     return tracks, model, quality
 
 
+#: When at least this share of the frames that show the patient could not confirm a heel's
+#: outline, the frames that did are marginal passes of the same problem (the scene is the
+#: same in every frame): the recording's heels are not measured at all.
+_MAX_HEEL_FAILURE_SHARE = 1.0 / 3.0
+_HEEL_FAILURES = (q.REJECT_HEEL_NOT_LOCATED, q.REJECT_HEELS_DISAGREE)
+
+
+def _unreliable_heels(tracks: list[FrameMeasurement]) -> MeasurementError | None:
+    """A refusal when a third or more of the patient's frames failed the heel checks."""
+    seen = [t for t in tracks if t.px is not None or (t.rejection or "").startswith(_HEEL_FAILURES)]
+    failed = Counter(
+        t.rejection for t in seen if t.rejection and t.rejection.startswith(_HEEL_FAILURES)
+    )
+    if not seen or sum(failed.values()) < _MAX_HEEL_FAILURE_SHARE * len(seen):
+        return None
+    reason, count = failed.most_common(1)[0]
+    return MeasurementError(
+        f"the heels cannot be measured in this recording: {count} of {len(seen)} frames "
+        f"showing the patient were rejected because {reason}"
+    )
+
+
 def _too_few_frames(tracks: list[FrameMeasurement], params: MeasureParams) -> MeasurementError:
     reasons = Counter(t.rejection for t in tracks if t.rejection is not None)
     usable = sum(t.mm is not None for t in tracks)
@@ -191,6 +214,9 @@ def measure_video(
     for k, tr in enumerate(tracks):
         if tr.mm is not None:
             pts[k] = tr.mm[:, :2]
+    unreliable = _unreliable_heels(tracks)
+    if unreliable is not None:
+        raise _with_image_problems(unreliable, quality)
     min_frames = max(2, round(params.window_s / 2 * _fps(t)))
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
         raise _with_image_problems(_too_few_frames(tracks, params), quality)
