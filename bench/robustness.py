@@ -117,7 +117,7 @@ PERSON_CHANGES = ("person_feet", "person_hips")
 CLIP_REASONS = {
     "hard_roll": MOTION,
     "tight_framing": VISIBILITY,
-    "practitioner_at_feet": PERSON,
+    "practitioner_at_feet": PERSON + r"|touch|cover|hand",  # hands at the heels
     "thighs_touching_practitioner_at_hips": PERSON + r"|hip",
     "feet_on_pad_rotated_foot": HEEL,
     "shoes_heel_height_diff": HEEL + r"|shoe|height",
