@@ -308,8 +308,9 @@ def true_tilt_deg(truth: dict[str, Any], mode: str) -> float:
 
     names = ("heel_sticker_L", "heel_sticker_R", "psis_sticker_L", "psis_sticker_R")
     tilts = [
-        frame_values(*(np.asarray(f["points_mm"][n][:2], dtype=np.float64) for n in names))
-        .pelvic_tilt_deg
+        frame_values(
+            *(np.asarray(f["points_mm"][n][:2], dtype=np.float64) for n in names)
+        ).pelvic_tilt_deg
         for f in truth["frames"]
         if all(n in f["points_mm"] for n in names)
     ]
