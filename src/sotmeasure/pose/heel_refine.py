@@ -48,6 +48,10 @@ RAW_STRAIGHT_EDGE = (
 )
 
 
+#: The crossings do not form one continuous, turning outline: no heel apex on the image.
+RAW_BROKEN_OUTLINE = "no continuous heel outline (faint edge, texture or grain beyond the heel)"
+
+
 class FootOutlineError(Exception):
     """The heel's own outline cannot be isolated (internal to refinement; becomes a status)."""
 
@@ -78,6 +82,8 @@ class HeelRefineParams:
     edge_to_noise: float = 6.0  # an edge is at least this x its line's median gradient
     outer_edge_fraction: float = 0.6  # outermost edge at least this x the line's strongest
     min_foot_scale_px: float = 6.0
+    max_outline_jump: float = 0.12  # neighbouring crossings of one outline (x s) ...
+    max_outline_gap_lines: int = 3  # ... at most this many lines apart
     straight_span_fraction: float = 0.65  # a straight edge is judged over this share of
     max_straight_residual_px: float = 0.5  # the search width; median distance from a line
     mask_threshold: float = 0.5
@@ -237,7 +243,33 @@ def _edge_apex(
     o, e = offs[valid], pos[valid]
     if _straight(o, e, half_width, prm):
         raise FootOutlineError(RAW_STRAIGHT_EDGE)
+    o, e = _outline_run(o, e, half_width / prm.line_half_width, prm)
     return _apex_of_crossings(o, e, start, c, p, prm)
+
+
+def _outline_run(
+    o: FloatArray, e: FloatArray, s: float, prm: HeelRefineParams
+) -> tuple[FloatArray, FloatArray]:
+    """The crossings that form one continuous outline around the apex.
+
+    A heel's outline is continuous: neighbouring lines cross it at nearby depths. Crossings
+    that jump away from their neighbours (background texture or grain taken for the edge
+    where the heel's own edge is faint) are another contour. The longest continuous run is
+    the heel's; it must turn (its most caudal crossing inside it, not at an end), or the
+    run never reached the apex and no heel point can be given.
+    """
+    jump = prm.max_outline_jump * s
+    gap = prm.max_outline_gap_lines * prm.line_step_px + 1e-6
+    breaks = np.flatnonzero((np.diff(o) > gap) | (np.abs(np.diff(e)) > jump)) + 1
+    runs = np.split(np.arange(o.size), breaks)
+    best = max(runs, key=len)
+    top = int(np.argmax(e[best]))
+    if best.size < _MIN_OUTLINE_LINES or top in (0, best.size - 1):
+        raise FootOutlineError(RAW_BROKEN_OUTLINE)
+    return o[best], e[best]
+
+
+_MIN_OUTLINE_LINES = 5
 
 
 _MIN_STRAIGHT_LINES = 8
