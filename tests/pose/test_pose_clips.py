@@ -19,10 +19,19 @@ def _still(run: ClipRun) -> list:
     return [r for r in run.results if not lo <= r.t_s <= hi]
 
 
+#: Issue 11: a frame whose heel outline the image does not confirm is rejected, not
+#: measured; on the clean still clips that may cost a few frames, never most of them.
+MIN_LOCATED_SHARE = 0.85
+
+
 def _heel_errors(run: ClipRun) -> tuple[np.ndarray, np.ndarray]:
     raw, ref = [], []
-    for r in _still(run):
-        assert r.points is not None and r.landmarks is not None, (run.clip, r.index, r.rejection)
+    still = _still(run)
+    located = [r for r in still if r.points is not None and r.landmarks is not None]
+    rejected = [r.rejection for r in still if r.points is None]
+    assert len(located) >= MIN_LOCATED_SHARE * len(still), (run.clip, rejected[:3])
+    for r in located:
+        assert r.points is not None and r.landmarks is not None
         truth = run.truth["frames"][r.index]["points_px"]
         for side, lm, pt in (
             ("L", Landmark.LEFT_HEEL, r.points.heel_left_px),

@@ -82,8 +82,7 @@ class HeelRefineParams:
     edge_to_noise: float = 6.0  # an edge is at least this x its line's median gradient
     outer_edge_fraction: float = 0.6  # outermost edge at least this x the line's strongest
     min_foot_scale_px: float = 6.0
-    max_outline_jump: float = 0.12  # neighbouring crossings of one outline (x s) ...
-    max_outline_gap_lines: int = 3  # ... at most this many lines apart
+    max_outline_jump: float = 0.12  # neighbouring crossings of one outline: depth step (x s)
     straight_span_fraction: float = 0.65  # a straight edge is judged over this share of
     max_straight_residual_px: float = 0.5  # the search width; median distance from a line
     mask_threshold: float = 0.5
@@ -252,23 +251,39 @@ def _outline_run(
 ) -> tuple[FloatArray, FloatArray]:
     """The crossings that form one continuous outline around the apex.
 
-    A heel's outline is continuous: neighbouring lines cross it at nearby depths. Crossings
-    that jump away from their neighbours (background texture or grain taken for the edge
-    where the heel's own edge is faint) are another contour. The longest continuous run is
-    the heel's; it must turn (its most caudal crossing inside it, not at an end), or the
-    run never reached the apex and no heel point can be given.
+    A heel's outline is continuous: neighbouring lines cross it at nearby depths. A crossing
+    far from its neighbours' median is a speck (grain, a stray edge) and is dropped; where
+    whole groups of lines jump apart, they are different contours (background texture where
+    the heel's own edge is faint) and the longest continuous run is the heel's. That run must
+    have reached the apex: either its most caudal crossing lies inside it, or it ends on a
+    flat top of several lines. A run still climbing at its end never found the apex, and no
+    heel point can be given.
     """
     jump = prm.max_outline_jump * s
-    gap = prm.max_outline_gap_lines * prm.line_step_px + 1e-6
-    breaks = np.flatnonzero((np.diff(o) > gap) | (np.abs(np.diff(e)) > jump)) + 1
-    runs = np.split(np.arange(o.size), breaks)
-    best = max(runs, key=len)
-    top = int(np.argmax(e[best]))
-    if best.size < _MIN_OUTLINE_LINES or top in (0, best.size - 1):
+    keep = np.ones(o.size, dtype=bool)
+    for i in range(o.size):
+        near = (np.abs(o - o[i]) <= _NEIGHBOUR_LINES * prm.line_step_px + 1e-6) & (
+            np.arange(o.size) != i
+        )
+        if np.count_nonzero(near) >= 2 and abs(e[i] - float(np.median(e[near]))) > jump:
+            keep[i] = False
+    o, e = o[keep], e[keep]
+    # Lines without a valid edge may leave gaps (even across the apex); only a jump in depth
+    # separates two contours.
+    breaks = np.flatnonzero(np.abs(np.diff(e)) > jump)
+    best = max(np.split(np.arange(o.size), breaks + 1), key=len)
+    if best.size < _MIN_OUTLINE_LINES:
         raise FootOutlineError(RAW_BROKEN_OUTLINE)
-    return o[best], e[best]
+    eb = e[best]
+    top = int(np.argmax(eb))
+    flat_top = int(np.count_nonzero(eb >= eb.max() - _FLAT_TOP_PX))
+    if top in (0, best.size - 1) and flat_top < _MIN_OUTLINE_LINES:
+        raise FootOutlineError(RAW_BROKEN_OUTLINE)
+    return o[best], eb
 
 
+_NEIGHBOUR_LINES = 3
+_FLAT_TOP_PX = 1.0
 _MIN_OUTLINE_LINES = 5
 
 
