@@ -123,3 +123,19 @@ def test_one_wording_of_the_budget() -> None:
     assert sentences[0].startswith("Overall, LLD is known to within")
     assert any("Camera calibration" in s for s in sentences)
     assert sentences[-1] == "Frames not used: 1 frame(s): heels not visible."
+
+
+def test_a_demo_calibration_result_says_so_first_and_names_image_problems() -> None:
+    """Issue 11: a result measured with the bundled demo calibration says so on every page
+    and report that words it; image-quality problems are named too."""
+    data = _result(6.0, 2.0).to_record().to_dict()
+    data["provenance"] = {
+        **data["provenance"],
+        "demo_calibration": "measured with the bundled demo calibration",
+        "image_quality": {"problems": ["image too blurred at the heels (edges 7.0 mm wide)"]},
+    }
+    words = budget_sentences(ResultRecord.from_dict(data))
+    assert words[0].startswith("Demo calibration:")
+    assert any("blurred at the heels" in w for w in words)
+    plain = budget_sentences(_result(6.0, 2.0).to_record())
+    assert not any(w.startswith("Demo calibration") for w in plain)

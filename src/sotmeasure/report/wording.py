@@ -10,9 +10,17 @@ from sotmeasure.measure.result import ResultRecord
 COMPONENT_NAMES = {
     "calibration": "camera calibration (marker reprojection)",
     "plane_height": "assumed heel and hip heights above the table",
-    "model_resolution": "point-finding resolution",
-    "hip_point": "hip point definition",
+    "heel_height_difference": "possible height difference between the two heels",
+    "heel_resolution": "point-finding resolution",
+    "hip_points": "hip point definition",
+    "hip_refinement": "hip points left at the pose model's estimate",
 }
+
+#: Said on every page and report of a result measured with the bundled demo calibration.
+DEMO_CALIBRATION_SENTENCE = (
+    "Demo calibration: measured with the bundled demo calibration of a rendered test rig "
+    "(its camera and plane heights), valid only for the bundled demo recordings."
+)
 
 
 def budget_sentences(result: ResultRecord) -> list[str]:
@@ -48,6 +56,11 @@ def budget_sentences(result: ResultRecord) -> list[str]:
             "No camera calibration was used (homography only): points above the table top "
             "are mapped onto it, which the budget above includes."
         )
+    if (result.provenance or {}).get("demo_calibration"):
+        out.insert(0, DEMO_CALIBRATION_SENTENCE)
+    problems = ((result.provenance or {}).get("image_quality") or {}).get("problems") or []
+    if problems:
+        out.append(f"Image quality: {'; '.join(str(p) for p in problems)}.")
     if result.frames_rejected:
         parts = "; ".join(f"{n} frame(s): {reason}" for reason, n in result.frames_rejected.items())
         out.append(f"Frames not used: {parts}.")

@@ -118,6 +118,11 @@ def provenance_items(row: Measurement) -> list[tuple[str, str]]:
             f"/ {table.get('reprojection_mm', '-')} mm, markers {table.get('markers_used', '-')}",
         ),
         ("recording", _recording_text(row)),
+        *(
+            [("calibration source", "bundled demo calibration (rendered test rig)")]
+            if prov.get("demo_calibration")
+            else []
+        ),
         ("video hashed", f"{video.get('name', '-')} (sha256 {str(video.get('sha256', '-'))[:16]})"),
         (
             "parameters",
