@@ -83,6 +83,7 @@ class HeelRefineParams:
     outer_edge_fraction: float = 0.6  # outermost edge at least this x the line's strongest
     min_foot_scale_px: float = 6.0
     max_outline_jump: float = 0.12  # neighbouring crossings of one outline: depth step (x s)
+    min_outline_span: float = 0.25  # the heel's outline run spans at least this (x s)
     straight_span_fraction: float = 0.65  # a straight edge is judged over this share of
     max_straight_residual_px: float = 0.5  # the search width; median distance from a line
     mask_threshold: float = 0.5
@@ -272,9 +273,15 @@ def _outline_run(
     # separates two contours.
     breaks = np.flatnonzero(np.abs(np.diff(e)) > jump)
     best = max(np.split(np.arange(o.size), breaks + 1), key=len)
-    if best.size < _MIN_OUTLINE_LINES:
-        raise FootOutlineError(RAW_BROKEN_OUTLINE)
     eb = e[best]
+    # Enough of the outline to hold an apex: a quarter of the foot scale across, and some
+    # curvature (a run at one depth throughout is a straight segment, not a heel).
+    if (
+        best.size < _MIN_OUTLINE_LINES
+        or np.ptp(o[best]) < prm.min_outline_span * s
+        or np.ptp(eb) < _FLAT_TOP_PX
+    ):
+        raise FootOutlineError(RAW_BROKEN_OUTLINE)
     top = int(np.argmax(eb))
     flat_top = int(np.count_nonzero(eb >= eb.max() - _FLAT_TOP_PX))
     if top in (0, best.size - 1) and flat_top < _MIN_OUTLINE_LINES:
