@@ -138,7 +138,10 @@ class MediaPipePoseEstimator(PoseEstimator):
             vis = np.array([lm.visibility or 0.0 for lm in lms], dtype=np.float64)
             seg = None
             if self._output_segmentation and k < len(masks):
-                raw = np.asarray(masks[k].numpy_view(), dtype=np.float32)
+                # A copy: numpy_view() points into memory the mask Image frees when it is
+                # collected (right after this call), and the mask is read later, maybe in
+                # another thread (processing/stream.py).
+                raw = np.array(masks[k].numpy_view(), dtype=np.float32, copy=True)
                 seg = np.asarray(
                     raw.reshape(h, w) if raw.size == h * w else cv2.resize(raw, (w, h)),
                     dtype=np.float32,

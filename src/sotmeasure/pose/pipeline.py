@@ -311,7 +311,10 @@ class PosePipeline(ClosesOnExit):
             if self.rotate_head_up
             else QuarterTurn(0, (sw, sh))
         )
-        people = estimator.estimate_all(turn.apply(small), self._next_t_ms(t_s))
+        # Only the tracking estimator keeps a clock (the crowd one works per image, and may
+        # run in another thread than the tracking one: see `finish`).
+        t_ms = self._next_t_ms(t_s) if estimator is self.estimator else round(t_s * 1000.0)
+        people = estimator.estimate_all(turn.apply(small), t_ms)
         return [_Inference(up, turn, (w / sw, h / sh), (w, h)) for up in people]
 
     def _to_original(self, inf: _Inference) -> PoseLandmarks | None:
@@ -333,12 +336,26 @@ class PosePipeline(ClosesOnExit):
 
     def process(self, frame: Frame) -> FramePoints:
         """Points or a rejection reason for one frame."""
-        if self.mode == "stickers":
-            return self._process_stickers(frame)
-        return self._process_markerless(frame)
+        return self.finish(frame, self.track(frame))
 
-    def _process_markerless(self, frame: Frame) -> FramePoints:
-        people = self._infer(frame.image, frame.t_s)
+    def track(self, frame: Frame) -> list[_Inference]:
+        """The first part of `process`: the tracking model, which must see the frames in
+        order (nothing without an estimator)."""
+        if self.estimator is None:
+            return []
+        return self._infer(frame.image, frame.t_s)
+
+    def finish(self, frame: Frame, people: list[_Inference]) -> FramePoints:
+        """The rest of `process` on `track`'s output (patient choice, refinement, gates).
+
+        It may run in another thread than `track`, one frame behind it, as long as frames
+        are finished in order and one at a time: `process(f)` == `finish(f, track(f))`.
+        """
+        if self.mode == "stickers":
+            return self._process_stickers(frame, people)
+        return self._process_markerless(frame, people)
+
+    def _process_markerless(self, frame: Frame, people: list[_Inference]) -> FramePoints:
         found = [lm for lm in map(self._to_original, people) if lm is not None]
         if not found:
             return FramePoints(frame.index, frame.t_s, None, q.REJECT_NO_PERSON, None)
@@ -438,10 +455,9 @@ class PosePipeline(ClosesOnExit):
             scales.append(float(np.hypot(*(lm.px(heel) - lm.px(ankle)))))
         return abs(shifts[0] - shifts[1]) / max(float(np.mean(scales)), 1e-6)
 
-    def _process_stickers(self, frame: Frame) -> FramePoints:
-        lm = None
-        if self.estimator is not None:  # optional: landmarks for the record, not needed
-            lm = self.landmarks(frame.image, frame.t_s)
+    def _process_stickers(self, frame: Frame, people: list[_Inference]) -> FramePoints:
+        # the model is optional here: landmarks for the record, not needed
+        lm = self._to_original(people[0]) if people else None
         prm = self.params
         right = self.right_dir_px
         hsv = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2HSV), np.uint8)

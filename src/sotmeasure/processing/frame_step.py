@@ -124,7 +124,11 @@ def measure_frame(
     pipeline: PosePipeline, pose: TablePose, frame: Frame, params: MeasureParams
 ) -> FrameMeasurement:
     """Run the pose pipeline on one frame and map its points to the table planes."""
-    fp = pipeline.process(frame)
+    return map_frame(pipeline.process(frame), pose, params)
+
+
+def map_frame(fp: FramePoints, pose: TablePose, params: MeasureParams) -> FrameMeasurement:
+    """One frame's pose-pipeline points mapped to the table planes, with its values."""
     if fp.points is None:
         return FrameMeasurement(fp.index, fp.t_s, None, None, None, fp.rejection, fp)
     b = fp.points

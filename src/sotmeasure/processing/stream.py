@@ -1,0 +1,156 @@
+"""Frames through the measurement in stages that overlap, with bounded memory.
+
+A video is decoded once, in a background thread, a few frames ahead of the pose model
+(OpenCV's decoder releases the GIL, so decoding runs on the other core while the model
+runs). The per-frame work after the model (heel and hip refinement, image quality) runs in
+a second worker thread while the model looks at the next frame (MediaPipe's C calls release
+the GIL too). Queues are short and fixed, so memory does not grow with the video's length;
+results come out in frame order, so the numbers are those of a serial run.
+
+`StageClock` adds up the time each stage spends working (per stage, across threads): the
+per-stage breakdown of bench/pose_speed.py.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: Frames decoded ahead of the model (each a full-resolution image: ~2.7 MB at 720p).
+DECODE_AHEAD = 4
+#: Frames waiting for (or in) refinement behind the model.
+REFINE_AHEAD = 3
+
+STAGES = ("decode", "table_pose", "model", "refinement", "statistics")
+
+
+@dataclass
+class StageClock:
+    """Seconds of work per stage (summed over threads) and how often each ran."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - t0)
+
+    def add(self, name: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+            self.counts[name] = self.counts.get(name, 0) + 1
+
+
+@contextmanager
+def timed(clock: StageClock | None, name: str) -> Iterator[None]:
+    if clock is None:
+        yield
+    else:
+        with clock.stage(name):
+            yield
+
+
+class _End:
+    """The producer's last word: finished, or the exception it raised."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+class ReadAhead(Generic[T]):
+    """Iterate `items` in a background thread, at most `ahead` items in front of the reader.
+
+    Exceptions of the producer are raised in the reader, at the point in the sequence where
+    they happened. Close it (or use `with`) to stop the thread early; it never outlives the
+    `with` block.
+    """
+
+    def __init__(
+        self, items: Iterable[T], ahead: int = DECODE_AHEAD, clock: StageClock | None = None
+    ) -> None:
+        self._items = items
+        self._queue: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, ahead))
+        self._stop = threading.Event()
+        self._clock = clock
+        self._thread = threading.Thread(target=self._run, name="sotmeasure-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: T | _End) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            it = iter(self._items)
+            while not self._stop.is_set():
+                with timed(self._clock, "decode"):
+                    try:
+                        item = next(it)
+                    except StopIteration:
+                        break
+                if not self._put(item):
+                    return
+        except BaseException as exc:  # handed to the reader, raised there
+            self._put(_End(exc))
+            return
+        self._put(_End())
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            item = self._queue.get()
+            if isinstance(item, _End):
+                if item.error is not None:
+                    raise item.error
+                return
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> ReadAhead[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], ahead: int = REFINE_AHEAD) -> Iterator[R]:
+    """`map(fn, items)` with `fn` running in one worker thread while the next items are made.
+
+    Items are taken from `items` (in the caller's thread) at most `ahead` in front of the
+    results; results come out in order; `fn` runs on one item at a time, in order, so state
+    it keeps (a tracker, a clock) sees the same sequence as a serial run.
+    """
+    pending: deque[Future[R]] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sotmeasure-refine") as pool:
+        try:
+            for item in items:
+                pending.append(pool.submit(fn, item))
+                while len(pending) > ahead:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
