@@ -1,19 +1,34 @@
-"""Pose speed: raw model vs the whole per-frame pose pipeline, on the same decoded frames.
+"""Pose speed: raw model vs the whole per-frame pipeline, on the same decoded frames; and
+end to end: `sotmeasure measure` on each fixture clip vs the clip's duration vs the raw model.
 
-Usage: python bench/pose_speed.py [--frames 60]
+Usage: python bench/pose_speed.py [--frames 60] [--skip-per-frame] [--skip-end-to-end]
 
-Rows: pre_block (1280x720), pre_block resized to 1920x1080, stickers (1920x1080, markerless
-and sticker mode). "raw model" = MediaPipePoseEstimator.estimate on the unrotated frame,
-VIDEO mode, no segmentation (the cheapest useful call). "pipeline" = PosePipeline.process
-(head-up rotation, model with segmentation, mapping back, heel refinement, gates).
+Per-frame rows: pre_block (1280x720), pre_block resized to 1920x1080, stickers (1920x1080,
+markerless and sticker mode). "raw model" = MediaPipePoseEstimator.estimate on the unrotated
+frame, VIDEO mode, no segmentation (the cheapest useful call). "pipeline" =
+PosePipeline.process (head-up rotation, model with segmentation, mapping back, heel and hip
+refinement, gates), serially; "markerless-overlap" = the same with the refinement in a
+worker thread one frame behind the model, as `measure` runs it (processing/stream.py).
 "decode" = cv2.VideoCapture.read of the same frames, added for the "incl. decode" columns.
-Target: pipeline frame rate >= 0.8 x the raw model's.
+Target (issue 15): pipeline frame rate >= 0.9 x the raw model's.
+
+End-to-end rows (all in one run): wall and CPU time of the `sotmeasure measure --json`
+command (a fresh process: imports, model load, decoding, everything), the clip's duration,
+and the raw model alone over all the clip's frames (decoded beforehand, not timed). Target:
+wall <= 1.0 x the clip's duration at 720p, <= 1.5 x at 1080p. The per-stage breakdown is one
+in-process `measure_video` with a StageClock: seconds each stage was busy, summed over the
+threads (the stages overlap, so they can add up to more than the wall time). The load
+average is printed: on a shared 2-core machine, compare ratios within one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,9 +37,20 @@ import numpy as np
 
 from sotmeasure.capture.frame import Frame
 from sotmeasure.pose.mediapipe_backend import MediaPipePoseEstimator
-from sotmeasure.pose.pipeline import PosePipeline
+from sotmeasure.pose.pipeline import Mode, PosePipeline
 
-SESSIONS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "sessions"
+ROOT = Path(__file__).resolve().parents[1]
+SESSIONS = ROOT / "tests" / "fixtures" / "sessions"
+LAYOUT = ROOT / "calibration" / "targets" / "table_8_markers.json"
+SETUP = ROOT / "calibration" / "setups" / "rendered_table.toml"
+PROFILES = ROOT / "calibration" / "profiles"
+#: End-to-end clips: (clip, camera profile).
+END_TO_END = (
+    ("pre_block", "rendered_overhead_1280x720.toml"),
+    ("post_block", "rendered_overhead_1280x720.toml"),
+    ("stickers", "rendered_overhead_1920x1080.toml"),
+)
+STAGE_ORDER = ("decode", "table_pose", "model_input", "model", "refinement", "statistics")
 
 
 def caudal_dir(clip: str) -> np.ndarray:
@@ -67,31 +93,40 @@ def time_raw(frames: list[np.ndarray]) -> float:
 
 
 def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float, int]:
-    """mode: "markerless" (default: with the model's mask), "markerless-nomask", "stickers"."""
+    """mode: "markerless" (default: with the model's mask), "markerless-nomask",
+    "markerless-overlap" (refinement in a worker thread), "stickers"."""
     est = None
     if mode == "markerless-nomask":
         est = MediaPipePoseEstimator(running_mode="video", output_segmentation=False)
-    kind = "stickers" if mode == "stickers" else "markerless"
+    kind: Mode = "stickers" if mode == "stickers" else "markerless"
     with PosePipeline(mode=kind, caudal_dir_px=caudal_dir(clip), estimator=est) as pipe:
         ok = 0
         t0 = time.perf_counter()
-        for i, f in enumerate(frames):
-            ok += pipe.process(Frame(f, i, i / 30.0)).points is not None
+        if mode == "markerless-overlap":
+            from sotmeasure.processing.stream import ordered_map
+
+            items = (Frame(f, i, i / 30.0) for i, f in enumerate(frames))
+            tracked = ((fr, pipe.track(fr)) for fr in items)
+            for fp in ordered_map(lambda item: pipe.finish(*item), tracked):
+                ok += fp.points is not None
+        else:
+            for i, f in enumerate(frames):
+                ok += pipe.process(Frame(f, i, i / 30.0)).points is not None
         ms = (time.perf_counter() - t0) * 1000 / len(frames)
     if est is not None:
         est.close()
     return ms, ok
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=60)
-    args = ap.parse_args()
+def per_frame(n_frames: int) -> None:
     rows = [
         ("pre_block", None, "markerless"),
+        ("pre_block", None, "markerless-overlap"),
         ("pre_block", None, "markerless-nomask"),
         ("pre_block", (1920, 1080), "markerless"),
+        ("pre_block", (1920, 1080), "markerless-overlap"),
         ("stickers", None, "markerless"),
+        ("stickers", None, "markerless-overlap"),
         ("stickers", None, "markerless-nomask"),
         ("stickers", None, "stickers"),
     ]
@@ -101,9 +136,11 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for clip, size, mode in rows:
-        frames, dec_ms = decode(clip, args.frames, size)
+        if mode == "markerless-overlap" and not hasattr(PosePipeline, "track"):
+            continue  # a version without the split pipeline
+        frames, dec_ms = decode(clip, n_frames, size)
         if size is not None:  # resize is not part of decoding a real 1080p stream
-            _, dec_ms = decode("stickers", args.frames, None)
+            _, dec_ms = decode("stickers", n_frames, None)
         raw_ms = time_raw(frames)
         pipe_ms, ok = time_pipeline(frames, clip, mode)
         h, w = frames[0].shape[:2]
@@ -112,6 +149,100 @@ def main() -> None:
             f"{pipe_ms:.1f} | {raw_ms / pipe_ms:.2f} | "
             f"{(raw_ms + dec_ms) / (pipe_ms + dec_ms):.2f} | {ok} |"
         )
+
+
+def measure_cli(clip: str, profile: str) -> tuple[float, float]:
+    """Wall and CPU seconds (user + sys) of one `sotmeasure measure --json` process."""
+    cmd = [
+        str(Path(sys.executable).with_name("sotmeasure")),
+        "measure",
+        str(SESSIONS / clip / "video.mp4"),
+        "--target",
+        str(LAYOUT),
+        "--camera",
+        str(PROFILES / profile),
+        "--setup",
+        str(SETUP),
+        "--json",
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
+
+
+def stage_breakdown(clip: str, profile: str) -> tuple[float, dict[str, float]]:
+    """Wall seconds of one in-process measure_video, and seconds busy per stage."""
+    from sotmeasure.geometry.layout import load_layout
+    from sotmeasure.geometry.profile import load_profile
+    from sotmeasure.processing import load_setup, measure_video, resolve_params
+
+    params = resolve_params(mode="markerless", setup=load_setup(SETUP))
+    video = SESSIONS / clip / "video.mp4"
+    layout, prof = load_layout(LAYOUT), load_profile(PROFILES / profile)
+    try:
+        from sotmeasure.processing.stream import StageClock
+    except ImportError:  # a version without the stage clock: wall time only
+        t0 = time.perf_counter()
+        measure_video(video, layout, prof, params)
+        return time.perf_counter() - t0, {}
+    clock = StageClock()
+    t0 = time.perf_counter()
+    measure_video(video, layout, prof, params, clock=clock)
+    return time.perf_counter() - t0, dict(clock.seconds)
+
+
+def end_to_end() -> None:
+    print(
+        "\n| clip | size | frames | clip s | measure wall s | measure CPU s | wall / clip | "
+        "raw model s | wall / raw model |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    stages: list[tuple[str, float, dict[str, float]]] = []
+    for clip, profile in END_TO_END:
+        cap = cv2.VideoCapture(str(SESSIONS / clip / "video.mp4"))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        cap.release()
+        frames, _ = decode(clip, 10**6, None)
+        n, (h, w) = len(frames), frames[0].shape[:2]
+        raw_s = time_raw(frames) * n / 1000
+        del frames
+        wall, cpu = measure_cli(clip, profile)
+        print(
+            f"| {clip} | {w}x{h} | {n} | {n / fps:.1f} | {wall:.1f} | {cpu:.1f} | "
+            f"{wall / (n / fps):.2f} | {raw_s:.1f} | {wall / raw_s:.2f} |"
+        )
+        stages.append((clip, *stage_breakdown(clip, profile)))
+    names = [k for k in STAGE_ORDER if any(k in st for _, _, st in stages)]
+    print(
+        "\nPer stage (in-process measure_video; seconds busy, summed over threads):\n\n"
+        f"| clip | wall s | {' | '.join(names)} |"
+    )
+    print("|---|---|" + "---|" * len(names))
+    for clip, wall, st in stages:
+        cells = " | ".join(f"{st.get(k, 0.0):.2f}" for k in names)
+        print(f"| {clip} | {wall:.1f} | {cells} |")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--skip-per-frame", action="store_true")
+    ap.add_argument("--skip-end-to-end", action="store_true")
+    args = ap.parse_args()
+    print(f"load average (1/5/15 min) at start: {_load()}; cores: {os.cpu_count()}\n")
+    if not args.skip_per_frame:
+        per_frame(args.frames)
+    if not args.skip_end_to_end:
+        end_to_end()
+    print(f"\nload average at end: {_load()}")
 
 
 if __name__ == "__main__":

@@ -129,6 +129,16 @@ class PipelineParams:
 
 
 @dataclass(frozen=True, slots=True)
+class ModelInput:
+    """A frame as the model gets it: downscaled, turned head-up, and how to map back."""
+
+    image: npt.NDArray[np.uint8]
+    turn: QuarterTurn
+    scale: tuple[float, float]  # frame px per model-input px (x, y)
+    frame_size: tuple[int, int]
+
+
+@dataclass(frozen=True, slots=True)
 class _Inference:
     """The model's answer in the head-up, downscaled image, and how to map it back."""
 
@@ -284,6 +294,7 @@ class PosePipeline(ClosesOnExit):
         image: npt.NDArray[np.uint8],
         t_s: float,
         estimator: PoseEstimator | None = None,
+        prepared: ModelInput | None = None,
     ) -> list[_Inference]:
         """Run the model on a head-up copy, downscaled to `inference_long_side_px`.
 
@@ -294,6 +305,16 @@ class PosePipeline(ClosesOnExit):
         estimator = estimator or self.estimator
         if estimator is None:
             raise ValueError("this pipeline has no pose estimator")
+        inp = prepared if prepared is not None else self.model_input(image)
+        # Only the tracking estimator keeps a clock (the crowd one works per image, and may
+        # run in another thread than the tracking one: see `finish`).
+        t_ms = self._next_t_ms(t_s) if estimator is self.estimator else round(t_s * 1000.0)
+        people = estimator.estimate_all(inp.image, t_ms)
+        return [_Inference(up, inp.turn, inp.scale, inp.frame_size) for up in people]
+
+    def model_input(self, image: npt.NDArray[np.uint8]) -> ModelInput:
+        """The image as the model gets it (see `_infer`); depends on nothing but `image`,
+        so it can be made in another thread, ahead of the model."""
         h, w = int(image.shape[0]), int(image.shape[1])
         small = image
         limit = self.params.inference_long_side_px
@@ -311,11 +332,7 @@ class PosePipeline(ClosesOnExit):
             if self.rotate_head_up
             else QuarterTurn(0, (sw, sh))
         )
-        # Only the tracking estimator keeps a clock (the crowd one works per image, and may
-        # run in another thread than the tracking one: see `finish`).
-        t_ms = self._next_t_ms(t_s) if estimator is self.estimator else round(t_s * 1000.0)
-        people = estimator.estimate_all(turn.apply(small), t_ms)
-        return [_Inference(up, turn, (w / sw, h / sh), (w, h)) for up in people]
+        return ModelInput(turn.apply(small), turn, (w / sw, h / sh), (w, h))
 
     def _to_original(self, inf: _Inference) -> PoseLandmarks | None:
         if inf.upright is None:
@@ -338,12 +355,13 @@ class PosePipeline(ClosesOnExit):
         """Points or a rejection reason for one frame."""
         return self.finish(frame, self.track(frame))
 
-    def track(self, frame: Frame) -> list[_Inference]:
+    def track(self, frame: Frame, prepared: ModelInput | None = None) -> list[_Inference]:
         """The first part of `process`: the tracking model, which must see the frames in
-        order (nothing without an estimator)."""
+        order (nothing without an estimator). `prepared`: `model_input(frame.image)`, if
+        already made."""
         if self.estimator is None:
             return []
-        return self._infer(frame.image, frame.t_s)
+        return self._infer(frame.image, frame.t_s, prepared=prepared)
 
     def finish(self, frame: Frame, people: list[_Inference]) -> FramePoints:
         """The rest of `process` on `track`'s output (patient choice, refinement, gates).

@@ -31,7 +31,7 @@ DECODE_AHEAD = 4
 #: Frames waiting for (or in) refinement behind the model.
 REFINE_AHEAD = 3
 
-STAGES = ("decode", "table_pose", "model", "refinement", "statistics")
+STAGES = ("decode", "table_pose", "model_input", "model", "refinement", "statistics")
 
 
 @dataclass

@@ -47,7 +47,7 @@ from sotmeasure.measure.window import (
 )
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.orientation import QuarterTurn
-from sotmeasure.pose.pipeline import FramePoints
+from sotmeasure.pose.pipeline import FramePoints, ModelInput
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
@@ -90,6 +90,8 @@ _ORIENT_FRAMES = 3
 #: for which the frames stand (heel search directions differing by this move a heel edge
 #: by far less than a pixel); above it, they are measured again.
 _ORIENT_TOLERANCE_DEG = 0.2
+#: Model inputs made ahead of the model (each a downscaled frame).
+_PREPARED_AHEAD = 2
 
 
 def _table_pose(
@@ -201,17 +203,21 @@ def _stream(
                 else {"name": "sticker colour detection (no pose model)", "sha256": None}
             )
 
-            def tracked() -> Iterator[tuple[Frame, list[Any]]]:
-                while head:
-                    yield _track_one(head.pop(0))
-                for frame in frames:
-                    yield _track_one(frame)
+            def prepared() -> Iterator[tuple[Frame, ModelInput | None]]:
+                """Every frame with its model input, made in a thread ahead of the model."""
+                for frame in itertools.chain(_drain(head), frames):
+                    if frame.index % step == 0 and len(table_images) < n_table:
+                        table_images.append(frame.image)
+                    with timed(clock, "model_input"):
+                        inp = None if est is None else pipeline.model_input(frame.image)
+                    yield frame, inp
 
-            def _track_one(frame: Frame) -> tuple[Frame, list[Any]]:
-                if frame.index % step == 0 and len(table_images) < n_table:
-                    table_images.append(frame.image)
-                with timed(clock, "model"):
-                    return frame, pipeline.track(frame)
+            def tracked() -> Iterator[tuple[Frame, list[Any]]]:
+                with ReadAhead(prepared(), ahead=_PREPARED_AHEAD) as ready:
+                    for frame, inp in ready:
+                        with timed(clock, "model"):
+                            people = pipeline.track(frame, inp)
+                        yield frame, people
 
             def finish(item: tuple[Frame, list[Any]]) -> FramePoints:
                 frame, people = item
@@ -228,6 +234,12 @@ def _stream(
     if not table_images:
         raise MeasurementError(f"{video.name}: the video has no frames")
     return _Pass(pose, view, points, table_images, model, quality, (info.width, info.height))
+
+
+def _drain(items: list[Frame]) -> Iterator[Frame]:
+    """Yield and forget the items of `items`, first to last."""
+    while items:
+        yield items.pop(0)
 
 
 def _same_orientation(a: TableView, b: TableView, size: tuple[int, int]) -> bool:

@@ -1,0 +1,193 @@
+"""The overlapped, bounded stages of processing/stream.py, and measure_video's one decode.
+
+The stage helpers are checked for order, error propagation and their bound on how far they
+run ahead (an upper bound, so no timing enters the tests). measure_video is run on a video
+without a frame count (a raw MJPEG stream written here), once as it comes and once with its
+first frames blacked out, which makes it orient the pipeline by a separate table-pose pass.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+import sotmeasure.processing.video as video_mod
+from fixture_data import SESSIONS, load_truth
+from sotmeasure.capture.open import open_source
+from sotmeasure.geometry.layout import load_layout
+from sotmeasure.geometry.profile import load_profile
+from sotmeasure.geometry.table_pose import estimate_table_pose
+from sotmeasure.processing import load_setup, measure_video, resolve_params
+from sotmeasure.processing.frame_step import TableView
+from sotmeasure.processing.stream import STAGES, ReadAhead, StageClock, ordered_map
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILE = ROOT / "calibration" / "profiles" / "rendered_overhead_1280x720.toml"
+SETUP = ROOT / "calibration" / "setups" / "rendered_table.toml"
+LAYOUT = SESSIONS / "pre_block" / "layout.json"
+
+
+class _Counting:
+    """An iterable that counts how many items were taken from it."""
+
+    def __init__(self, n: int, fail_at: int | None = None) -> None:
+        self.n, self.fail_at, self.taken = n, fail_at, 0
+
+    def __iter__(self) -> Iterator[int]:
+        for i in range(self.n):
+            if i == self.fail_at:
+                raise RuntimeError(f"broken at {i}")
+            self.taken += 1
+            yield i
+
+
+def test_read_ahead_keeps_order_and_stays_within_its_bound() -> None:
+    src = _Counting(50)
+    seen = []
+    with ReadAhead(src, ahead=3) as items:
+        for i in items:
+            # taken: what the reader has (i + 1), at most 3 queued, one waiting to be put
+            assert src.taken <= i + 1 + 3 + 1
+            seen.append(i)
+    assert seen == list(range(50))
+
+
+def test_read_ahead_raises_the_producers_error_in_place() -> None:
+    seen = []
+    with pytest.raises(RuntimeError, match="broken at 7"), ReadAhead(_Counting(20, 7)) as items:
+        for i in items:
+            seen.append(i)
+    assert seen == list(range(7))
+
+
+def test_read_ahead_stops_its_thread_when_left_early() -> None:
+    src = _Counting(10**6)
+    with ReadAhead(src, ahead=2) as items:
+        for i in items:
+            if i == 5:
+                break
+    assert src.taken < 100
+    assert not any(t.name == "sotmeasure-decode" for t in threading.enumerate())
+
+
+def test_ordered_map_keeps_order_runs_one_at_a_time_and_stays_within_its_bound() -> None:
+    src = _Counting(40)
+    running, overlap = [0], [False]
+    lock = threading.Lock()
+
+    def work(i: int) -> int:
+        with lock:
+            running[0] += 1
+            overlap[0] |= running[0] > 1
+        with lock:
+            running[0] -= 1
+        return i * i
+
+    out = []
+    for k, v in enumerate(ordered_map(work, src, ahead=2)):
+        assert src.taken <= k + 1 + 2 + 1
+        out.append(v)
+    assert out == [i * i for i in range(40)]
+    assert not overlap[0]
+
+
+def test_ordered_map_raises_the_workers_error() -> None:
+    def work(i: int) -> int:
+        if i == 4:
+            raise ValueError("bad item")
+        return i
+
+    with pytest.raises(ValueError, match="bad item"):
+        list(ordered_map(work, range(10)))
+
+
+def test_stage_clock_adds_up_per_stage() -> None:
+    clock = StageClock()
+    clock.add("model", 0.25)
+    clock.add("model", 0.5)
+    with clock.stage("decode"):
+        pass
+    assert clock.seconds["model"] == pytest.approx(0.75)
+    assert clock.counts == {"model": 2, "decode": 1}
+    assert clock.seconds["decode"] >= 0.0
+
+
+def test_a_quarter_turn_or_a_degree_apart_is_another_orientation() -> None:
+    base = TableView(np.array([1.0, 0.0]), False)
+    a = np.radians(0.1)
+    near = TableView(np.array([np.cos(a), np.sin(a)]), False)
+    a = np.radians(1.0)
+    far = TableView(np.array([np.cos(a), np.sin(a)]), False)
+    size = (1280, 720)
+    assert video_mod._same_orientation(base, near, size)
+    assert not video_mod._same_orientation(base, far, size)
+    assert not video_mod._same_orientation(base, TableView(np.array([0.0, 1.0]), False), size)
+    assert not video_mod._same_orientation(base, TableView(np.array([1.0, 0.0]), True), size)
+
+
+def _raw_mjpeg(path: Path, blank_first: int = 0) -> Path:
+    """pre_block as a raw MJPEG stream: no container, so no frame count (FFmpeg: 25 fps)."""
+    with open_source(SESSIONS / "pre_block" / "video.mp4") as src, path.open("wb") as out:
+        for frame in src:
+            image = frame.image if frame.index >= blank_first else np.zeros_like(frame.image)
+            ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            assert ok
+            out.write(data.tobytes())
+    return path
+
+
+class _Spy:
+    def __init__(self, fn: Any) -> None:
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.fn(*args, **kwargs)
+
+
+def _measure(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, _Spy, _Spy]:
+    opened, table_pass = _Spy(video_mod.open_source), _Spy(video_mod._table_pose)
+    monkeypatch.setattr(video_mod, "open_source", opened)
+    monkeypatch.setattr(video_mod, "_table_pose", table_pass)
+    params = resolve_params(mode="markerless", setup=load_setup(SETUP))
+    clock = StageClock()
+    result = measure_video(path, load_layout(LAYOUT), load_profile(PROFILE), params, clock=clock)
+    assert set(STAGES) <= set(clock.seconds)
+    assert clock.counts["model"] == 120
+    return result, opened, table_pass
+
+
+def test_a_video_without_a_frame_count_is_measured_in_one_decode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _raw_mjpeg(tmp_path / "pre.mjpeg")
+    with open_source(path) as src:
+        assert src.info.frame_count is None
+    result, opened, table_pass = _measure(path, monkeypatch)
+    assert (opened.calls, table_pass.calls) == (1, 0)
+    assert len(result.frames) == 120
+    # the same clip as the MP4 (re-encoded as JPEG): within the accuracy target (2 mm)
+    assert result.lld_mm == pytest.approx(load_truth("pre_block")["lld_mm"], abs=2.0)
+
+
+def test_first_frames_without_markers_orient_by_a_separate_table_pose_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _raw_mjpeg(tmp_path / "pre_dark_start.mjpeg", blank_first=3)
+    with open_source(path) as src:
+        first = [f.image for _, f in zip(range(3), src, strict=False)]
+    with pytest.raises(Exception, match="marker"):
+        estimate_table_pose(first, load_layout(LAYOUT), load_profile(PROFILE))
+    result, opened, table_pass = _measure(path, monkeypatch)
+    # the single pass gives up after the first frames, the table-pose pass and the pose
+    # pass follow
+    assert (opened.calls, table_pass.calls) == (3, 1)
+    assert len(result.frames) == 120
+    assert all(f.rejection is not None for f in result.frames[:3])
+    assert result.lld_mm == pytest.approx(load_truth("pre_block")["lld_mm"], abs=2.0)
