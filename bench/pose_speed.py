@@ -10,6 +10,8 @@ PosePipeline.process (head-up rotation, model with segmentation, mapping back, h
 refinement, gates), serially; "markerless-overlap" = the same with the refinement in a
 worker thread one frame behind the model, as `measure` runs it (processing/stream.py).
 "decode" = cv2.VideoCapture.read of the same frames, added for the "incl. decode" columns.
+The CPU columns (process time, all threads) are what a busy machine cannot distort much:
+with other jobs on the cores, the wall-clock ratios say more about the load than the code.
 Target (issue 15): pipeline frame rate >= 0.9 x the raw model's.
 
 End-to-end rows (all in one run): wall and CPU time of the `sotmeasure measure --json`
@@ -85,14 +87,20 @@ def decode(clip: str, n: int, size: tuple[int, int] | None) -> tuple[list[np.nda
 
 
 def time_raw(frames: list[np.ndarray]) -> float:
+    return time_raw_cpu(frames)[0]
+
+
+def time_raw_cpu(frames: list[np.ndarray]) -> tuple[float, float]:
+    """Wall and CPU (whole process) ms per frame of the raw model."""
     with MediaPipePoseEstimator(running_mode="video") as est:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for i, f in enumerate(frames):
             est.estimate(f, i * 33 + 1)
-        return (time.perf_counter() - t0) * 1000 / len(frames)
+        n = len(frames)
+        return (time.perf_counter() - t0) * 1000 / n, (time.process_time() - c0) * 1000 / n
 
 
-def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float, int]:
+def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float, float, int]:
     """mode: "markerless" (default: with the model's mask), "markerless-nomask",
     "markerless-overlap" (refinement in a worker thread), "stickers"."""
     est = None
@@ -101,7 +109,7 @@ def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float
     kind: Mode = "stickers" if mode == "stickers" else "markerless"
     with PosePipeline(mode=kind, caudal_dir_px=caudal_dir(clip), estimator=est) as pipe:
         ok = 0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         if mode == "markerless-overlap":
             from sotmeasure.processing.stream import ordered_map
 
@@ -113,9 +121,10 @@ def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float
             for i, f in enumerate(frames):
                 ok += pipe.process(Frame(f, i, i / 30.0)).points is not None
         ms = (time.perf_counter() - t0) * 1000 / len(frames)
+        cpu_ms = (time.process_time() - c0) * 1000 / len(frames)
     if est is not None:
         est.close()
-    return ms, ok
+    return ms, cpu_ms, ok
 
 
 def per_frame(n_frames: int) -> None:
@@ -132,22 +141,24 @@ def per_frame(n_frames: int) -> None:
     ]
     print(
         "| clip | size | pipeline | frames | decode ms | raw model ms | pipeline ms | "
-        "fps ratio pipeline/raw excl. decode | incl. decode | frames with points |"
+        "fps ratio pipeline/raw excl. decode | incl. decode | raw model CPU ms | "
+        "pipeline CPU ms | CPU ratio raw/pipeline | frames with points |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for clip, size, mode in rows:
         if mode == "markerless-overlap" and not hasattr(PosePipeline, "track"):
             continue  # a version without the split pipeline
         frames, dec_ms = decode(clip, n_frames, size)
         if size is not None:  # resize is not part of decoding a real 1080p stream
             _, dec_ms = decode("stickers", n_frames, None)
-        raw_ms = time_raw(frames)
-        pipe_ms, ok = time_pipeline(frames, clip, mode)
+        raw_ms, raw_cpu = time_raw_cpu(frames)
+        pipe_ms, pipe_cpu, ok = time_pipeline(frames, clip, mode)
         h, w = frames[0].shape[:2]
         print(
             f"| {clip} | {w}x{h} | {mode} | {len(frames)} | {dec_ms:.1f} | {raw_ms:.1f} | "
             f"{pipe_ms:.1f} | {raw_ms / pipe_ms:.2f} | "
-            f"{(raw_ms + dec_ms) / (pipe_ms + dec_ms):.2f} | {ok} |"
+            f"{(raw_ms + dec_ms) / (pipe_ms + dec_ms):.2f} | {raw_cpu:.1f} | {pipe_cpu:.1f} | "
+            f"{raw_cpu / pipe_cpu:.2f} | {ok} |"
         )
 
 
