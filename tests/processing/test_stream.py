@@ -191,3 +191,20 @@ def test_first_frames_without_markers_orient_by_a_separate_table_pose_pass(
     assert len(result.frames) == 120
     assert all(f.rejection is not None for f in result.frames[:3])
     assert result.lld_mm == pytest.approx(load_truth("pre_block")["lld_mm"], abs=2.0)
+
+
+def test_an_error_mid_video_stops_every_stage_thread() -> None:
+    def progress(done: int, _total: int, _what: str) -> None:
+        if done == 5:
+            raise RuntimeError("stopped by the caller")
+
+    params = resolve_params(mode="markerless", setup=load_setup(SETUP))
+    with pytest.raises(RuntimeError, match="stopped by the caller"):
+        measure_video(
+            SESSIONS / "pre_block" / "video.mp4",
+            load_layout(LAYOUT),
+            load_profile(PROFILE),
+            params,
+            progress=progress,
+        )
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("sotmeasure-")]

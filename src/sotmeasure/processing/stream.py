@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -135,12 +135,15 @@ class ReadAhead(Generic[T]):
         self.close()
 
 
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], ahead: int = REFINE_AHEAD) -> Iterator[R]:
+def ordered_map(
+    fn: Callable[[T], R], items: Iterable[T], ahead: int = REFINE_AHEAD
+) -> Generator[R, None, None]:
     """`map(fn, items)` with `fn` running in one worker thread while the next items are made.
 
     Items are taken from `items` (in the caller's thread) at most `ahead` in front of the
     results; results come out in order; `fn` runs on one item at a time, in order, so state
-    it keeps (a tracker, a clock) sees the same sequence as a serial run.
+    it keeps (a tracker, a clock) sees the same sequence as a serial run. Closing the
+    generator waits for the item in work and drops the rest.
     """
     pending: deque[Future[R]] = deque()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sotmeasure-refine") as pool:

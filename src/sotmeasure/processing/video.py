@@ -21,7 +21,8 @@ import datetime as dt
 import itertools
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ def _stream(
                         inp = None if est is None else pipeline.model_input(frame.image)
                     yield frame, inp
 
-            def tracked() -> Iterator[tuple[Frame, list[Any]]]:
+            def tracked() -> Generator[tuple[Frame, list[Any]], None, None]:
                 with ReadAhead(prepared(), ahead=_PREPARED_AHEAD) as ready:
                     for frame, inp in ready:
                         with timed(clock, "model"):
@@ -227,10 +228,13 @@ def _stream(
                         quality.add(frame, map_frame(fp, pose, params), pose, params)
                 return fp
 
-            for fp in ordered_map(finish, tracked()):
-                points.append(fp)
-                if progress is not None:
-                    progress(len(points), total or 0, "pose")
+            # closing(): on an error (or a progress callback raising), the worker and the
+            # model-input thread are stopped here, before the pipeline closes.
+            with closing(tracked()) as items, closing(ordered_map(finish, items)) as results:
+                for fp in results:
+                    points.append(fp)
+                    if progress is not None:
+                        progress(len(points), total or 0, "pose")
     if not table_images:
         raise MeasurementError(f"{video.name}: the video has no frames")
     return _Pass(pose, view, points, table_images, model, quality, (info.width, info.height))
