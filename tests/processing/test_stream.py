@@ -1,9 +1,8 @@
-"""The overlapped, bounded stages of processing/stream.py, and measure_video's one decode.
+"""The overlapped, bounded stages of processing/stream.py, and measure_video's streaming.
 
 The stage helpers are checked for order, error propagation and their bound on how far they
 run ahead (an upper bound, so no timing enters the tests). measure_video is run on a video
-without a frame count (a raw MJPEG stream written here), once as it comes and once with its
-first frames blacked out, which makes it orient the pipeline by a separate table-pose pass.
+without a frame count (a raw MJPEG stream written here), and stopped half-way.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 import pytest
 
 import sotmeasure.processing.video as video_mod
@@ -22,9 +20,7 @@ from fixture_data import SESSIONS, load_truth
 from sotmeasure.capture.open import open_source
 from sotmeasure.geometry.layout import load_layout
 from sotmeasure.geometry.profile import load_profile
-from sotmeasure.geometry.table_pose import estimate_table_pose
 from sotmeasure.processing import load_setup, measure_video, resolve_params
-from sotmeasure.processing.frame_step import TableView
 from sotmeasure.processing.stream import STAGES, ReadAhead, StageClock, ordered_map
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,25 +114,11 @@ def test_stage_clock_adds_up_per_stage() -> None:
     assert clock.seconds["decode"] >= 0.0
 
 
-def test_a_quarter_turn_or_a_degree_apart_is_another_orientation() -> None:
-    base = TableView(np.array([1.0, 0.0]), False)
-    a = np.radians(0.1)
-    near = TableView(np.array([np.cos(a), np.sin(a)]), False)
-    a = np.radians(1.0)
-    far = TableView(np.array([np.cos(a), np.sin(a)]), False)
-    size = (1280, 720)
-    assert video_mod._same_orientation(base, near, size)
-    assert not video_mod._same_orientation(base, far, size)
-    assert not video_mod._same_orientation(base, TableView(np.array([0.0, 1.0]), False), size)
-    assert not video_mod._same_orientation(base, TableView(np.array([1.0, 0.0]), True), size)
-
-
-def _raw_mjpeg(path: Path, blank_first: int = 0) -> Path:
+def _raw_mjpeg(path: Path) -> Path:
     """pre_block as a raw MJPEG stream: no container, so no frame count (FFmpeg: 25 fps)."""
     with open_source(SESSIONS / "pre_block" / "video.mp4") as src, path.open("wb") as out:
         for frame in src:
-            image = frame.image if frame.index >= blank_first else np.zeros_like(frame.image)
-            ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            ok, data = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, 95])
             assert ok
             out.write(data.tobytes())
     return path
@@ -163,33 +145,17 @@ def _measure(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, _Spy, _S
     return result, opened, table_pass
 
 
-def test_a_video_without_a_frame_count_is_measured_in_one_decode(
+def test_a_video_without_a_frame_count_is_measured_streaming(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _raw_mjpeg(tmp_path / "pre.mjpeg")
     with open_source(path) as src:
         assert src.info.frame_count is None
     result, opened, table_pass = _measure(path, monkeypatch)
-    assert (opened.calls, table_pass.calls) == (1, 0)
+    # the table-pose pass (the first frames, 5 apart) and the streamed pose pass
+    assert (opened.calls, table_pass.calls) == (2, 1)
     assert len(result.frames) == 120
     # the same clip as the MP4 (re-encoded as JPEG): within the accuracy target (2 mm)
-    assert result.lld_mm == pytest.approx(load_truth("pre_block")["lld_mm"], abs=2.0)
-
-
-def test_first_frames_without_markers_orient_by_a_separate_table_pose_pass(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    path = _raw_mjpeg(tmp_path / "pre_dark_start.mjpeg", blank_first=3)
-    with open_source(path) as src:
-        first = [f.image for _, f in zip(range(3), src, strict=False)]
-    with pytest.raises(Exception, match="marker"):
-        estimate_table_pose(first, load_layout(LAYOUT), load_profile(PROFILE))
-    result, opened, table_pass = _measure(path, monkeypatch)
-    # the single pass gives up after the first frames, the table-pose pass and the pose
-    # pass follow
-    assert (opened.calls, table_pass.calls) == (3, 1)
-    assert len(result.frames) == 120
-    assert all(f.rejection is not None for f in result.frames[:3])
     assert result.lld_mm == pytest.approx(load_truth("pre_block")["lld_mm"], abs=2.0)
 
 
@@ -208,3 +174,19 @@ def test_an_error_mid_video_stops_every_stage_thread() -> None:
             progress=progress,
         )
     assert not [t.name for t in threading.enumerate() if t.name.startswith("sotmeasure-")]
+
+
+def test_read_ahead_closes_a_generator_it_leaves() -> None:
+    closed = []
+
+    def numbers() -> Iterator[int]:
+        try:
+            yield from range(10**6)
+        finally:
+            closed.append(True)
+
+    with ReadAhead(numbers(), ahead=2) as items:
+        for i in items:
+            if i == 3:
+                break
+    assert closed == [True]

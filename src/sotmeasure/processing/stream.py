@@ -76,14 +76,19 @@ class ReadAhead(Generic[T]):
     """Iterate `items` in a background thread, at most `ahead` items in front of the reader.
 
     Exceptions of the producer are raised in the reader, at the point in the sequence where
-    they happened. Close it (or use `with`) to stop the thread early; it never outlives the
+    they happened. With a `clock`, the time spent taking each item is added to `stage`. Close it (or use `with`) to stop the thread early; it never outlives the
     `with` block.
     """
 
     def __init__(
-        self, items: Iterable[T], ahead: int = DECODE_AHEAD, clock: StageClock | None = None
+        self,
+        items: Iterable[T],
+        ahead: int = DECODE_AHEAD,
+        clock: StageClock | None = None,
+        stage: str = "decode",
     ) -> None:
         self._items = items
+        self._stage = stage
         self._queue: queue.Queue[T | _End] = queue.Queue(maxsize=max(1, ahead))
         self._stop = threading.Event()
         self._clock = clock
@@ -100,10 +105,10 @@ class ReadAhead(Generic[T]):
         return False
 
     def _run(self) -> None:
+        it = iter(self._items)
         try:
-            it = iter(self._items)
             while not self._stop.is_set():
-                with timed(self._clock, "decode"):
+                with timed(self._clock, self._stage):
                     try:
                         item = next(it)
                     except StopIteration:
@@ -113,6 +118,12 @@ class ReadAhead(Generic[T]):
         except BaseException as exc:  # handed to the reader, raised there
             self._put(_End(exc))
             return
+        finally:
+            # A generator left early is closed here, in its own thread, so that what it
+            # holds open (another ReadAhead, a decoder) is released before close() returns.
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
         self._put(_End())
 
     def __iter__(self) -> Iterator[T]:
