@@ -76,8 +76,8 @@ class ReadAhead(Generic[T]):
     """Iterate `items` in a background thread, at most `ahead` items in front of the reader.
 
     Exceptions of the producer are raised in the reader, at the point in the sequence where
-    they happened. With a `clock`, the time spent taking each item is added to `stage`. Close it (or use `with`) to stop the thread early; it never outlives the
-    `with` block.
+    they happened. With a `clock`, the time spent taking each item is added to `stage`.
+    Close it (or use `with`) to stop the thread early; it never outlives the `with` block.
     """
 
     def __init__(
