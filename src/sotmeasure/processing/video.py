@@ -229,7 +229,9 @@ def _unreliable_heels(tracks: list[FrameMeasurement]) -> MeasurementError | None
     reason, count = failed.most_common(1)[0]
     return MeasurementError(
         f"the heels cannot be measured in this recording: {count} of {len(seen)} frames "
-        f"showing the patient were rejected because {reason}"
+        f"showing the patient were rejected because {reason}; check that nothing and "
+        "nobody touches or covers the feet, that no edge (a towel, a line on the floor) "
+        "lies just beyond the heels, and that the heels are sharp and well lit"
     )
 
 
