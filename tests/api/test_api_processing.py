@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from api_helpers import login, make_patient_visit, seed_users, wait_for_measurement, write_video
 from fastapi.testclient import TestClient
@@ -67,6 +68,19 @@ def test_crash_leaves_a_failed_retryable_measurement(
         assert again.status_code == 409 and "pending" in again.json()["detail"]
 
 
+def _upload_and_wait(
+    client: TestClient, h: dict[str, str], vid: int, video: Path, phase: str
+) -> tuple[int, dict[str, Any]]:
+    """Upload a video to a visit and wait for its measurement to finish or fail."""
+    mid = client.post(
+        f"/visits/{vid}/recordings",
+        files={"file": (video.name, video.read_bytes())},
+        data={"phase": phase},
+        headers=h,
+    ).json()["id"]
+    return mid, wait_for_measurement(client, mid, h, bound_s=300)
+
+
 def test_a_recording_that_cannot_be_measured_fails_with_its_reason(
     make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
@@ -79,13 +93,7 @@ def test_a_recording_that_cannot_be_measured_fails_with_its_reason(
     with TestClient(create_app(settings)) as client:
         h = login(client, "prac_a@example.org")
         _pid, vid = make_patient_visit(client, h)
-        mid = client.post(
-            f"/visits/{vid}/recordings",
-            files={"file": ("grey.mp4", video.read_bytes())},
-            data={"phase": "post"},
-            headers=h,
-        ).json()["id"]
-        body = wait_for_measurement(client, mid, h, bound_s=300)
+        mid, body = _upload_and_wait(client, h, vid, video, "post")
         assert body["status"] == "failed"
         assert body["attempts"] == 1 and body["retryable"] is True
         reason = body["failure_reason"]
@@ -111,13 +119,7 @@ def test_without_a_setup_a_real_upload_is_refused_not_measured_with_the_demo_rig
     with TestClient(create_app(settings)) as client:
         h = login(client, "prac_a@example.org")
         _pid, vid = make_patient_visit(client, h)
-        mid = client.post(
-            f"/visits/{vid}/recordings",
-            files={"file": ("clinic.mp4", video.read_bytes())},
-            data={"phase": "pre"},
-            headers=h,
-        ).json()["id"]
-        body = wait_for_measurement(client, mid, h, bound_s=300)
+        _mid, body = _upload_and_wait(client, h, vid, video, "pre")
         assert body["status"] == "failed"
         assert body["lld_mm"] is None
         assert "demo calibration" in body["failure_reason"]

@@ -75,12 +75,6 @@ class ErrorBudget:
     def tilt_half_deg(self) -> float:
         return math.hypot(self.tilt_stat_half_deg, 1.96 * self.tilt_systematic_u_deg)
 
-    def component(self, name: str) -> BudgetComponent:
-        for c in self.components:
-            if c.name == name:
-                return c
-        raise KeyError(name)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ErrorBudget:
         """The budget back from its `to_dict` form (a stored result's `error_budget`)."""

@@ -88,10 +88,3 @@ class QuarterTurn:
             out[:, 0] = y_old
             out[:, 1] = wi - 1 - x_old
         return out
-
-    def mask_to_original(self, mask: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Rotate an image-sized mask of the rotated image back to the original frame."""
-        if self.k == 0:
-            return mask
-        back = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}
-        return np.ascontiguousarray(cv2.rotate(mask, back[self.k]))

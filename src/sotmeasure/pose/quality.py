@@ -1,17 +1,9 @@
 """Per-frame quality gates: the reasons a frame gives no points, in words a user acts on.
 
-Motion across a measurement window is judged by the measurement (it sees the window);
-`max_displacement_px` is the per-frame helper it can use.
+Motion across a measurement window is judged by the measurement (it sees the window).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-import numpy as np
-
-if TYPE_CHECKING:
-    from sotmeasure.pose.pipeline import BodyPoints
 
 REJECT_NO_PERSON = "no person found: the whole body, head and shoulders included, must be in view"
 REJECT_HIPS_NOT_VISIBLE = "hips not visible: both hips must be in view and not covered"
@@ -46,14 +38,3 @@ def heel_not_located(status: str) -> str:
 
 DEFAULT_MIN_VISIBILITY = 0.5
 DEFAULT_IN_FRAME_MARGIN_PX = 4.0
-
-
-def max_displacement_px(a: BodyPoints, b: BodyPoints) -> float:
-    """Largest movement (px) of any of the four body points between two frames."""
-    pairs = (
-        (a.heel_left_px, b.heel_left_px),
-        (a.heel_right_px, b.heel_right_px),
-        (a.hip_left_px, b.hip_left_px),
-        (a.hip_right_px, b.hip_right_px),
-    )
-    return max(float(np.hypot(*(p - q))) for p, q in pairs)

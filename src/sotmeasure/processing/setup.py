@@ -52,11 +52,6 @@ class SetupFiles:
     setup_path: Path | None
     source: str  # SOURCE_CONFIGURED | SOURCE_DEMO | SOURCE_MIXED
 
-    @property
-    def uses_demo_files(self) -> bool:
-        """True when any file is the bundled demo's (the rendered rig's camera or heights)."""
-        return self.source != SOURCE_CONFIGURED
-
     def describe(self) -> dict[str, Any]:
         return {
             "layout": self.layout_path.name,
