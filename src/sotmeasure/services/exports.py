@@ -5,6 +5,10 @@ addresses, calendar dates or file names. Subjects, sites and practitioners appea
 hashes (HMAC-SHA256) with a random key made for that one export, so ids cannot be linked
 across exports or back to the clinic's codes; time appears as days since the subject's
 first exported visit.
+
+In every CSV export a text cell starting with =, +, -, @, a tab or a carriage return is
+prefixed with a single quote so that a spreadsheet shows it as text instead of running it
+as a formula (CSV injection); numbers are never escaped.
 """
 
 from __future__ import annotations
@@ -262,10 +266,38 @@ def _frame(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame
     return frame
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula, prefixed with a single quote.
+
+    Only strings are escaped: numbers (a negative LLD such as -3.0) stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell (and column name) escaped against formula injection."""
+    safe = frame.rename(columns=lambda name: escape_formula(str(name)))
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(escape_formula)
+    return safe
+
+
 def encode(frame: pd.DataFrame, fmt: Format) -> bytes:
-    """CSV (UTF-8, header row) or Parquet (pyarrow) bytes of a table."""
+    """CSV (UTF-8, header row, RFC 4180 CRLF rows; text cells escaped against formula
+    injection) or Parquet (pyarrow; values as stored, typed) bytes of a table.
+
+    CRLF rows because Python's csv writer quotes a field holding a line-terminator
+    character only: with CRLF a bare carriage return inside a cell is quoted too.
+    """
     if fmt == "csv":
-        text: str = frame.to_csv(index=False)
+        text: str = _csv_safe(frame).to_csv(index=False, lineterminator="\r\n")
         return text.encode("utf-8")
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False, engine="pyarrow")

