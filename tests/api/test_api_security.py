@@ -8,7 +8,7 @@ import csv
 import io
 
 import pandas as pd
-from api_helpers import World, result_payload
+from api_helpers import World, login, result_payload
 from fastapi.testclient import TestClient
 
 FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
@@ -64,3 +64,44 @@ def _is_number(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _me(client: TestClient, headers: dict[str, str]) -> int:
+    return client.get("/auth/me", headers=headers).status_code
+
+
+def test_password_role_and_active_changes_revoke_the_users_tokens(
+    client: TestClient, world: World
+) -> None:
+    admin = world.headers["admin"]
+    prac_a, prac_b = world.users["prac_a"], world.users["prac_b"]
+    old = world.headers["prac_a"]
+    second = login(client, "prac_a@example.org")
+    # a change of name or clinic keeps the tokens
+    assert (
+        client.patch(f"/users/{prac_a}", json={"full_name": "A. Prac"}, headers=admin).status_code
+        == 200
+    )
+    assert _me(client, old) == _me(client, second) == 200
+    # a new password: every token of that user stops working, other users' tokens do not
+    changed = client.patch(
+        f"/users/{prac_a}", json={"password": "a-new-long-password"}, headers=admin
+    )
+    assert changed.status_code == 200, changed.text
+    assert _me(client, old) == _me(client, second) == 401
+    assert _me(client, world.headers["prac_b"]) == _me(client, admin) == 200
+    new = login(client, "prac_a@example.org", "a-new-long-password")
+    assert _me(client, new) == 200
+    # a new role
+    assert (
+        client.patch(f"/users/{prac_a}", json={"role": "admin"}, headers=admin).status_code == 200
+    )
+    assert _me(client, new) == 401
+    # deactivating, then reactivating: the old token stays revoked
+    b = world.headers["prac_b"]
+    assert (
+        client.patch(f"/users/{prac_b}", json={"active": False}, headers=admin).status_code == 200
+    )
+    assert client.patch(f"/users/{prac_b}", json={"active": True}, headers=admin).status_code == 200
+    assert _me(client, b) == 401
+    assert _me(client, login(client, "prac_b@example.org")) == 200

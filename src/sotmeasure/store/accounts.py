@@ -1,7 +1,9 @@
 """Users, clinics and bearer tokens: the rules shared by the API and the CLI.
 
 Passwords are hashed with argon2id (argon2-cffi); tokens are 256-bit random strings of
-which only the sha256 is stored, with an expiry. Nothing here logs a password or token.
+which only the sha256 is stored, with an expiry. Changing a user's password, role or active
+status revokes all of that user's tokens (`revoke_user_tokens`). Nothing here logs a
+password or token.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sotmeasure.errors import SotmeasureError
@@ -131,3 +133,13 @@ def revoke_token(session: Session, token: str) -> None:
     row = session.scalar(select(AuthToken).where(AuthToken.token_sha256 == token_digest(token)))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+
+
+def revoke_user_tokens(session: Session, user_id: int) -> None:
+    """Revoke every unrevoked token of a user (not committed): called when the password,
+    role or active status changes, so a token issued before the change stops working."""
+    session.execute(
+        update(AuthToken)
+        .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

@@ -10,7 +10,12 @@ from sqlalchemy import select
 from sotmeasure.api.deps import AdminUser, CurrentUser, DbSession
 from sotmeasure.api.schemas import ClinicIn, ClinicOut, UserCreate, UserOut, UserUpdate
 from sotmeasure.services.errors import NotFoundError
-from sotmeasure.store.accounts import AccountError, create_user, hash_password
+from sotmeasure.store.accounts import (
+    AccountError,
+    create_user,
+    hash_password,
+    revoke_user_tokens,
+)
 from sotmeasure.store.models import Clinic, Role, User
 
 router = APIRouter(tags=["users"])
@@ -87,11 +92,13 @@ def get_user(user_id: int, _admin: AdminUser, session: DbSession) -> UserOut:
 
 @router.patch("/users/{user_id}", response_model=UserOut)
 def update_user(user_id: int, body: UserUpdate, admin: AdminUser, session: DbSession) -> UserOut:
-    """Change role, clinic, name, password or deactivate (admin)."""
+    """Change role, clinic, name, password or deactivate (admin). A new password, role or
+    active status revokes every token the user holds (they log in again)."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFoundError("user")
     changes = body.model_dump(exclude_unset=True)
+    before = (user.password_hash, user.role, user.active)
     if "clinic_id" in changes:
         _clinic_or_422(session, changes["clinic_id"])
         user.clinic_id = changes["clinic_id"]
@@ -107,5 +114,7 @@ def update_user(user_id: int, body: UserUpdate, admin: AdminUser, session: DbSes
         user.password_hash = hash_password(changes["password"])
     if user.role == Role.PRACTITIONER.value and user.clinic_id is None:
         raise HTTPException(422, detail="a practitioner must belong to a clinic")
+    if (user.password_hash, user.role, user.active) != before:
+        revoke_user_tokens(session, user.id)
     session.commit()
     return UserOut.model_validate(user)
