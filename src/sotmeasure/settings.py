@@ -17,6 +17,8 @@ import platformdirs
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from sotmeasure.private_files import private_dir
+
 _MB = 1024 * 1024
 
 
@@ -132,6 +134,10 @@ class Settings(BaseSettings):
         return int(self.max_unzipped_mb * _MB)
 
     def ensure_dirs(self) -> None:
-        """Create the data folders (idempotent)."""
+        """Create the data folders as 0700, tightening existing ones (idempotent).
+
+        Files below them are written 0600 (`sotmeasure.private_files`); an older install's
+        0644 files become unreachable for other accounts through their 0700 folders.
+        """
         for folder in (self.data_dir, self.recordings_dir, self.tmp_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            private_dir(folder)

@@ -6,10 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
-from api_helpers import World, login, result_payload
+from api_helpers import World, login, make_patient_visit, result_payload, write_video
 from fastapi.testclient import TestClient
+
+from sotmeasure.settings import Settings
 
 FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
 
@@ -105,3 +112,68 @@ def test_password_role_and_active_changes_revoke_the_users_tokens(
     assert client.patch(f"/users/{prac_b}", json={"active": True}, headers=admin).status_code == 200
     assert _me(client, b) == 401
     assert _me(client, login(client, "prac_b@example.org")) == 200
+
+
+def _zip_bytes(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("rec-01/"), b"")
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_data_folder_is_0700_and_its_files_0600(
+    world_factory: Callable[[Settings], tuple[TestClient, World]],
+    make_settings: Callable[..., Settings],
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    old_umask = os.umask(0o022)  # the usual umask: without explicit modes 0755 and 0644
+    try:
+        data_dir = tmp_path / "fresh" / "data"
+        # SQLite: the default database inside the data folder; PostgreSQL: the test database
+        settings = make_settings(
+            data_dir=data_dir, database_url=None if db_url.startswith("sqlite") else db_url
+        )
+        client, world = world_factory(settings)
+        h = world.headers["prac_a"]
+        _pid, vid = make_patient_visit(client, h)
+        video = write_video(tmp_path / "clip.mp4").read_bytes()
+        for name, data in (("v.mp4", video), ("rec.zip", _zip_bytes({"rec-01/v.mp4": video}))):
+            response = client.post(
+                f"/visits/{vid}/recordings",
+                files={"file": (name, data, "application/octet-stream")},
+                data={"phase": "pre"},
+                headers=h,
+            )
+            assert response.status_code == 202, response.text
+        modes = {
+            path.relative_to(data_dir).as_posix(): stat.S_IMODE(path.stat().st_mode)
+            for path in (data_dir, *data_dir.rglob("*"))
+        }
+    finally:
+        os.umask(old_umask)
+    files = {name for name in modes if (data_dir / name).is_file()}
+    assert any(name.endswith(".mp4") for name in files)  # the stored video
+    assert any(name.endswith(".zip") for name in files)  # the stored zip
+    assert any(name.endswith("rec-01/v.mp4") for name in files)  # its unpacked video
+    if db_url.startswith("sqlite"):
+        assert {"sotmeasure.db", "sotmeasure.db-wal"} <= files
+    assert {n: m for n, m in modes.items() if n in files and m != 0o600} == {}
+    assert {n: m for n, m in modes.items() if n not in files and m != 0o700} == {}
+
+
+def test_an_existing_data_folder_is_tightened_to_0700(
+    world_factory: Callable[[Settings], tuple[TestClient, World]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "old-install"
+    (data_dir / "recordings").mkdir(parents=True)
+    for folder in (data_dir, data_dir / "recordings"):
+        folder.chmod(0o755)
+    client, world = world_factory(make_settings(data_dir=data_dir))
+    assert client.get("/auth/me", headers=world.headers["admin"]).status_code == 200
+    for folder in (data_dir, data_dir / "recordings", data_dir / "tmp"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder

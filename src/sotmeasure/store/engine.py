@@ -7,12 +7,15 @@ apps on several databases in one process.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from sotmeasure.private_files import FILE_MODE, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +48,25 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (its WAL and shared-memory files
+    copy the database's mode); missing parent folders are made 0700."""
+    missing = [p for p in path.parents if not p.exists()]
+    if missing:
+        private_dir(missing[0])
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))  # empty = a new database
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        if file.is_file():
+            file.chmod(FILE_MODE)
+
+
 def make_engine(url: str) -> Engine:
     """An Engine for `url`; SQLite files get their parent folder created and are configured."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},

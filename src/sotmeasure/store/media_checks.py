@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.private_files import DIR_MODE, open_private, private_dir
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,8 @@ def check_zip_listing(path: Path, limits: ZipLimits) -> list[zipfile.ZipInfo]:
 def extract_zip(path: Path, target: Path, limits: ZipLimits) -> None:
     """Extract into `target` (new folder), counting real bytes: headers can lie."""
     members = check_zip_listing(path, limits)
-    target.mkdir(parents=True)
+    target.mkdir(parents=True, mode=DIR_MODE)
+    target.chmod(DIR_MODE)
     written = 0
     with zipfile.ZipFile(path) as archive:
         for info in members:
@@ -161,12 +163,12 @@ def extract_zip(path: Path, target: Path, limits: ZipLimits) -> None:
             if not destination.resolve().is_relative_to(target.resolve()):
                 raise UploadRejectedError(f"the zip holds an unsafe file name: {info.filename!r}")
             if info.is_dir():
-                destination.mkdir(parents=True, exist_ok=True)
+                private_dir(destination)
                 continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(destination.parent)
             member_written = 0
             try:
-                with archive.open(info) as src, destination.open("xb") as dst:
+                with archive.open(info) as src, open_private(destination) as dst:
                     while chunk := src.read(_COPY_CHUNK):
                         member_written += len(chunk)
                         written += len(chunk)

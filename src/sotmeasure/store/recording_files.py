@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.private_files import open_private, private_dir
 from sotmeasure.store.media_checks import (
     UploadRejectedError,
     ZipLimits,
@@ -72,8 +73,8 @@ class RecordingFiles:
 
     def store_stream(self, stream: BinaryIO) -> StoredRecording:
         """Copy, hash, check and store an upload; raise (storing nothing) when it is bad."""
-        self.recordings_dir.mkdir(parents=True, exist_ok=True)
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.recordings_dir)
+        private_dir(self.tmp_dir)
         scratch = self.tmp_dir / f"upload-{uuid.uuid4().hex}"
         part = scratch.with_suffix(".part")
         try:
@@ -96,7 +97,7 @@ class RecordingFiles:
         digest = hashlib.sha256()
         size = 0
         head = b""
-        with target.open("xb") as out:
+        with open_private(target) as out:
             while chunk := stream.read(_CHUNK):
                 size += len(chunk)
                 if size > self.max_upload_bytes:

@@ -14,6 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from sotmeasure.private_files import make_private, private_dir
+
 log = logging.getLogger(__name__)
 
 CAPTURE_PREFIX = "capture-"
@@ -38,11 +40,12 @@ def recover_scratch(tmp_dir: Path, interrupted_dir: Path) -> ScratchRecovery:
         return ScratchRecovery((), ())
     for entry in sorted(tmp_dir.iterdir()):
         if entry.is_dir() and entry.name.startswith(CAPTURE_PREFIX) and any(entry.rglob("*")):
-            interrupted_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(interrupted_dir)
             target = interrupted_dir / entry.name
             if target.exists():
                 shutil.rmtree(target)
             shutil.move(str(entry), target)
+            make_private(target)
             kept.append(target)
             log.warning("an interrupted live capture was kept in %s", target)
         elif entry.is_dir() and not entry.is_symlink():

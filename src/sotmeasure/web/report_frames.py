@@ -17,6 +17,7 @@ import numpy as np
 from sotmeasure.capture.open import open_source
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.measure.result import ResultRecord
+from sotmeasure.private_files import private_dir, write_private_bytes
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.measurements import stored_result
 from sotmeasure.store.models import Measurement
@@ -109,8 +110,8 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
             f"pelvic tilt {row.pelvic_tilt_deg:+.1f} deg (95% CI {tlow:+.1f} to {thigh:+.1f})"
         )
     png = encode_png(_with_caption(img, lines))
-    cache.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(cache.parent)
     tmp = cache.with_suffix(".tmp")
-    tmp.write_bytes(png)
+    write_private_bytes(tmp, png)
     tmp.replace(cache)
     return png
