@@ -22,6 +22,12 @@ from sotmeasure.private_files import private_dir
 _MB = 1024 * 1024
 
 
+def megabytes(n_bytes: float) -> str:
+    """A byte count in the unit the `*_mb` settings are given in: 500 MB of limit reads
+    "500 MB" (not "524 MB", which a division by 10**6 would say)."""
+    return f"{n_bytes / _MB:.4g} MB"
+
+
 def default_data_dir() -> Path:
     """The per-user data directory (e.g. ~/.local/share/sotmeasure on Linux)."""
     return Path(platformdirs.user_data_dir("sotmeasure", appauthor=False))

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-from api_helpers import World, login, make_patient_visit, result_payload, write_video
+from api_helpers import PASSWORD, World, login, make_patient_visit, result_payload, write_video
 from fastapi.testclient import TestClient
 
+from sotmeasure.app import create_app
 from sotmeasure.settings import Settings
 
 FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
@@ -177,3 +178,121 @@ def test_an_existing_data_folder_is_tightened_to_0700(
     assert client.get("/auth/me", headers=world.headers["admin"]).status_code == 200
     for folder in (data_dir, data_dir / "recordings", data_dir / "tmp"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+
+SITE = "http://testserver"  # TestClient's host
+
+
+def _page_login(client: TestClient, headers: dict[str, str]) -> int:
+    return client.post(
+        "/ui/login",
+        data={"email": "prac_a@example.org", "password": PASSWORD, "next": "/ui/patients"},
+        headers=headers,
+        follow_redirects=False,
+    ).status_code
+
+
+def test_page_forms_refuse_a_null_missing_or_foreign_origin(
+    client: TestClient, world: World
+) -> None:
+    assert _page_login(client, {}) == 403
+    assert _page_login(client, {"Origin": "null"}) == 403
+    assert _page_login(client, {"Origin": "https://evil.example"}) == 403
+    assert _page_login(client, {"Referer": "https://evil.example/form"}) == 403
+    assert "sotmeasure_token" not in client.cookies
+    assert _page_login(client, {"Referer": f"{SITE}/ui/login"}) == 303  # no Origin: Referer
+    assert _page_login(client, {"Origin": SITE}) == 303
+    assert "sotmeasure_token" in client.cookies
+    # logged in, a state-changing form without a usable Origin still changes nothing
+    for headers in ({}, {"Origin": "null"}):
+        refused = client.post(
+            "/ui/patients", data={"code": "P-X"}, headers=headers, follow_redirects=False
+        )
+        assert refused.status_code == 403
+    patients = client.get("/patients", headers=world.headers["prac_a"]).json()
+    assert [p["code"] for p in patients] == []
+    made = client.post(
+        "/ui/patients", data={"code": "P-X"}, headers={"Origin": SITE}, follow_redirects=False
+    )
+    assert made.status_code == 303, made.text
+    assert client.get("/ui/patients").status_code == 200  # reads need no Origin
+
+
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(
+    client: TestClient, world: World
+) -> None:
+    admin = world.headers["admin"]
+    first = world.users["admin"]
+    for change in ({"role": "researcher"}, {"role": "practitioner", "clinic_id": world.clinic_a}):
+        refused = client.patch(f"/users/{first}", json=change, headers=admin)
+        assert refused.status_code == 409, refused.text
+        assert "last active admin" in refused.json()["detail"]
+    assert client.get(f"/users/{first}", headers=admin).json()["role"] == "admin"
+    # a second admin who is inactive does not count
+    second = client.post(
+        "/users",
+        json={"email": "admin2@example.org", "password": "another-long-password", "role": "admin"},
+        headers=admin,
+    ).json()["id"]
+    assert (
+        client.patch(f"/users/{second}", json={"active": False}, headers=admin).status_code == 200
+    )
+    assert (
+        client.patch(f"/users/{first}", json={"role": "researcher"}, headers=admin).status_code
+        == 409
+    )
+    # with another active admin, the first may step down; then the second is the last one
+    assert client.patch(f"/users/{second}", json={"active": True}, headers=admin).status_code == 200
+    stepped = client.patch(f"/users/{first}", json={"role": "researcher"}, headers=admin)
+    assert stepped.status_code == 200, stepped.text
+    admin2 = login(client, "admin2@example.org", "another-long-password")
+    last = client.patch(f"/users/{second}", json={"role": "researcher"}, headers=admin2)
+    assert last.status_code == 409 and "last active admin" in last.json()["detail"]
+    # the first admin's account (now inactive) cannot be used to get around it either
+    assert (
+        client.patch(f"/users/{first}", json={"active": False}, headers=admin2).status_code == 200
+    )
+    assert client.patch(f"/users/{second}", json={"active": False}, headers=admin2).status_code in (
+        409,
+        422,  # "you cannot deactivate yourself" comes first
+    )
+
+
+def test_report_and_other_pages_are_not_cached(client: TestClient, world: World) -> None:
+    _pid, vid = make_patient_visit(client, world.headers["prac_a"])
+    assert _page_login(client, {"Origin": SITE}) == 303
+    for path in ("/ui/patients", f"/ui/visits/{vid}", f"/ui/visits/{vid}/report"):
+        page = client.get(path)
+        assert page.status_code == 200, (path, page.text)
+        assert page.headers["cache-control"] == "no-store", path
+    assert client.get("/ui/visits/999999/report").headers["cache-control"] == "no-store"
+
+
+def test_413_states_the_limit_in_the_configured_unit(
+    world_factory: Callable[[Settings], tuple[TestClient, World]],
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+) -> None:
+    client, world = world_factory(make_settings(max_upload_mb=1.5))
+    h = world.headers["prac_a"]
+    _pid, vid = make_patient_visit(client, h)
+    mib = 1024 * 1024
+    for size in (2 * mib, 4 * mib):  # caught while copying / by the body-size middleware
+        response = client.post(
+            f"/visits/{vid}/recordings",
+            files={"file": ("v.mp4", b"\0" * size, "video/mp4")},
+            data={"phase": "pre"},
+            headers=h,
+        )
+        assert response.status_code == 413, response.text
+        assert response.json()["detail"] == "the upload is larger than the limit of 1.5 MB"
+    # the default 500 MB limit, from a declared Content-Length (nothing is sent): a second
+    # app on the same database, so the same tokens work
+    with TestClient(create_app(make_settings(data_dir=tmp_path / "d2"))) as default_client:
+        huge = default_client.post(
+            f"/visits/{vid}/recordings",
+            content=b"x",
+            headers={**h, "Content-Length": str(600 * mib)},
+        )
+    assert huge.status_code == 413
+    assert huge.json()["detail"] == "the upload is larger than the limit of 500 MB"

@@ -89,7 +89,8 @@ def _client(tmp_path: Path, **settings: Any) -> Iterator[TestClient]:
     s.ensure_dirs()
     _seed(s)
     app = create_app(s)
-    with TestClient(app, base_url=ORIGIN) as client:
+    # a browser sends Origin on every form POST; the pages refuse a POST without one
+    with TestClient(app, base_url=ORIGIN, headers={"Origin": ORIGIN}) as client:
         yield client
 
 

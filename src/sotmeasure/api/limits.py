@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sotmeasure.settings import megabytes
+
 MULTIPART_OVERHEAD_BYTES = 1 << 20  # form fields and part headers around the file
 
 
@@ -62,7 +64,7 @@ class BodySizeLimitMiddleware:
 
     async def _send_413(self, send: Send) -> None:
         body = json.dumps(
-            {"detail": f"the upload is larger than the limit of {self.max_bytes / 1e6:.0f} MB"}
+            {"detail": f"the upload is larger than the limit of {megabytes(self.max_bytes)}"}
         ).encode()
         await send(
             {

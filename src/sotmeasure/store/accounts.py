@@ -143,3 +143,20 @@ def revoke_user_tokens(session: Session, user_id: int) -> None:
         .where(AuthToken.user_id == user_id, AuthToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+LAST_ADMIN = (
+    "this is the last active admin: make another user an active admin first, "
+    "then demote or deactivate this one"
+)
+
+
+def other_active_admins(session: Session, user_id: int) -> int:
+    """How many active admins there are besides `user_id` (rows locked on PostgreSQL, so two
+    admins demoting each other at once cannot both succeed)."""
+    rows = session.scalars(
+        select(User.id)
+        .where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != user_id)
+        .with_for_update()
+    )
+    return len(list(rows))

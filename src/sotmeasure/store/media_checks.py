@@ -18,6 +18,7 @@ from typing import Any
 
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.private_files import DIR_MODE, open_private, private_dir
+from sotmeasure.settings import megabytes
 
 log = logging.getLogger(__name__)
 
@@ -144,8 +145,8 @@ def check_zip_listing(path: Path, limits: ZipLimits) -> list[zipfile.ZipInfo]:
             )
     if total > limits.max_total_bytes:
         raise UploadRejectedError(
-            f"the zip would expand to {total / 1e6:.0f} MB; at most "
-            f"{limits.max_total_bytes / 1e6:.0f} MB are allowed"
+            f"the zip would expand to {megabytes(total)}; at most "
+            f"{megabytes(limits.max_total_bytes)} are allowed"
         )
     return members
 

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.private_files import open_private, private_dir
+from sotmeasure.settings import megabytes
 from sotmeasure.store.media_checks import (
     UploadRejectedError,
     ZipLimits,
@@ -102,8 +103,7 @@ class RecordingFiles:
                 size += len(chunk)
                 if size > self.max_upload_bytes:
                     raise UploadTooLargeError(
-                        f"the upload is larger than the limit of "
-                        f"{self.max_upload_bytes / 1e6:.0f} MB"
+                        f"the upload is larger than the limit of {megabytes(self.max_upload_bytes)}"
                     )
                 if len(head) < _SNIFF_BYTES:
                     head += chunk[: _SNIFF_BYTES - len(head)]

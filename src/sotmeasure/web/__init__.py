@@ -20,7 +20,7 @@ from sotmeasure.services.context import AppContext
 from sotmeasure.web import live_routes, pages
 from sotmeasure.web.capture import CaptureRegistry
 from sotmeasure.web.live import LiveHub
-from sotmeasure.web.session import ForeignOrigin, LoginRequired, login_redirect
+from sotmeasure.web.session import ForeignOrigin, LoginRequired, NoStoreMiddleware, login_redirect
 from sotmeasure.web.settings import WebSettings
 from sotmeasure.web.state import STATIC_DIR, TEMPLATES_DIR, WebState, get_web
 
@@ -51,6 +51,7 @@ def mount_web(app: FastAPI, ctx: AppContext, web: WebSettings | None = None) -> 
     app.include_router(pages.router)
     app.include_router(live_routes.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC_DIR)), name="web-static")
+    app.add_middleware(NoStoreMiddleware)
 
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
@@ -62,7 +63,11 @@ def mount_web(app: FastAPI, ctx: AppContext, web: WebSettings | None = None) -> 
 
     @app.exception_handler(ForeignOrigin)
     async def _foreign(_request: Request, _exc: ForeignOrigin) -> Response:
-        return PlainTextResponse("this form was sent from another site: refused", 403)
+        return PlainTextResponse(
+            "this form was not sent from a page of this site (Origin missing, null or "
+            "another host): refused",
+            403,
+        )
 
     return state
 

@@ -437,4 +437,4 @@ def measurement_frame(measurement_id: int, ctx: Ctx, user: PageUser) -> Response
             png = annotated_frame_png(ctx, row)
         except SotmeasureError as exc:
             raise HTTPException(404, detail=str(exc)) from None
-    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})

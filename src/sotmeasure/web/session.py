@@ -3,8 +3,8 @@
 Why the same token: one login rule, one expiry and one revocation for the API and the
 pages (`store.accounts`). The cookie is HttpOnly (no script can read it) and SameSite=Lax
 (a form on another site cannot post with it); state-changing page requests additionally
-check (`same_origin`, a dependency of the pages' router) that Origin/Referer, when the
-browser sends one, names this server.
+check (`same_origin`, a dependency of the pages' router) that Origin (or Referer) names
+this server; `Origin: null` and a request with neither header are refused.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sotmeasure.services.context import AppContext
 from sotmeasure.store.accounts import user_for_token
@@ -71,15 +72,45 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def same_origin(request: Request) -> None:
-    """Router dependency: refuse a state-changing request (POST, ...) whose Origin (or
-    Referer) header names another host; reads are let through."""
+    """Router dependency: a state-changing request (POST, ...) must name this server in its
+    Origin header (or, when a browser sends no Origin, in its Referer); reads pass.
+
+    Refused: another host, `Origin: null` (sandboxed frames, data: URLs, some redirects)
+    and a request with neither header: every current browser sends Origin on a form POST,
+    so a missing one is not a browser form of this site.
+    """
     if request.method in _SAFE_METHODS:
         return
     header = request.headers.get("origin") or request.headers.get("referer")
     if not header or header == "null":
-        return
+        raise ForeignOrigin()
     if urlsplit(header).netloc != request.headers.get("host", ""):
         raise ForeignOrigin()
+
+
+class NoStoreMiddleware:
+    """Every page answer under /ui/ (reports, patient lists, their images and data, error
+    pages) carries `Cache-Control: no-store` unless it set its own: patient data must not
+    stay in a shared computer's browser cache or a proxy. Static files keep caching."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not path.startswith("/ui/") or path.startswith("/ui/static/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_no_store)
 
 
 def set_login_cookie(response: Response, token: str, max_age_s: int, secure: bool) -> None:

@@ -11,9 +11,11 @@ from sotmeasure.api.deps import AdminUser, CurrentUser, DbSession
 from sotmeasure.api.schemas import ClinicIn, ClinicOut, UserCreate, UserOut, UserUpdate
 from sotmeasure.services.errors import NotFoundError
 from sotmeasure.store.accounts import (
+    LAST_ADMIN,
     AccountError,
     create_user,
     hash_password,
+    other_active_admins,
     revoke_user_tokens,
 )
 from sotmeasure.store.models import Clinic, Role, User
@@ -114,6 +116,10 @@ def update_user(user_id: int, body: UserUpdate, admin: AdminUser, session: DbSes
         user.password_hash = hash_password(changes["password"])
     if user.role == Role.PRACTITIONER.value and user.clinic_id is None:
         raise HTTPException(422, detail="a practitioner must belong to a clinic")
+    was_admin = before[1] == Role.ADMIN.value and before[2]
+    still_admin = user.role == Role.ADMIN.value and user.active
+    if was_admin and not still_admin and other_active_admins(session, user.id) == 0:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=LAST_ADMIN)
     if (user.password_hash, user.role, user.active) != before:
         revoke_user_tokens(session, user.id)
     session.commit()
