@@ -68,6 +68,14 @@ class Settings(BaseSettings):
 
     # Auth
     token_lifetime_minutes: int = Field(default=12 * 60, ge=1)
+    login_free_failures_per_account: int = Field(
+        default=5, ge=1, description="Wrong passwords for one e-mail before back-off starts."
+    )
+    login_free_failures_per_address: int = Field(
+        default=20, ge=1, description="Failed logins from one client address before back-off."
+    )
+    login_backoff_base_s: float = Field(default=1.0, gt=0, description="First lock-out, s.")
+    login_backoff_max_s: float = Field(default=900.0, gt=0, description="Longest lock-out, s.")
 
     # Background processing
     processing_workers: int = Field(

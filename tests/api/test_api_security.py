@@ -11,12 +11,14 @@ import stat
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from api_helpers import PASSWORD, World, login, make_patient_visit, result_payload, write_video
 from fastapi.testclient import TestClient
 
 from sotmeasure.app import create_app
+from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
 
 FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
@@ -296,3 +298,61 @@ def test_413_states_the_limit_in_the_configured_unit(
         )
     assert huge.status_code == 413
     assert huge.json()["detail"] == "the upload is larger than the limit of 500 MB"
+
+
+def _token(client: TestClient, email: str, password: str) -> Any:
+    return client.post("/auth/token", json={"email": email, "password": password})
+
+
+def test_login_floods_are_throttled_per_account_and_address_with_back_off(
+    world_factory: Callable[[Settings], tuple[TestClient, World]],
+    make_settings: Callable[..., Settings],
+) -> None:
+    client, _world = world_factory(
+        make_settings(
+            login_free_failures_per_account=3,
+            login_free_failures_per_address=6,
+            login_backoff_base_s=30.0,
+        )
+    )
+    for _ in range(3):  # the free failures: 401
+        assert _token(client, "prac_a@example.org", "wrong-password!").status_code == 401
+    # the 4th failure locks the account for 30 s; the 5th try is refused before argon2
+    assert _token(client, "prac_a@example.org", "wrong-password!").status_code == 401
+    locked = _token(client, "prac_a@example.org", PASSWORD)  # even the right password
+    assert locked.status_code == 429
+    assert 1 <= int(locked.headers["Retry-After"]) <= 30
+    assert "too many failed logins" in locked.json()["detail"]
+    # the page login shares the counter
+    page = client.post(
+        "/ui/login",
+        data={"email": "prac_a@example.org", "password": PASSWORD},
+        headers={"Origin": SITE},
+        follow_redirects=False,
+    )
+    assert page.status_code == 429 and int(page.headers["Retry-After"]) >= 1
+    # other accounts from this address still log in while the address has free failures
+    assert _token(client, "prac_b@example.org", PASSWORD).status_code == 200
+    assert _token(client, "nobody@example.org", "wrong-password!").status_code == 401
+    assert _token(client, "nobody2@example.org", "wrong-password!").status_code == 401
+    # 6 failures from this address so far (free); a success does not count; the 7th locks it
+    assert _token(client, "prac_b@example.org", PASSWORD).status_code == 200
+    assert _token(client, "nobody3@example.org", "wrong-password!").status_code == 401
+    assert _token(client, "prac_b@example.org", PASSWORD).status_code == 429
+
+
+def test_login_back_off_doubles_and_a_success_clears_the_account() -> None:
+    now = [0.0]
+    throttle = LoginThrottle(
+        free_per_account=2, free_per_address=100, base_s=1.0, max_s=8.0, clock=lambda: now[0]
+    )
+    waits = []
+    for _ in range(7):
+        throttle.failed("A@x.org", "1.2.3.4")
+        waits.append(throttle.retry_after_s("a@x.org", "1.2.3.4"))
+    assert waits == [None, None, 1, 2, 4, 8, 8]  # doubling, capped
+    now[0] += 8.5
+    assert throttle.retry_after_s("a@x.org", "1.2.3.4") is None
+    throttle.succeeded("a@x.org")
+    throttle.failed("a@x.org", "1.2.3.4")
+    assert throttle.retry_after_s("a@x.org", "1.2.3.4") is None  # counting starts again

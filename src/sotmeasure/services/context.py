@@ -10,7 +10,7 @@ become failed, retryable) and closes the engine.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -20,6 +20,7 @@ from sotmeasure import __version__
 from sotmeasure.jobs.measure_adapter import measure_recording
 from sotmeasure.jobs.worker import MeasurementWorker, ProgressFn, fail_interrupted
 from sotmeasure.measure.result import ResultRecord
+from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.media_checks import ZipLimits
@@ -39,6 +40,16 @@ class AppContext:
     sessions: sessionmaker[Session]
     files: RecordingFiles
     worker: MeasurementWorker | None = None
+    login_throttle: LoginThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.login_throttle = LoginThrottle(
+            free_per_account=s.login_free_failures_per_account,
+            free_per_address=s.login_free_failures_per_address,
+            base_s=s.login_backoff_base_s,
+            max_s=s.login_backoff_max_s,
+        )
 
     def wake_worker(self) -> None:
         if self.worker is not None:

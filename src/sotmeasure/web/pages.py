@@ -98,6 +98,21 @@ async def login(
 ) -> Response:
     """Check the password (argon2, off the event loop), set the token cookie, go on."""
     lifetime = timedelta(minutes=ctx.settings.token_lifetime_minutes)
+    throttle = ctx.login_throttle
+    address = request.client.host if request.client else None
+    wait_s = throttle.retry_after_s(email, address)
+    if wait_s is not None:
+        page = _render(
+            web,
+            request,
+            "login.html",
+            status_code=429,
+            next=safe_next(next),
+            user=None,
+            error=f"Too many failed logins: try again in {wait_s} s.",
+        )
+        page.headers["Retry-After"] = str(wait_s)
+        return page
 
     def _issue() -> str | None:
         with ctx.sessions() as session:
@@ -110,6 +125,7 @@ async def login(
 
     token = await run_in_threadpool(_issue)
     if token is None:
+        throttle.failed(email, address)
         return _render(
             web,
             request,
@@ -119,6 +135,7 @@ async def login(
             user=None,
             error="Wrong e-mail or password (researcher accounts use the exports API).",
         )
+    throttle.succeeded(email)
     response = RedirectResponse(safe_next(next), status_code=303)
     set_login_cookie(response, token, int(lifetime.total_seconds()), web.web.cookie_secure)
     return response

@@ -60,6 +60,15 @@ async def _credentials(request: Request) -> LoginJSON:
 async def login(request: Request, ctx: Ctx) -> TokenOut:
     """Exchange e-mail and password for a bearer token (401 on any mismatch)."""
     creds = await _credentials(request)
+    throttle = ctx.login_throttle
+    address = request.client.host if request.client else None
+    wait_s = throttle.retry_after_s(creds.email, address)
+    if wait_s is not None:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many failed logins: try again in {wait_s} s",
+            headers={"Retry-After": str(wait_s)},
+        )
     lifetime = timedelta(minutes=ctx.settings.token_lifetime_minutes)
 
     def _issue() -> TokenOut | None:
@@ -73,9 +82,11 @@ async def login(request: Request, ctx: Ctx) -> TokenOut:
 
     issued = await run_in_threadpool(_issue)  # argon2 is CPU-bound: keep it off the loop
     if issued is None:
+        throttle.failed(creds.email, address)
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, detail=_BAD_LOGIN, headers={"WWW-Authenticate": "Bearer"}
         )
+    throttle.succeeded(creds.email)
     return issued
 
 
