@@ -198,8 +198,10 @@ def test_kill9_during_processing_leaves_a_failed_retryable_measurement(
 
 @contextmanager
 def _page_login(server: Server, email: str) -> Iterator[httpx.Client]:
-    """A browser-like client holding the pages' login cookie."""
+    """A browser-like client holding the pages' login cookie (and, like a browser, sending
+    its page's Origin with every form)."""
     with server.client() as client:
+        client.headers["Origin"] = str(client.base_url).rstrip("/")
         r = client.post(
             "/ui/login", data={"email": email, "password": PASSWORD, "next": "/ui/patients"}
         )

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from sotmeasure.api.deps import Ctx, CurrentUser, DbSession, Token
-from sotmeasure.api.schemas import LoginJSON, TokenOut, UserOut
+from sotmeasure.api.schemas import ErrorOut, LoginJSON, TokenOut, UserOut
 from sotmeasure.store.accounts import authenticate, issue_token, revoke_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -38,6 +38,13 @@ async def _credentials(request: Request) -> LoginJSON:
 @router.post(
     "/token",
     response_model=TokenOut,
+    responses={
+        429: {
+            "model": ErrorOut,
+            "description": "too many failed logins for this account or address: wait "
+            "Retry-After seconds",
+        }
+    },
     openapi_extra={
         "requestBody": {
             "content": {
