@@ -72,6 +72,10 @@ def test_comparison_and_per_frame_tables(serial_run: dict[str, Any]) -> None:
     assert c["status"] == "compared"
     assert abs(c["change.lld_mm"] - true_change) <= 1.5
     assert c["change.lld_ci95_mm.lo"] < c["change.lld_mm"] < c["change.lld_ci95_mm.hi"]
+    # the budget components pre and post share cancel, as in `sotmeasure compare`: the true
+    # -5 mm change is a real change, not lost in two independent +/-8 mm intervals
+    assert c["verdict.lld"] == "real change"
+    assert c["change.lld_ci95_mm.hi"] - c["change.lld_ci95_mm.lo"] < 10.0
     frames = pd.read_parquet(serial_run["out"] / "frames.parquet")
     assert sorted(frames.groupby("phase").size().items()) == [("post", 120), ("pre", 120)]
     r = _results(serial_run["out"])

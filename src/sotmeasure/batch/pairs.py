@@ -1,46 +1,58 @@
 """Pre/post comparisons for every subject and session that has both phases in the manifest.
 
-The change, its CI and the verdict come from `sotmeasure.measure.compare`, the same function
-`sotmeasure compare` uses. It reads four numbers of each result (value and total 95%
-half-width of LLD and tilt); a rerun may find either phase only as a stored row, so those
-four are taken from the row (the contract's rounded values) rather than a live result.
+The change's CI and the verdict come from `sotmeasure.measure.compare` (`change_half_widths`,
+`verdict`), the arithmetic `sotmeasure compare` and the service use: the components a visit's
+pre and post share cancel. A rerun may find either phase only as a stored row, so the numbers
+and the budget are taken from the row (its verbatim result JSON) rather than a live result.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+import json
+from typing import Any
 
 import pandas as pd
 
 from sotmeasure.batch.task import STATUS_OK
-from sotmeasure.measure.compare import Mdc95, compare
-
-if TYPE_CHECKING:
-    from sotmeasure.measure.result import MeasurementResult
+from sotmeasure.measure.compare import Mdc95, change_half_widths, verdict
+from sotmeasure.measure.error_budget import ErrorBudget
 
 LLD_HALF = "error_budget.total_ci95_half.lld_mm"
 TILT_HALF = "error_budget.total_ci95_half.pelvic_tilt_deg"
 
 
-@dataclass(frozen=True, slots=True)
-class _Numbers:
-    """The part of a MeasurementResult that `compare` reads."""
-
-    lld_mm: float
-    lld_half_mm: float
-    pelvic_tilt_deg: float
-    tilt_half_deg: float
+def _budget(row: pd.Series) -> ErrorBudget | None:
+    """The row's error budget (from the verbatim result JSON), for the shared components."""
+    try:
+        return ErrorBudget.from_dict(json.loads(str(row["result_json"]))["error_budget"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
-def _numbers(row: pd.Series) -> MeasurementResult:
-    n = _Numbers(
-        lld_mm=float(row["lld_mm"]),
-        lld_half_mm=float(row[LLD_HALF]),
-        pelvic_tilt_deg=float(row["pelvic_tilt_deg"]),
-        tilt_half_deg=float(row[TILT_HALF]),
+def _change(pre: pd.Series, post: pd.Series, mdc: Mdc95) -> dict[str, Any]:
+    """post - pre with the same half-widths and verdicts as `sotmeasure compare`."""
+    lld_half, tilt_half = change_half_widths(
+        _budget(pre),
+        _budget(post),
+        (float(pre[LLD_HALF]), float(pre[TILT_HALF])),
+        (float(post[LLD_HALF]), float(post[TILT_HALF])),
     )
-    return cast("MeasurementResult", n)
+    lld = float(post["lld_mm"]) - float(pre["lld_mm"])
+    tilt = float(post["pelvic_tilt_deg"]) - float(pre["pelvic_tilt_deg"])
+    return {
+        "pre.lld_mm": float(pre["lld_mm"]),
+        "post.lld_mm": float(post["lld_mm"]),
+        "change.lld_mm": lld,
+        "change.lld_ci95_mm.lo": lld - lld_half,
+        "change.lld_ci95_mm.hi": lld + lld_half,
+        "verdict.lld": verdict(lld, lld_half, mdc.lld_mm),
+        "pre.pelvic_tilt_deg": float(pre["pelvic_tilt_deg"]),
+        "post.pelvic_tilt_deg": float(post["pelvic_tilt_deg"]),
+        "change.pelvic_tilt_deg": tilt,
+        "change.pelvic_tilt_ci95_deg.lo": tilt - tilt_half,
+        "change.pelvic_tilt_ci95_deg.hi": tilt + tilt_half,
+        "verdict.pelvic_tilt": verdict(tilt, tilt_half, mdc.pelvic_tilt_deg),
+    }
 
 
 def _why_not(pre: pd.Series | None, post: pd.Series | None) -> str | None:
@@ -71,23 +83,7 @@ def comparisons(results: pd.DataFrame, mdc95: Mdc95 | None = None) -> pd.DataFra
         row["status"] = "compared" if reason is None else "not comparable"
         row["reason"] = reason
         if reason is None:
-            c = compare(_numbers(pre), _numbers(post), mdc)
-            row.update(
-                {
-                    "pre.lld_mm": float(pre["lld_mm"]),
-                    "post.lld_mm": float(post["lld_mm"]),
-                    "change.lld_mm": c.lld_change_mm,
-                    "change.lld_ci95_mm.lo": c.lld_change_mm - c.lld_change_half_mm,
-                    "change.lld_ci95_mm.hi": c.lld_change_mm + c.lld_change_half_mm,
-                    "verdict.lld": c.lld_verdict,
-                    "pre.pelvic_tilt_deg": float(pre["pelvic_tilt_deg"]),
-                    "post.pelvic_tilt_deg": float(post["pelvic_tilt_deg"]),
-                    "change.pelvic_tilt_deg": c.tilt_change_deg,
-                    "change.pelvic_tilt_ci95_deg.lo": c.tilt_change_deg - c.tilt_change_half_deg,
-                    "change.pelvic_tilt_ci95_deg.hi": c.tilt_change_deg + c.tilt_change_half_deg,
-                    "verdict.pelvic_tilt": c.tilt_verdict,
-                }
-            )
+            row.update(_change(pre, post, mdc))
         row.update(
             {
                 "mdc95.lld_mm": mdc.lld_mm,
