@@ -20,6 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+#: The four points of a measurement, in the order every (4, 2) or (4, 3) array holds them.
+POINT_NAMES = ("heel_left", "heel_right", "hip_left", "hip_right")
+
+
+def named_points(points_px: npt.ArrayLike) -> dict[str, tuple[float, float]]:
+    """(4, 2) pixels in POINT_NAMES order -> {name: (x, y)} (results, overlays, reports)."""
+    px = np.asarray(points_px, dtype=np.float64)
+    return {n: (float(px[i, 0]), float(px[i, 1])) for i, n in enumerate(POINT_NAMES)}
+
+
 FloatArray = npt.NDArray[np.float64]
 
 #: |LLD| at or below this is reported as no short side (PROVENANCE.md convention).

@@ -25,6 +25,7 @@ and gets the raw landmark back with that reason, never silently.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -261,14 +262,13 @@ def _outline_run(
     heel point can be given.
     """
     jump = prm.max_outline_jump * s
-    keep = np.ones(o.size, dtype=bool)
-    for i in range(o.size):
-        near = (np.abs(o - o[i]) <= _NEIGHBOUR_LINES * prm.line_step_px + 1e-6) & (
-            np.arange(o.size) != i
-        )
-        if np.count_nonzero(near) >= 2 and abs(e[i] - float(np.median(e[near]))) > jump:
-            keep[i] = False
-    o, e = o[keep], e[keep]
+    near = np.abs(o[:, None] - o[None, :]) <= _NEIGHBOUR_LINES * prm.line_step_px + 1e-6
+    np.fill_diagonal(near, False)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # lines without neighbours: NaN
+        local = np.nanmedian(np.where(near, e[None, :], np.nan), axis=1)
+    speck = (near.sum(axis=1) >= 2) & (np.abs(e - local) > jump)
+    o, e = o[~speck], e[~speck]
     # Lines without a valid edge may leave gaps (even across the apex); only a jump in depth
     # separates two contours.
     breaks = np.flatnonzero(np.abs(np.diff(e)) > jump)

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from sotmeasure.capture.frame import Frame
 from sotmeasure.geometry.layout import TargetLayout
 from sotmeasure.geometry.table_pose import TablePose
-from sotmeasure.measure.frame_values import FrameValues, frame_values
+from sotmeasure.measure.frame_values import FrameValues, frame_values, named_points
 from sotmeasure.pose.patient_choice import PatientChoice, TableOutline, choose_patient
 from sotmeasure.pose.pipeline import FramePoints, PatientGate, PosePipeline
 from sotmeasure.pose.types import PoseLandmarks
@@ -25,7 +25,6 @@ from sotmeasure.processing.params import MeasureParams
 
 FloatArray = npt.NDArray[np.float64]
 
-POINT_NAMES = ("heel_left", "heel_right", "hip_left", "hip_right")
 REJECT_OFF_PLANE = "point not on the table plane"
 #: A layout at least this long (mm) spans the table top (treatment tables are 1.8-2.1 m).
 _MIN_TABLE_MM = 1500.0
@@ -117,7 +116,7 @@ class FrameMeasurement:
     def points_px(self) -> dict[str, tuple[float, float]]:
         if self.px is None:
             return {}
-        return {n: (float(self.px[i, 0]), float(self.px[i, 1])) for i, n in enumerate(POINT_NAMES)}
+        return named_points(self.px)
 
 
 def measure_frame(

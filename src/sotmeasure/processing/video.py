@@ -37,6 +37,7 @@ from sotmeasure.geometry.layout import TargetLayout
 from sotmeasure.geometry.profile import CameraProfile
 from sotmeasure.geometry.table_pose import TablePose, estimate_table_pose
 from sotmeasure.measure.errors import MeasurementError
+from sotmeasure.measure.frame_values import named_points
 from sotmeasure.measure.result import FrameRecord, MeasurementResult, assemble_result
 from sotmeasure.measure.window import (
     REASON_MOVING,
@@ -49,7 +50,6 @@ from sotmeasure.pose.pipeline import ModelInput
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
-    POINT_NAMES,
     FrameMeasurement,
     TableView,
     map_frame,
@@ -345,10 +345,7 @@ def _result(
         calibration=pose.calibration,
         mode=params.mode,
         provenance=provenance,
-        window_points_px={
-            name: (float(window_px[i, 0]), float(window_px[i, 1]))
-            for i, name in enumerate(POINT_NAMES)
-        },
+        window_points_px=named_points(window_px),
     )
 
 

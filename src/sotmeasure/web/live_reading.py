@@ -11,8 +11,6 @@ from enum import StrEnum
 
 from sotmeasure.pose import quality as q
 
-POINT_NAMES = ("heel_left", "heel_right", "hip_left", "hip_right")
-
 
 class LiveQuality(StrEnum):
     """The quality indicator of the live preview, in the words the page shows."""
