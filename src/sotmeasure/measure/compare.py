@@ -144,8 +144,8 @@ def compare(
 ) -> Comparison:
     """Change post - pre with a 95% CI (see module docstring) and verdicts against MDC95."""
     lld_half, tilt_half = change_half_widths(
-        getattr(pre, "budget", None),
-        getattr(post, "budget", None),
+        pre.budget,
+        post.budget,
         (pre.lld_half_mm, pre.tilt_half_deg),
         (post.lld_half_mm, post.tilt_half_deg),
     )
