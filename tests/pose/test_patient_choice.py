@@ -11,12 +11,10 @@ import numpy.typing as npt
 import pytest
 
 from sotmeasure.pose.patient_choice import (
-    REJECT_IMPLAUSIBLE,
-    REJECT_NO_PATIENT_ON_TABLE,
-    REJECT_TWO_ON_TABLE,
     TableOutline,
     choose_patient,
 )
+from sotmeasure.pose.quality import Rejection, RejectionKind
 from sotmeasure.pose.types import Landmark, PoseLandmarks
 
 MM_PER_PX = 2.0
@@ -88,17 +86,17 @@ def test_a_practitioner_at_the_feet_is_never_the_patient_even_when_listed_first(
 def test_a_person_off_the_table_alone_is_refused() -> None:
     choice = choose_patient([_standing_at_feet()], _to_table, TABLE)
     assert choice.index is None
-    assert choice.rejection == REJECT_NO_PATIENT_ON_TABLE
+    assert choice.rejection == Rejection(RejectionKind.NO_PATIENT_ON_TABLE)
 
 
 def test_a_body_lying_beside_the_table_is_not_the_patient() -> None:
     choice = choose_patient([_prone(dy=900.0)], _to_table, TABLE)
-    assert choice.rejection == REJECT_NO_PATIENT_ON_TABLE
+    assert choice.rejection == Rejection(RejectionKind.NO_PATIENT_ON_TABLE)
 
 
 def test_two_bodies_on_the_table_are_refused_as_ambiguous() -> None:
     choice = choose_patient([_prone(), _prone(dy=150.0, dx=-200.0)], _to_table, TABLE)
-    assert choice.rejection == REJECT_TWO_ON_TABLE
+    assert choice.rejection == Rejection(RejectionKind.TWO_ON_TABLE)
 
 
 def test_one_body_reported_twice_is_one_patient() -> None:
@@ -118,8 +116,8 @@ def test_a_pose_that_is_not_a_prone_body_is_rejected_with_its_reason(
     choice = choose_patient([pose], _to_table, TABLE)
     assert choice.index is None
     assert choice.rejection is not None
-    assert choice.rejection.startswith(REJECT_IMPLAUSIBLE)
-    assert words in choice.rejection
+    assert choice.rejection.kind is RejectionKind.IMPLAUSIBLE
+    assert words in choice.rejection.text
 
 
 def test_a_heel_snapped_onto_the_knee_is_implausible() -> None:
@@ -128,7 +126,7 @@ def test_a_heel_snapped_onto_the_knee_is_implausible() -> None:
     pts[Landmark.LEFT_HEEL] = pts[Landmark.LEFT_KNEE] + (50.0 / MM_PER_PX, 0.0)
     bad = PoseLandmarks(pts, pose.visibility, pose.in_frame, pose.image_size)
     choice = choose_patient([bad], _to_table, TABLE)
-    assert choice.rejection is not None and "left heel" in choice.rejection
+    assert choice.rejection is not None and "left heel" in choice.rejection.text
 
 
 def test_without_a_table_outline_the_body_tests_still_choose() -> None:

@@ -103,7 +103,7 @@ def test_tight_framing_gives_the_no_person_reason_in_every_frame(
     assert len(results) >= 50
     assert all(r.points is None for r in results)
     assert {r.rejection for r in results} == {quality.REJECT_NO_PERSON}
-    assert "head and shoulders" in quality.REJECT_NO_PERSON
+    assert "head and shoulders" in quality.REJECT_NO_PERSON.text
 
 
 @pytest.mark.slow

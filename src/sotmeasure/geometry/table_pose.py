@@ -18,9 +18,10 @@ decision of the caller (who then reports `homography-only`), never a silent defa
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import cv2
 import numpy as np
@@ -59,8 +60,13 @@ _DIRECTION_STEP_MM = 10.0
 
 
 @dataclass(frozen=True)
-class TablePose:
+class TablePose(ABC):
     """The camera-to-table relation for one window, and the maps it allows.
+
+    Two kinds, two types: `CameraTablePose` (a camera profile was given: a full pose, any
+    plane height) and `HomographyTablePose` (no profile: the table top only). Callers map
+    through the shared methods and ask `supports_height`; only code that needs the camera
+    itself (its position) asks for a `CameraTablePose`.
 
     `reprojection_px`: RMS distance between the observed marker corners and the layout
     corners projected through the fitted model. `reprojection_mm`: RMS distance on the
@@ -68,7 +74,9 @@ class TablePose:
     the calibration term of the error budget.
     """
 
-    calibration: Calibration
+    calibration: ClassVar[Calibration]
+    supports_height: ClassVar[bool]
+
     image_size_px: tuple[int, int]
     reprojection_px: float
     reprojection_mm: float
@@ -82,60 +90,17 @@ class TablePose:
     layout_sha256: str
     dictionary: str
     reference_corners_px: Mapping[int, FloatArray] = field(repr=False)
-    profile_name: str | None = None
-    profile_sha256: str | None = None
-    matrix: FloatArray | None = field(default=None, repr=False)
-    distortion: FloatArray | None = field(default=None, repr=False)
-    rvec: FloatArray | None = field(default=None, repr=False)
-    tvec: FloatArray | None = field(default=None, repr=False)
-    homography: FloatArray | None = field(default=None, repr=False)  # table xy -> px
 
     # ------------------------------------------------------------------ maps
 
-    @property
-    def supports_height(self) -> bool:
-        """True when points above the table (z != 0) can be mapped (camera+pose)."""
-        return self.calibration == "camera+pose"
-
-    @property
-    def rotation(self) -> FloatArray:
-        """R of X_cam = R X_table + t (camera+pose only)."""
-        rvec = self._require_camera("rotation")[2]
-        r, _ = cv2.Rodrigues(rvec)
-        return np.asarray(r, dtype=np.float64)
-
-    @property
-    def camera_position_mm(self) -> FloatArray:
-        """Camera centre in table mm (camera+pose only)."""
-        t = self._require_camera("camera position")[3]
-        return np.asarray(-self.rotation.T @ t, dtype=np.float64)
-
+    @abstractmethod
     def pixel_to_table(self, points_px: npt.ArrayLike, z_mm: float | npt.ArrayLike) -> FloatArray:
-        """Table mm (N, 3) of pixels (N, 2) lying on the plane(s) z = z_mm.
+        """Table mm (N, 3) of pixels (N, 2) lying on the plane(s) z = z_mm; NaN rows for
+        rays that never meet their plane in front of the camera."""
 
-        Camera+pose: undistort, intersect each ray with its plane; rays that never meet
-        the plane in front of the camera give NaN rows. Homography-only: z_mm must be 0
-        (GeometryError otherwise, see the module docstring).
-        """
-        pts = as_points(points_px, 2, "points_px")
-        z = heights(z_mm, len(pts))
-        if self.calibration == "homography-only":
-            self._require_table_top(z)
-            assert self.homography is not None
-            xy = apply_homography(np.asarray(np.linalg.inv(self.homography), dtype=np.float64), pts)
-            return np.column_stack([xy, np.zeros(len(pts))])
-        k, d, _, t = self._require_camera("pixel_to_table")
-        return pixels_to_plane(pts, z, k, d, self.rotation, t)
-
+    @abstractmethod
     def table_to_pixel(self, points_mm: npt.ArrayLike) -> FloatArray:
         """Pixels (N, 2), lens distortion included, of table points (N, 3): for overlays."""
-        pts = as_points(points_mm, 3, "points_mm")
-        if self.calibration == "homography-only":
-            self._require_table_top(pts[:, 2])
-            assert self.homography is not None
-            return apply_homography(self.homography, pts[:, :2])
-        k, d, r, t = self._require_camera("table_to_pixel")
-        return plane_to_pixels(pts, k, d, r, t)
 
     def table_direction_px(
         self,
@@ -176,30 +141,9 @@ class TablePose:
             0.5 * (np.linalg.norm(dx, axis=1) + np.linalg.norm(dy, axis=1)), dtype=np.float64
         )
 
-    # ----------------------------------------------------------- per-frame check
-
-    def check_frame(self, image: npt.NDArray[np.uint8]) -> float:
-        """Median shift (px) of this image's layout-marker corners from the window's.
-
-        Cheap (one ArUco detection); compare with `max_shift_px` to tell whether the
-        camera moved since the pose was estimated. Raises MarkersNotFoundError when no
-        marker used by this pose is visible in the image.
-        """
-        found = detect_layout_markers(image, _layout_stub(self), make_detector(self.dictionary))
-        common = [i for i in found if i in self.reference_corners_px]
-        if not common:
-            raise MarkersNotFoundError(
-                f"none of the target markers used for the pose ({list(self.markers_used)}) "
-                "is visible in this frame"
-            )
-        shifts = np.concatenate(
-            [np.linalg.norm(found[i] - self.reference_corners_px[i], axis=1) for i in common]
-        )
-        return float(np.median(shifts))
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary for results and provenance (no arrays but the camera pose)."""
-        out: dict[str, Any] = {
+        return {
             "calibration": self.calibration,
             "image_size_px": list(self.image_size_px),
             "reprojection_px": round(self.reprojection_px, 4),
@@ -211,42 +155,86 @@ class TablePose:
             "marker_shift_px": round(self.marker_shift_px, 4),
             "layout_name": self.layout_name,
             "layout_sha256": self.layout_sha256,
-            "profile_name": self.profile_name,
-            "profile_sha256": self.profile_sha256,
+            "profile_name": None,
+            "profile_sha256": None,
         }
-        if self.calibration == "camera+pose":
-            out["rvec"] = [float(v) for v in self._require_camera("rvec")[2]]
-            out["tvec_mm"] = [float(v) for v in self._require_camera("tvec")[3]]
-            out["camera_position_mm"] = [round(float(v), 2) for v in self.camera_position_mm]
+
+
+@dataclass(frozen=True)
+class CameraTablePose(TablePose):
+    """A full camera pose (PnP with the camera profile): maps pixels to any plane z = h."""
+
+    calibration: ClassVar[Calibration] = "camera+pose"
+    supports_height: ClassVar[bool] = True
+
+    profile_name: str
+    profile_sha256: str
+    matrix: FloatArray = field(repr=False)
+    distortion: FloatArray = field(repr=False)
+    rvec: FloatArray = field(repr=False)
+    tvec: FloatArray = field(repr=False)
+
+    @property
+    def rotation(self) -> FloatArray:
+        """R of X_cam = R X_table + t."""
+        r, _ = cv2.Rodrigues(self.rvec)
+        return np.asarray(r, dtype=np.float64)
+
+    @property
+    def camera_position_mm(self) -> FloatArray:
+        """Camera centre in table mm."""
+        return np.asarray(-self.rotation.T @ self.tvec, dtype=np.float64)
+
+    def pixel_to_table(self, points_px: npt.ArrayLike, z_mm: float | npt.ArrayLike) -> FloatArray:
+        """Undistort, intersect each ray with its plane (NaN rows where it never meets it)."""
+        pts = as_points(points_px, 2, "points_px")
+        z = heights(z_mm, len(pts))
+        return pixels_to_plane(pts, z, self.matrix, self.distortion, self.rotation, self.tvec)
+
+    def table_to_pixel(self, points_mm: npt.ArrayLike) -> FloatArray:
+        pts = as_points(points_mm, 3, "points_mm")
+        return plane_to_pixels(pts, self.matrix, self.distortion, self.rvec, self.tvec)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["profile_name"] = self.profile_name
+        out["profile_sha256"] = self.profile_sha256
+        out["rvec"] = [float(v) for v in self.rvec]
+        out["tvec_mm"] = [float(v) for v in self.tvec]
+        out["camera_position_mm"] = [round(float(v), 2) for v in self.camera_position_mm]
         return out
 
-    # -------------------------------------------------------------- internals
 
-    def _require_camera(self, what: str) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        if self.matrix is None or self.distortion is None or self.rvec is None or self.tvec is None:
-            raise GeometryError(f"{what} needs a camera profile; this pose is homography-only")
-        return self.matrix, self.distortion, self.rvec, self.tvec
+@dataclass(frozen=True)
+class HomographyTablePose(TablePose):
+    """A table-plane homography (no camera profile): maps the table top (z = 0) only."""
 
-    @staticmethod
-    def _require_table_top(z: FloatArray) -> None:
-        if np.any(np.abs(z) > 1e-9):
-            raise GeometryError(
-                "this table pose is homography-only (no camera profile), so it can only map "
-                f"points on the table top (z = 0), not at z = {float(np.max(np.abs(z))):g} mm: "
-                "give a camera profile (sotmeasure calibration intrinsics), or map at z = 0 "
-                "and report the result as homography-only"
-            )
+    calibration: ClassVar[Calibration] = "homography-only"
+    supports_height: ClassVar[bool] = False
+
+    homography: FloatArray = field(repr=False)  # table xy -> px
+
+    def pixel_to_table(self, points_px: npt.ArrayLike, z_mm: float | npt.ArrayLike) -> FloatArray:
+        """Table-top points only: GeometryError for any other height (module docstring)."""
+        pts = as_points(points_px, 2, "points_px")
+        _require_table_top(heights(z_mm, len(pts)))
+        inverse = np.asarray(np.linalg.inv(self.homography), dtype=np.float64)
+        return np.column_stack([apply_homography(inverse, pts), np.zeros(len(pts))])
+
+    def table_to_pixel(self, points_mm: npt.ArrayLike) -> FloatArray:
+        pts = as_points(points_mm, 3, "points_mm")
+        _require_table_top(pts[:, 2])
+        return apply_homography(self.homography, pts[:, :2])
 
 
-def _layout_stub(pose: TablePose) -> TargetLayout:
-    """A minimal layout holding the ids the pose used (for check_frame's detection)."""
-    return TargetLayout(
-        name=pose.layout_name,
-        dictionary=pose.dictionary,
-        marker_size_mm=0.0,
-        markers={i: np.zeros((4, 3)) for i in pose.reference_corners_px},
-        sha256=pose.layout_sha256,
-    )
+def _require_table_top(z: FloatArray) -> None:
+    if np.any(np.abs(z) > 1e-9):
+        raise GeometryError(
+            "this table pose is homography-only (no camera profile), so it can only map "
+            f"points on the table top (z = 0), not at z = {float(np.max(np.abs(z))):g} mm: "
+            "give a camera profile (sotmeasure calibration intrinsics), or map at z = 0 "
+            "and report the result as homography-only"
+        )
 
 
 # ----------------------------------------------------------------- estimation
@@ -360,7 +348,7 @@ def _fit_camera_pose(
     shift: float,
     max_shift_px: float,
     dropped: tuple[int, ...],
-) -> TablePose:
+) -> CameraTablePose:
     ids = sorted(corners_px)
     dropped_list = list(dropped)
     k, d = cam.matrix, cam.distortion
@@ -383,8 +371,7 @@ def _fit_camera_pose(
     r, _ = cv2.Rodrigues(rvec)
     back = pixels_to_plane(img, np.zeros(len(img)), k, d, np.asarray(r, dtype=np.float64), tvec)
     err_mm = np.linalg.norm(back[:, :2] - obj[:, :2], axis=1)
-    return TablePose(
-        calibration="camera+pose",
+    return CameraTablePose(
         image_size_px=cam.image_size_px,
         reprojection_px=float(np.sqrt((err**2).mean())),
         reprojection_mm=float(np.sqrt(np.nanmean(err_mm**2))),
@@ -440,7 +427,7 @@ def _fit_homography(
     shift: float,
     max_shift_px: float,
     dropped: tuple[int, ...],
-) -> TablePose:
+) -> HomographyTablePose:
     ids = sorted(corners_px)
     dropped_list = list(dropped)
     while True:
@@ -460,8 +447,7 @@ def _fit_homography(
         break
     back = apply_homography(np.asarray(np.linalg.inv(hom), dtype=np.float64), img)
     err_mm = np.linalg.norm(back - obj, axis=1)
-    return TablePose(
-        calibration="homography-only",
+    return HomographyTablePose(
         image_size_px=size,
         reprojection_px=float(np.sqrt((err**2).mean())),
         reprojection_mm=float(np.sqrt((err_mm**2).mean())),

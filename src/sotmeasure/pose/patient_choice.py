@@ -20,22 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sotmeasure.pose.quality import Rejection, RejectionKind
 from sotmeasure.pose.types import Landmark, PoseLandmarks
 
 FloatArray = npt.NDArray[np.float64]
 
 #: pixels (n, 2) and a plane height (mm) -> table mm (n, 3); NaN where the ray misses
 ToTable = Callable[[FloatArray, float], FloatArray]
-
-REJECT_NO_PATIENT_ON_TABLE = (
-    "no person lies on the table: the patient must lie face-down along the table, "
-    "hips and heels over the table"
-)
-REJECT_TWO_ON_TABLE = (
-    "two people over the table: cannot tell which one is the patient "
-    "(keep others away from the table while measuring)"
-)
-REJECT_IMPLAUSIBLE = "the pose found is not a plausible prone body"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +61,7 @@ class PatientChoice:
     """The index of the patient among the candidates, or the reason there is none."""
 
     index: int | None
-    rejection: str | None
+    rejection: Rejection | None
 
 
 _L, _R = 0, 1
@@ -110,7 +101,7 @@ def _lies_on_table(j: FloatArray, table: TableOutline | None, lim: ProneBodyLimi
     return table is None or bool(heels[0] <= table.length_mm + lim.feet_overhang_mm)
 
 
-def implausibility(j: FloatArray, lim: ProneBodyLimits) -> str | None:
+def implausibility(j: FloatArray, lim: ProneBodyLimits) -> Rejection | None:
     """Why these joints (table mm) are not a prone body seen from above, or None."""
     axis = j[3].mean(axis=0) - j[0].mean(axis=0)
     c = axis / max(float(np.hypot(*axis)), 1e-9)
@@ -119,17 +110,21 @@ def implausibility(j: FloatArray, lim: ProneBodyLimits) -> str | None:
         thigh = float(np.hypot(*(j[1, side] - j[0, side])))
         shank = float(np.hypot(*(j[2, side] - j[1, side])))
         if not lim.thigh_mm[0] <= thigh <= lim.thigh_mm[1]:
-            return f"{REJECT_IMPLAUSIBLE}: {name} thigh {thigh:.0f} mm long"
+            return _implausible(f"{name} thigh {thigh:.0f} mm long")
         if not lim.shank_mm[0] <= shank <= lim.shank_mm[1]:
-            return f"{REJECT_IMPLAUSIBLE}: {name} shank {shank:.0f} mm long"
+            return _implausible(f"{name} shank {shank:.0f} mm long")
         if float(np.dot(j[3, side] - j[1, side], c)) < lim.heels_beyond_knees_mm:
-            return f"{REJECT_IMPLAUSIBLE}: {name} heel not beyond its knee toward the feet"
+            return _implausible(f"{name} heel not beyond its knee toward the feet")
     hip_width = float(np.dot(j[0, _R] - j[0, _L], across))
     if hip_width <= 0:
-        return f"{REJECT_IMPLAUSIBLE}: left and right hips swapped (not a face-down body)"
+        return _implausible("left and right hips swapped (not a face-down body)")
     if not lim.hip_width_mm[0] <= hip_width <= lim.hip_width_mm[1]:
-        return f"{REJECT_IMPLAUSIBLE}: hips {hip_width:.0f} mm apart"
+        return _implausible(f"hips {hip_width:.0f} mm apart")
     return None
+
+
+def _implausible(detail: str) -> Rejection:
+    return Rejection(RejectionKind.IMPLAUSIBLE, detail)
 
 
 def choose_patient(
@@ -146,9 +141,9 @@ def choose_patient(
         if j is not None and _lies_on_table(j, table, lim):
             on_table.append((k, j))
     if not on_table:
-        return PatientChoice(None, REJECT_NO_PATIENT_ON_TABLE)
+        return PatientChoice(None, Rejection(RejectionKind.NO_PATIENT_ON_TABLE))
     if len(on_table) > 1 and not _same_body(on_table[0][1], on_table[1][1]):
-        return PatientChoice(None, REJECT_TWO_ON_TABLE)
+        return PatientChoice(None, Rejection(RejectionKind.TWO_ON_TABLE))
     k, j = on_table[0]
     why = implausibility(j, lim)
     return PatientChoice(None, why) if why else PatientChoice(k, None)

@@ -103,7 +103,7 @@ class FramePoints:
     index: int
     t_s: float
     points: BodyPoints | None
-    rejection: str | None
+    rejection: q.Rejection | None
     landmarks: PoseLandmarks | None = None
 
     def __post_init__(self) -> None:
@@ -391,7 +391,7 @@ class PosePipeline(ClosesOnExit):
             chosen = choice.index
         inf, lm = people[chosen], found[chosen]
 
-        def reject(reason: str) -> FramePoints:
+        def reject(reason: q.Rejection) -> FramePoints:
             return FramePoints(frame.index, frame.t_s, None, reason, lm)
 
         prm = self.params

@@ -5,26 +5,80 @@ Motion across a measurement window is judged by the measurement (it sees the win
 
 from __future__ import annotations
 
-REJECT_NO_PERSON = "no person found: the whole body, head and shoulders included, must be in view"
-REJECT_HIPS_NOT_VISIBLE = "hips not visible: both hips must be in view and not covered"
-REJECT_HEELS_OUT_OF_FRAME = "heels not visible: both heels must be inside the image"
-REJECT_HEELS_HIDDEN = "heels not visible: both heels must be in view and not covered"
-REJECT_HEEL_STICKERS = (
-    "stickers not found: both heel stickers must be visible (check the colour setting and lighting)"
-)
-REJECT_PSIS_STICKERS = (
-    "stickers not found: both PSIS stickers must be visible (check the colour setting and lighting)"
-)
-REJECT_STICKERS_OUT_OF_FRAME = "stickers not found: a sticker is at the image border"
-
-REJECT_HEEL_NOT_LOCATED = "heel outline not found on the image"
-REJECT_HEELS_DISAGREE = (
-    "heel outlines disagree: one heel's outline runs far past its landmark while the other's "
-    "does not (another person or an object at the feet?)"
-)
+from dataclasses import dataclass
+from enum import StrEnum
 
 
-def heel_not_located(status: str) -> str:
+class RejectionKind(StrEnum):
+    """Why a frame gives no points: one member per cause, its value the sentence a user acts on.
+
+    Code switches on the kind (the live page's indicator, the recording-level heel refusal);
+    users read the sentence, with the frame's detail appended where there is one.
+    """
+
+    NO_PERSON = "no person found: the whole body, head and shoulders included, must be in view"
+    NO_PATIENT_ON_TABLE = (
+        "no person lies on the table: the patient must lie face-down along the table, "
+        "hips and heels over the table"
+    )
+    TWO_ON_TABLE = (
+        "two people over the table: cannot tell which one is the patient "
+        "(keep others away from the table while measuring)"
+    )
+    IMPLAUSIBLE = "the pose found is not a plausible prone body"
+    HIPS_NOT_VISIBLE = "hips not visible: both hips must be in view and not covered"
+    HEELS_OUT_OF_FRAME = "heels not visible: both heels must be inside the image"
+    HEELS_HIDDEN = "heels not visible: both heels must be in view and not covered"
+    HEEL_STICKERS = (
+        "stickers not found: both heel stickers must be visible "
+        "(check the colour setting and lighting)"
+    )
+    PSIS_STICKERS = (
+        "stickers not found: both PSIS stickers must be visible "
+        "(check the colour setting and lighting)"
+    )
+    STICKERS_OUT_OF_FRAME = "stickers not found: a sticker is at the image border"
+    HEEL_NOT_LOCATED = "heel outline not found on the image"
+    HEELS_DISAGREE = (
+        "heel outlines disagree: one heel's outline runs far past its landmark while the "
+        "other's does not (another person or an object at the feet?)"
+    )
+    OFF_PLANE = "point not on the table plane"
+
+    @property
+    def is_heel_failure(self) -> bool:
+        """The image does not confirm a heel (as opposed to the heel not being in view)."""
+        return self in (RejectionKind.HEEL_NOT_LOCATED, RejectionKind.HEELS_DISAGREE)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A frame's rejection: its kind and, where the frame tells more, a detail in words."""
+
+    kind: RejectionKind
+    detail: str = ""
+
+    @property
+    def text(self) -> str:
+        """The sentence stored with the frame and shown to users."""
+        return f"{self.kind.value}: {self.detail}" if self.detail else self.kind.value
+
+    def __str__(self) -> str:
+        return self.text
+
+
+REJECT_NO_PERSON = Rejection(RejectionKind.NO_PERSON)
+REJECT_HIPS_NOT_VISIBLE = Rejection(RejectionKind.HIPS_NOT_VISIBLE)
+REJECT_HEELS_OUT_OF_FRAME = Rejection(RejectionKind.HEELS_OUT_OF_FRAME)
+REJECT_HEELS_HIDDEN = Rejection(RejectionKind.HEELS_HIDDEN)
+REJECT_HEEL_STICKERS = Rejection(RejectionKind.HEEL_STICKERS)
+REJECT_PSIS_STICKERS = Rejection(RejectionKind.PSIS_STICKERS)
+REJECT_STICKERS_OUT_OF_FRAME = Rejection(RejectionKind.STICKERS_OUT_OF_FRAME)
+REJECT_HEELS_DISAGREE = Rejection(RejectionKind.HEELS_DISAGREE)
+REJECT_OFF_PLANE = Rejection(RejectionKind.OFF_PLANE)
+
+
+def heel_not_located(status: str) -> Rejection:
     """The rejection of a frame whose heel could not be located on the image, with why.
 
     `status` is the refinement's: "refined-mask" (the model's mask outline, no image edge
@@ -33,7 +87,7 @@ def heel_not_located(status: str) -> str:
     """
     why = "no image edge confirms the model's outline" if status == "refined-mask" else status
     why = why.removeprefix("raw-landmark (").removesuffix(")")
-    return f"{REJECT_HEEL_NOT_LOCATED}: {why}"
+    return Rejection(RejectionKind.HEEL_NOT_LOCATED, why)
 
 
 DEFAULT_MIN_VISIBILITY = 0.5

@@ -15,17 +15,17 @@ import numpy.typing as npt
 
 from sotmeasure.capture.frame import Frame
 from sotmeasure.geometry.layout import TargetLayout
-from sotmeasure.geometry.table_pose import TablePose
+from sotmeasure.geometry.table_pose import CameraTablePose, TablePose
 from sotmeasure.measure.frame_values import FrameValues, frame_values, named_points
 from sotmeasure.pose.patient_choice import PatientChoice, TableOutline, choose_patient
 from sotmeasure.pose.pipeline import FramePoints, PatientGate, PosePipeline
+from sotmeasure.pose.quality import REJECT_OFF_PLANE, Rejection
 from sotmeasure.pose.types import PoseLandmarks
 from sotmeasure.processing.budget import map_points
 from sotmeasure.processing.params import MeasureParams
 
 FloatArray = npt.NDArray[np.float64]
 
-REJECT_OFF_PLANE = "point not on the table plane"
 #: A layout at least this long (mm) spans the table top (treatment tables are 1.8-2.1 m).
 _MIN_TABLE_MM = 1500.0
 
@@ -45,7 +45,7 @@ class TableView:
         centre_px = pose.table_to_pixel(np.array([[centre[0], centre[1], 0.0]]))[0]
         caudal = np.asarray(pose.table_direction_px(centre_px, (1.0, 0.0)), dtype=np.float64)
         beyond = False
-        if pose.supports_height:
+        if isinstance(pose, CameraTablePose):
             max_x = max(float(np.max(c[:, 0])) for c in layout.markers.values())
             beyond = bool(pose.camera_position_mm[0] > max_x)
         return cls(caudal, beyond, _patient_gate(pose, layout))
@@ -97,7 +97,7 @@ class FrameMeasurement:
     px: FloatArray | None  # (4, 2) in POINT_NAMES order
     mm: FloatArray | None  # (4, 3) on the heel and hip planes
     values: FrameValues | None
-    rejection: str | None
+    rejection: Rejection | None
     points: FramePoints
 
     @property

@@ -45,7 +45,6 @@ from sotmeasure.measure.window import (
     choose_still_window,
     frame_motion_mm,
 )
-from sotmeasure.pose import quality as q
 from sotmeasure.pose.pipeline import ModelInput
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
@@ -215,15 +214,12 @@ def _track(
 #: outline, the frames that did are marginal passes of the same problem (the scene is the
 #: same in every frame): the recording's heels are not measured at all.
 _MAX_HEEL_FAILURE_SHARE = 1.0 / 3.0
-_HEEL_FAILURES = (q.REJECT_HEEL_NOT_LOCATED, q.REJECT_HEELS_DISAGREE)
 
 
 def _unreliable_heels(tracks: list[FrameMeasurement]) -> MeasurementError | None:
     """A refusal when a third or more of the patient's frames failed the heel checks."""
-    seen = [t for t in tracks if t.px is not None or (t.rejection or "").startswith(_HEEL_FAILURES)]
-    failed = Counter(
-        t.rejection for t in seen if t.rejection and t.rejection.startswith(_HEEL_FAILURES)
-    )
+    seen = [t for t in tracks if t.px is not None or _heel_failure(t)]
+    failed = Counter(t.rejection.text for t in seen if t.rejection and _heel_failure(t))
     if not seen or sum(failed.values()) < _MAX_HEEL_FAILURE_SHARE * len(seen):
         return None
     reason, count = failed.most_common(1)[0]
@@ -235,8 +231,19 @@ def _unreliable_heels(tracks: list[FrameMeasurement]) -> MeasurementError | None
     )
 
 
+def _frame_rejection(track: FrameMeasurement, moving: bool) -> str | None:
+    """The sentence stored with a frame: the pipeline's rejection, else the motion gate's."""
+    if track.rejection is not None:
+        return track.rejection.text
+    return REASON_MOVING if moving else None
+
+
+def _heel_failure(track: FrameMeasurement) -> bool:
+    return track.rejection is not None and track.rejection.kind.is_heel_failure
+
+
 def _too_few_frames(tracks: list[FrameMeasurement], params: MeasureParams) -> MeasurementError:
-    reasons = Counter(t.rejection for t in tracks if t.rejection is not None)
+    reasons = Counter(t.rejection.text for t in tracks if t.rejection is not None)
     usable = sum(t.mm is not None for t in tracks)
     top, count = reasons.most_common(1)[0] if reasons else ("no frames", 0)
     return MeasurementError(
@@ -303,7 +310,9 @@ def _result(
                 index=tr.index,
                 t_s=tr.t_s,
                 values=tr.values,
-                rejection=tr.rejection or (REASON_MOVING if moving else None),
+                rejection=tr.rejection.text
+                if tr.rejection
+                else (REASON_MOVING if moving else None),
                 motion_mm=None if not np.isfinite(motion[k]) else float(motion[k]),
             )
         )

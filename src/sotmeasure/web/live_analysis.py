@@ -119,7 +119,7 @@ class LiveAnalyser:
         if step.px is None:
             self._positions.clear()
             reason = step.rejection or q.REJECT_NO_PERSON
-            return LiveReading(frame.index, frame.t_s, quality_word(reason), reason)
+            return LiveReading(frame.index, frame.t_s, quality_word(reason), reason.text)
         points = step.points_px()
         if step.mm is None or step.values is None:
             return LiveReading(

@@ -67,16 +67,15 @@ class LiveReading:
         }
 
 
-def quality_word(rejection: str) -> LiveQuality:
-    """The short indicator for a pose-pipeline rejection sentence."""
-    if rejection == q.REJECT_NO_PERSON:
-        return WHOLE_BODY
-    if rejection in (q.REJECT_HEELS_OUT_OF_FRAME, q.REJECT_HEELS_HIDDEN):
+def quality_word(rejection: q.Rejection) -> LiveQuality:
+    """The short indicator for a pose-pipeline rejection."""
+    kind = q.RejectionKind
+    if rejection.kind in (kind.HEELS_OUT_OF_FRAME, kind.HEELS_HIDDEN, kind.HEELS_DISAGREE):
         return HEELS_NOT_VISIBLE
-    if rejection == q.REJECT_HIPS_NOT_VISIBLE:
+    if rejection.kind is kind.HEEL_NOT_LOCATED:
+        return HEELS_NOT_VISIBLE
+    if rejection.kind is kind.HIPS_NOT_VISIBLE:
         return HIPS_NOT_VISIBLE
-    if rejection.startswith("stickers not found"):
+    if rejection.kind in (kind.HEEL_STICKERS, kind.PSIS_STICKERS, kind.STICKERS_OUT_OF_FRAME):
         return STICKERS_NOT_FOUND
-    if rejection.startswith("heels"):
-        return HEELS_NOT_VISIBLE
     return WHOLE_BODY
