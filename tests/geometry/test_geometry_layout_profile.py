@@ -160,3 +160,44 @@ def test_profile_round_trip_and_key_errors(tmp_path: Path) -> None:
     path.write_text("[camera\nname=")
     with pytest.raises(ProfileError, match="not valid TOML"):
         load_profile(path)
+
+
+_GOOD_PROFILE = """
+[camera]
+name = "test"
+image_size_px = [1280, 720]
+matrix = [[1088, 0, 639.5], [0, 1088, 359.5], [0, 0, 1]]
+distortion = [0.0, 0.0, 0.0, 0.0, 0.0]
+rms_reprojection_px = 0.2
+created_utc = 2025-01-01T00:00:00Z
+board = "charuco 7x5"
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("rms_reprojection_px = 0.2", "rms_reprojection_px = -0.2"),
+            r"rms_reprojection_px: .*>= 0",
+        ),
+        (("[0, 0, 1]]", "[0, 0, 2]]"), r"camera\.matrix: last row must be \[0, 0, 1\]"),
+        (("[1088, 0, 639.5]", "[-5, 0, 639.5]"), r"camera\.matrix: .*fx, fy > 0"),
+        (("[1280, 720]", "[1280, true]"), r"camera\.image_size_px\[1\]"),
+        (("[1280, 720]", "[1280, 0]"), r"camera\.image_size_px: must be \[width, height\]"),
+        (('name = "test"', 'name = "  "'), r"camera\.name: must be a non-empty string"),
+        (("[camera]", "format_version = 2\n[camera]"), r"format_version 2 is not supported"),
+        (('board = "charuco 7x5"', 'board = "x"\nlens = "wide"'), r"unknown key camera\.lens"),
+    ],
+)
+def test_a_wrong_profile_names_its_key(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(_GOOD_PROFILE)
+    prof = load_profile(good)  # the unchanged text loads, integers and a TOML date included
+    assert prof.matrix[0, 0] == 1088.0 and prof.created_utc.startswith("2025-01-01T00:00:00")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(_GOOD_PROFILE.replace(*change))
+    with pytest.raises(ProfileError, match=message):
+        load_profile(bad)

@@ -54,3 +54,28 @@ def _only_markerless(tmp_path: Path) -> Path:
         "[setup]\nplane_uncertainty_mm = 5\n[markerless]\nheel_plane_mm = 90\nhip_plane_mm = 150\n"
     )
     return f
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hip_plane_mm = 150", r"unknown key markerless\.hip_plane\b"),
+        ("plane_uncertainty_mm = -5", r"setup\.plane_uncertainty_mm: cannot be negative"),
+        ("heel_plane_mm = true", r"markerless\.heel_plane_mm: input should be a valid number"),
+        ("[setup]", r"unknown key setpu"),
+    ],
+)
+def test_a_wrong_setup_file_names_its_key(tmp_path: Path, text: str, message: str) -> None:
+    """A typo is reported as the unknown key it is, not silently ignored (a misspelt
+    heel height would otherwise fall back to nothing and refuse with a vaguer reason)."""
+    good = _only_markerless(tmp_path).read_text()
+    wrong = {
+        "hip_plane_mm = 150": good.replace("hip_plane_mm = 150", "hip_plane = 150"),
+        "plane_uncertainty_mm = -5": good.replace("= 5", "= -5"),
+        "heel_plane_mm = true": good.replace("heel_plane_mm = 90", "heel_plane_mm = true"),
+        "[setup]": good.replace("[setup]", "[setpu]"),
+    }[text]
+    bad = tmp_path / "bad.toml"
+    bad.write_text(wrong)
+    with pytest.raises(SetupError, match=message):
+        load_setup(bad)

@@ -24,26 +24,26 @@ import math
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import numpy.typing as npt
 import tomli_w
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Strict,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
+from sotmeasure.formats import problem_sentence, versioned_model
 from sotmeasure.geometry.errors import ProfileError
 from sotmeasure.provenance import sha256_bytes
 
 FloatArray = npt.NDArray[np.float64]
-
-PROFILE_KEYS = (
-    "name",
-    "image_size_px",
-    "matrix",
-    "distortion",
-    "rms_reprojection_px",
-    "created_utc",
-    "board",
-)
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,78 @@ def save_profile(profile: CameraProfile, path: str | Path) -> str:
     return sha256_bytes(data)
 
 
+#: Numbers as TOML writes them: an int or a float, never a bool or a quoted string.
+Number = Annotated[float, Strict()]
+Row = tuple[Number, Number, Number]
+
+
+class CameraSectionV1(BaseModel):
+    """The `[camera]` table of a profile, format version 1 (the module docstring's keys)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: StrictStr
+    image_size_px: tuple[StrictInt, StrictInt]
+    matrix: tuple[Row, Row, Row]
+    distortion: tuple[Number, Number, Number, Number, Number]
+    rms_reprojection_px: Number
+    created_utc: StrictStr | dt.datetime | dt.date
+    board: StrictStr
+
+    @field_validator("name", "board")
+    @classmethod
+    def _non_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a non-empty string")
+        return value
+
+    @field_validator("image_size_px")
+    @classmethod
+    def _positive_size(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if min(value) <= 0:
+            raise ValueError("must be [width, height] in pixels")
+        return value
+
+    @field_validator("matrix")
+    @classmethod
+    def _pinhole(cls, value: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
+        m = np.array(value, dtype=np.float64)
+        if not np.all(np.isfinite(m)):
+            raise ValueError("must hold finite numbers")
+        if m[0, 0] <= 0 or m[1, 1] <= 0 or m[1, 0] != 0 or m[2, 0] != 0 or m[2, 1] != 0:
+            raise ValueError("must be [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0")
+        if not np.allclose(m[2], [0.0, 0.0, 1.0]):
+            raise ValueError("last row must be [0, 0, 1]")
+        return value
+
+    @field_validator("distortion")
+    @classmethod
+    def _finite(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not all(math.isfinite(v) for v in value):
+            raise ValueError("must hold finite numbers")
+        return value
+
+    @field_validator("rms_reprojection_px")
+    @classmethod
+    def _non_negative(cls, value: float) -> float:
+        if not math.isfinite(value) or value < 0:
+            raise ValueError("must be a number >= 0")
+        return value
+
+
+class ProfileFileV1(BaseModel):
+    """A camera profile file, format version 1: one `[camera]` table and nothing else."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: StrictInt = 1
+    camera: CameraSectionV1
+
+
+#: Format version -> model (a file without `format_version` is version 1).
+PROFILE_MODELS: dict[int, type[ProfileFileV1]] = {1: ProfileFileV1}
+
+
 def load_profile(path: str | Path) -> CameraProfile:
     """Read and validate a camera profile TOML; ProfileError naming the key otherwise."""
     path = Path(path)
@@ -148,77 +220,20 @@ def load_profile(path: str | Path) -> CameraProfile:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ProfileError(f"{path}: not valid TOML ({exc})") from None
-    cam = doc.get("camera")
-    if not isinstance(cam, dict):
-        raise ProfileError(f"{path}: no [camera] table")
-    extra = sorted(set(doc) - {"camera"}) + sorted(
-        f"camera.{k}" for k in set(cam) - set(PROFILE_KEYS)
-    )
-    if extra:
-        raise ProfileError(
-            f"{path}: unknown key(s) {', '.join(extra)}; [camera] holds exactly "
-            f"{', '.join(PROFILE_KEYS)}"
-        )
-    for key in PROFILE_KEYS:
-        if key not in cam:
-            raise ProfileError(f"{path}: missing key camera.{key}")
-
-    name = _text(cam["name"], "name", path)
-    size = cam["image_size_px"]
-    if (
-        not isinstance(size, list)
-        or len(size) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in size)
-    ):
-        raise ProfileError(f"{path}: camera.image_size_px must be [width, height] in pixels")
-    matrix = _matrix(cam["matrix"], path)
-    distortion = _floats(cam["distortion"], "distortion", 5, path)
-    rms = _float(cam["rms_reprojection_px"], "rms_reprojection_px", path)
-    if rms < 0:
-        raise ProfileError(f"{path}: camera.rms_reprojection_px must be >= 0")
-    created = cam["created_utc"]
-    if isinstance(created, dt.datetime | dt.date):
-        created = created.isoformat()
-    created = _text(created, "created_utc", path)
-    board = _text(cam["board"], "board", path)
+    try:
+        model = versioned_model(doc, PROFILE_MODELS)
+        cam = model.model_validate(doc).camera
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        why = problem_sentence(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise ProfileError(f"{path}: {why}") from None
+    created = cam.created_utc
     return CameraProfile(
-        name=name,
-        image_size_px=(int(size[0]), int(size[1])),
-        matrix=matrix,
-        distortion=distortion,
-        rms_reprojection_px=rms,
-        created_utc=created,
-        board=board,
+        name=cam.name,
+        image_size_px=cam.image_size_px,
+        matrix=np.array(cam.matrix, dtype=np.float64),
+        distortion=np.array(cam.distortion, dtype=np.float64),
+        rms_reprojection_px=float(cam.rms_reprojection_px),
+        created_utc=created if isinstance(created, str) else created.isoformat(),
+        board=cam.board,
         sha256=sha256_bytes(raw),
     )
-
-
-def _text(value: Any, key: str, path: Path) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ProfileError(f"{path}: camera.{key} must be a non-empty string")
-    return value
-
-
-def _float(value: Any, key: str, path: Path) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ProfileError(f"{path}: camera.{key} must be a number, got {value!r}")
-    return float(value)
-
-
-def _floats(value: Any, key: str, n: int, path: Path) -> FloatArray:
-    if not isinstance(value, list) or len(value) != n:
-        raise ProfileError(f"{path}: camera.{key} must be a list of {n} numbers")
-    return np.array([_float(v, key, path) for v in value], dtype=np.float64)
-
-
-def _matrix(value: Any, path: Path) -> FloatArray:
-    if not isinstance(value, list) or len(value) != 3:
-        raise ProfileError(f"{path}: camera.matrix must be 3 rows of 3 numbers")
-    m = np.vstack([_floats(row, "matrix", 3, path) for row in value])
-    if m[0, 0] <= 0 or m[1, 1] <= 0 or m[1, 0] != 0 or m[2, 0] != 0 or m[2, 1] != 0:
-        raise ProfileError(
-            f"{path}: camera.matrix must be [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] with fx, fy > 0"
-        )
-    if not np.allclose(m[2], [0.0, 0.0, 1.0]):
-        raise ProfileError(f"{path}: camera.matrix last row must be [0, 0, 1]")
-    return m

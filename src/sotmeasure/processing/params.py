@@ -13,9 +13,20 @@ from __future__ import annotations
 import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Strict,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.formats import problem_sentence, versioned_model
 from sotmeasure.measure.window import MotionParams
 from sotmeasure.provenance import sha256_file
 
@@ -94,11 +105,50 @@ class Setup:
     planes_mm: dict[str, tuple[float, float]]
 
 
-def _number(section: dict[str, Any], key: str, path: Path) -> float:
-    value = section.get(key)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise SetupError(f"{path}: '{key}' must be a number of millimetres")
-    return float(value)
+#: Millimetres as TOML writes them: an int or a float, never a bool or a quoted string.
+Millimetres = Annotated[float, Strict()]
+
+
+class PlanesV1(BaseModel):
+    """Plane heights of one mode, in mm above the table top."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    heel_plane_mm: Millimetres
+    hip_plane_mm: Millimetres
+
+
+class SetupHeadV1(BaseModel):
+    """The `[setup]` table: a name, a description, how sure the heights are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: StrictStr | None = None
+    description: StrictStr = ""
+    plane_uncertainty_mm: Millimetres
+
+    @field_validator("plane_uncertainty_mm")
+    @classmethod
+    def _non_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("cannot be negative")
+        return value
+
+
+class SetupFileV1(BaseModel):
+    """A setup file, format version 1: `[setup]` and one or both of `[markerless]` and
+    `[stickers]` (a clinic measures the heights once with a ruler)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: StrictInt = 1
+    setup: SetupHeadV1
+    markerless: PlanesV1 | None = None
+    stickers: PlanesV1 | None = None
+
+
+#: Format version -> model (a file without `format_version` is version 1).
+SETUP_MODELS: dict[int, type[SetupFileV1]] = {1: SetupFileV1}
 
 
 def load_setup(path: str | Path) -> Setup:
@@ -110,24 +160,22 @@ def load_setup(path: str | Path) -> Setup:
         raise SetupError(f"setup file not found: {p}") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SetupError(f"cannot read setup file {p}: {exc}") from None
-    head = data.get("setup", {})
-    if not isinstance(head, dict):
-        raise SetupError(f"{p}: [setup] must be a table")
-    planes: dict[str, tuple[float, float]] = {}
-    for mode in MODES:
-        section = data.get(mode)
-        if isinstance(section, dict):
-            planes[mode] = (
-                _number(section, "heel_plane_mm", p),
-                _number(section, "hip_plane_mm", p),
-            )
+    try:
+        doc = versioned_model(data, SETUP_MODELS).model_validate(data)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        why = problem_sentence(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise SetupError(f"{p}: {why}") from None
+    sections = {"markerless": doc.markerless, "stickers": doc.stickers}
+    planes = {
+        mode: (s.heel_plane_mm, s.hip_plane_mm) for mode, s in sections.items() if s is not None
+    }
     if not planes:
         raise SetupError(f"{p}: no [markerless] or [stickers] section with plane heights")
     return Setup(
-        name=str(head.get("name", p.stem)),
+        name=doc.setup.name or p.stem,
         path=p,
         sha256=sha256_file(p),
-        plane_uncertainty_mm=_number(head, "plane_uncertainty_mm", p),
+        plane_uncertainty_mm=doc.setup.plane_uncertainty_mm,
         planes_mm=planes,
     )
 
