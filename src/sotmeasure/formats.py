@@ -11,11 +11,14 @@ means adding a model to the table, not another hand-written parser.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Strict, ValidationError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+#: A number as JSON or TOML writes it: an int or a float, never a bool or a quoted string.
+Number = Annotated[float, Strict()]
 
 
 def problem_sentence(exc: ValidationError) -> str:
@@ -28,6 +31,9 @@ def problem_sentence(exc: ValidationError) -> str:
         for k, part in enumerate(err["loc"])
     )
     kind = err["type"]
+    if kind == "missing" and isinstance(err["loc"][-1], int):
+        parent = where[: where.rindex("[")]
+        return f"{parent}: too few entries (entry [{err['loc'][-1]}] is missing)"
     if kind == "missing":
         return f"missing key {where}"
     if kind == "extra_forbidden":

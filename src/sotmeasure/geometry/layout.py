@@ -10,16 +10,27 @@ and `load_board` reads the same file as a board for intrinsic calibration.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import cv2
 import numpy as np
 import numpy.typing as npt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
 
+from sotmeasure.formats import Number, problem_sentence, versioned_model
 from sotmeasure.geometry.dictionaries import dictionary_size, get_dictionary
 from sotmeasure.geometry.errors import LayoutError
 from sotmeasure.provenance import sha256_bytes
@@ -33,34 +44,66 @@ PLANE_TOLERANCE_MM = 0.5
 SIZE_TOLERANCE_MM = 0.5
 SIZE_TOLERANCE_REL = 0.01
 
-_MARKER_LAYOUT_FIELDS = {
-    "name",
-    "description",
-    "units",
-    "frame",
-    "table_size_mm",
-    "dictionary",
-    "marker_size_mm",
-    "white_border_mm",
-    "corner_order",
-    "markers",
-}
-_BOARD_FIELDS = {
-    "type",
-    "name",
-    "description",
-    "squares_x",
-    "squares_y",
-    "square_length_mm",
-    "marker_length_mm",
-    "dictionary",
-    "marker_ids",
-    "legacy_pattern",
-    "opencv",
-    "board_frame",
-    "printed_white_margin_mm",
-    "chessboard_corners_board_mm",
-}
+Positive = Annotated[float, Strict(), Field(gt=0)]
+Corner = tuple[Number, Number, Number]
+
+
+class MarkerLayoutV1(BaseModel):
+    """A marker layout file, format version 1 (calibration/targets/table_8_markers.json).
+
+    Shape and types only; the geometry (planar, square, unmirrored, not overlapping) and
+    the marker ids (whole numbers the dictionary has) are checked after validation.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: StrictInt = 1
+    name: StrictStr | None = None
+    description: Any = None
+    units: Literal["mm"] = "mm"
+    frame: Any = None
+    table_size_mm: tuple[Positive, Positive] | None = None
+    dictionary: StrictStr
+    marker_size_mm: Positive
+    white_border_mm: Annotated[float, Strict(), Field(ge=0)] | None = None
+    corner_order: Any = None
+    markers: dict[str, tuple[Corner, Corner, Corner, Corner]] = Field(min_length=1)
+
+
+class CharucoBoardV1(BaseModel):
+    """A ChArUco board file, format version 1 (calibration/targets/charuco_7x5.json)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format_version: StrictInt = 1
+    type: StrictStr
+    name: StrictStr | None = None
+    description: Any = None
+    squares_x: Annotated[int, Strict(), Field(ge=2)]
+    squares_y: Annotated[int, Strict(), Field(ge=2)]
+    square_length_mm: Positive
+    marker_length_mm: Positive
+    dictionary: StrictStr
+    marker_ids: list[Annotated[int, Strict(), Field(ge=0)]] | None = None
+    legacy_pattern: StrictBool = False
+    opencv: Any = None
+    board_frame: Any = None
+    printed_white_margin_mm: Annotated[float, Strict(), Field(ge=0)] = 10.0
+    chessboard_corners_board_mm: Any = None
+
+    @field_validator("type")
+    @classmethod
+    def _charuco(cls, value: str) -> str:
+        if value.lower() != "charuco":
+            raise ValueError('must be "ChArUco"')
+        return value
+
+
+#: Format version -> model (a file without `format_version` is version 1).
+LAYOUT_MODELS: dict[int, type[MarkerLayoutV1]] = {1: MarkerLayoutV1}
+BOARD_MODELS: dict[int, type[CharucoBoardV1]] = {1: CharucoBoardV1}
+
+Doc = TypeVar("Doc", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -213,44 +256,16 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _check_fields(data: Mapping[str, Any], allowed: set[str], path: Path) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise LayoutError(
-            f"{path}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
+def _validated(data: dict[str, Any], models: Mapping[int, type[Doc]], path: Path) -> Doc:
+    """The file's model for its version, validated; LayoutError naming the field otherwise."""
+    try:
+        return versioned_model(data, models).model_validate(data)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        why = problem_sentence(exc) if isinstance(exc, ValidationError) else str(exc)
+        raise LayoutError(f"{path}: {why}") from None
 
 
-def _require(data: Mapping[str, Any], key: str, path: Path) -> Any:
-    if key not in data:
-        raise LayoutError(f"{path}: missing field {key!r}")
-    return data[key]
-
-
-def _number(value: Any, where: str, path: Path, *, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise LayoutError(f"{path}: field {where!r} must be a number, got {value!r}")
-    if positive and value <= 0:
-        raise LayoutError(f"{path}: field {where!r} must be > 0, got {value!r}")
-    return float(value)
-
-
-def _integer(value: Any, where: str, path: Path, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise LayoutError(f"{path}: field {where!r} must be an integer, got {value!r}")
-    if value < minimum:
-        raise LayoutError(f"{path}: field {where!r} must be >= {minimum}, got {value}")
-    return value
-
-
-def _string(value: Any, where: str, path: Path) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise LayoutError(f"{path}: field {where!r} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _dictionary(value: Any, path: Path) -> str:
-    name = _string(value, "dictionary", path)
+def _dictionary(name: str, path: Path) -> str:
     try:
         get_dictionary(name)
     except LayoutError as exc:
@@ -259,36 +274,12 @@ def _dictionary(value: Any, path: Path) -> str:
 
 
 def _parse_marker_layout(data: dict[str, Any], path: Path, digest: str) -> TargetLayout:
-    _check_fields(data, _MARKER_LAYOUT_FIELDS, path)
-    units = data.get("units", "mm")
-    if units != "mm":
-        raise LayoutError(f"{path}: field 'units' must be \"mm\", got {units!r}")
-    name = _string(data["name"], "name", path) if "name" in data else path.stem
-    dictionary = _dictionary(_require(data, "dictionary", path), path)
-    size = _number(_require(data, "marker_size_mm", path), "marker_size_mm", path, positive=True)
-    table_size: tuple[float, float] | None = None
-    if "table_size_mm" in data:
-        ts = data["table_size_mm"]
-        if not isinstance(ts, list) or len(ts) != 2:
-            raise LayoutError(f"{path}: field 'table_size_mm' must be [length, width] in mm")
-        table_size = (
-            _number(ts[0], "table_size_mm[0]", path, positive=True),
-            _number(ts[1], "table_size_mm[1]", path, positive=True),
-        )
-    border = None
-    if "white_border_mm" in data:
-        border = _number(data["white_border_mm"], "white_border_mm", path)
-        if border < 0:
-            raise LayoutError(f"{path}: field 'white_border_mm' must be >= 0, got {border}")
-
-    raw_markers = _require(data, "markers", path)
-    if not isinstance(raw_markers, dict) or not raw_markers:
-        raise LayoutError(f"{path}: field 'markers' must be a non-empty object {{id: 4 corners}}")
+    doc = _validated(data, LAYOUT_MODELS, path)
+    dictionary = _dictionary(doc.dictionary, path)
     n_ids = dictionary_size(dictionary)
     markers: dict[int, FloatArray] = {}
-    for key, corners in raw_markers.items():
-        where = f"markers.{key}"
-        if not isinstance(key, str) or not key.strip().isdigit():
+    for key, corners in doc.markers.items():
+        if not key.strip().isdigit():
             raise LayoutError(f"{path}: marker id {key!r} in 'markers' must be a whole number")
         marker_id = int(key)
         if marker_id in markers:
@@ -297,30 +288,19 @@ def _parse_marker_layout(data: dict[str, Any], path: Path, digest: str) -> Targe
             raise LayoutError(
                 f"{path}: marker id {marker_id} does not exist in {dictionary} (ids 0-{n_ids - 1})"
             )
-        markers[marker_id] = _corners(corners, where, path)
-    _check_geometry(markers, size, path)
+        markers[marker_id] = np.asarray(corners, dtype=np.float64)
+    _check_geometry(markers, doc.marker_size_mm, path)
     return TargetLayout(
-        name=name,
+        name=doc.name or path.stem,
         dictionary=dictionary,
-        marker_size_mm=size,
+        marker_size_mm=doc.marker_size_mm,
         markers=markers,
         sha256=digest,
         kind="markers",
-        table_size_mm=table_size,
-        white_border_mm=border,
+        table_size_mm=doc.table_size_mm,
+        white_border_mm=doc.white_border_mm,
         path=path,
     )
-
-
-def _corners(value: Any, where: str, path: Path) -> FloatArray:
-    if not isinstance(value, list) or len(value) != 4:
-        raise LayoutError(f"{path}: field {where!r} must be a list of 4 corners [x, y, z] (mm)")
-    rows = []
-    for k, corner in enumerate(value):
-        if not isinstance(corner, list) or len(corner) != 3:
-            raise LayoutError(f"{path}: field '{where}[{k}]' must be [x, y, z] in mm")
-        rows.append([_number(c, f"{where}[{k}]", path) for c in corner])
-    return np.asarray(rows, dtype=np.float64)
 
 
 def _check_geometry(markers: Mapping[int, FloatArray], size: float, path: Path) -> None:
@@ -361,53 +341,35 @@ def _check_geometry(markers: Mapping[int, FloatArray], size: float, path: Path) 
 
 
 def _parse_board(data: dict[str, Any], path: Path, digest: str) -> CharucoBoardSpec:
-    _check_fields(data, _BOARD_FIELDS, path)
-    kind = data.get("type")
-    if not isinstance(kind, str) or kind.lower() != "charuco":
-        raise LayoutError(f"{path}: field 'type' must be \"ChArUco\", got {kind!r}")
-    name = _string(data["name"], "name", path) if "name" in data else path.stem
-    sx = _integer(_require(data, "squares_x", path), "squares_x", path, minimum=2)
-    sy = _integer(_require(data, "squares_y", path), "squares_y", path, minimum=2)
-    square = _number(
-        _require(data, "square_length_mm", path), "square_length_mm", path, positive=True
-    )
-    marker = _number(
-        _require(data, "marker_length_mm", path), "marker_length_mm", path, positive=True
-    )
-    if marker >= square:
+    doc = _validated(data, BOARD_MODELS, path)
+    if doc.marker_length_mm >= doc.square_length_mm:
         raise LayoutError(
-            f"{path}: field 'marker_length_mm' ({marker:g}) must be smaller than "
-            f"'square_length_mm' ({square:g})"
+            f"{path}: field 'marker_length_mm' ({doc.marker_length_mm:g}) must be smaller than "
+            f"'square_length_mm' ({doc.square_length_mm:g})"
         )
-    dictionary = _dictionary(_require(data, "dictionary", path), path)
+    dictionary = _dictionary(doc.dictionary, path)
+    sx, sy = doc.squares_x, doc.squares_y
     n_markers = (sx * sy) // 2
     ids: tuple[int, ...] = tuple(range(n_markers))
-    if "marker_ids" in data:
-        raw_ids = data["marker_ids"]
-        if not isinstance(raw_ids, list) or len(raw_ids) != n_markers:
+    if doc.marker_ids is not None:
+        if len(doc.marker_ids) != n_markers:
             raise LayoutError(
                 f"{path}: field 'marker_ids' must list {n_markers} ids for a {sx}x{sy} board"
             )
-        ids = tuple(_integer(i, "marker_ids", path, minimum=0) for i in raw_ids)
+        ids = tuple(doc.marker_ids)
         if len(set(ids)) != len(ids):
             raise LayoutError(f"{path}: field 'marker_ids' has duplicate ids")
     if max(ids) >= dictionary_size(dictionary):
         raise LayoutError(f"{path}: field 'marker_ids' has ids that {dictionary} does not contain")
-    legacy = data.get("legacy_pattern", False)
-    if not isinstance(legacy, bool):
-        raise LayoutError(f"{path}: field 'legacy_pattern' must be true or false")
-    margin = 10.0
-    if "printed_white_margin_mm" in data:
-        margin = _number(data["printed_white_margin_mm"], "printed_white_margin_mm", path)
     return CharucoBoardSpec(
-        name=name,
+        name=doc.name or path.stem,
         squares_x=sx,
         squares_y=sy,
-        square_length_mm=square,
-        marker_length_mm=marker,
+        square_length_mm=doc.square_length_mm,
+        marker_length_mm=doc.marker_length_mm,
         dictionary=dictionary,
         marker_ids=ids,
-        legacy_pattern=legacy,
+        legacy_pattern=doc.legacy_pattern,
         sha256=digest,
-        printed_white_margin_mm=margin,
+        printed_white_margin_mm=doc.printed_white_margin_mm,
     )

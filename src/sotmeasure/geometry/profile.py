@@ -24,7 +24,7 @@ import math
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,14 +32,13 @@ import tomli_w
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Strict,
     StrictInt,
     StrictStr,
     ValidationError,
     field_validator,
 )
 
-from sotmeasure.formats import problem_sentence, versioned_model
+from sotmeasure.formats import Number, problem_sentence, versioned_model
 from sotmeasure.geometry.errors import ProfileError
 from sotmeasure.provenance import sha256_bytes
 
@@ -135,8 +134,6 @@ def save_profile(profile: CameraProfile, path: str | Path) -> str:
     return sha256_bytes(data)
 
 
-#: Numbers as TOML writes them: an int or a float, never a bool or a quoted string.
-Number = Annotated[float, Strict()]
 Row = tuple[Number, Number, Number]
 
 

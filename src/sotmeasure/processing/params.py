@@ -13,12 +13,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
-    Strict,
     StrictInt,
     StrictStr,
     ValidationError,
@@ -26,7 +25,7 @@ from pydantic import (
 )
 
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.formats import problem_sentence, versioned_model
+from sotmeasure.formats import Number, problem_sentence, versioned_model
 from sotmeasure.measure.window import MotionParams
 from sotmeasure.provenance import sha256_file
 
@@ -105,17 +104,13 @@ class Setup:
     planes_mm: dict[str, tuple[float, float]]
 
 
-#: Millimetres as TOML writes them: an int or a float, never a bool or a quoted string.
-Millimetres = Annotated[float, Strict()]
-
-
 class PlanesV1(BaseModel):
     """Plane heights of one mode, in mm above the table top."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    heel_plane_mm: Millimetres
-    hip_plane_mm: Millimetres
+    heel_plane_mm: Number
+    hip_plane_mm: Number
 
 
 class SetupHeadV1(BaseModel):
@@ -125,7 +120,7 @@ class SetupHeadV1(BaseModel):
 
     name: StrictStr | None = None
     description: StrictStr = ""
-    plane_uncertainty_mm: Millimetres
+    plane_uncertainty_mm: Number
 
     @field_validator("plane_uncertainty_mm")
     @classmethod
