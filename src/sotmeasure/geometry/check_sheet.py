@@ -66,9 +66,7 @@ class CheckSheet:
 
     def as_layout(self) -> TargetLayout:
         """The sheet as a planar layout (z = 0), for the project's marker detector."""
-        markers = {
-            i: np.column_stack([c, np.zeros(4)]) for i, c in self.corners_mm().items()
-        }
+        markers = {i: np.column_stack([c, np.zeros(4)]) for i, c in self.corners_mm().items()}
         return TargetLayout(
             name=f"check sheet {self.role}",
             dictionary=CHECK_DICTIONARY,
@@ -118,7 +116,8 @@ def print_check_sheets(out: str | Path) -> PrintSummary:
         c.drawString(
             12 * mm,
             page_h - 12 * mm,
-            f"sotmeasure rig check: {sheet.role.upper()} sheet (ids {sheet.ids[0]}-{sheet.ids[-1]})",
+            f"sotmeasure rig check: {sheet.role.upper()} sheet "
+            f"(ids {sheet.ids[0]}-{sheet.ids[-1]})",
         )
         c.setFont("Helvetica", 8)
         c.drawString(

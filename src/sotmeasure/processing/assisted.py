@@ -23,14 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from sotmeasure.geometry.table_pose import TablePose
-from sotmeasure.measure.error_budget import ErrorBudget, click_component
+from sotmeasure.measure.error_budget import ErrorBudget, calibration_component, click_component
 from sotmeasure.measure.frame_values import FrameValues, frame_values, short_side
 from sotmeasure.processing.budget import (
     heel_height_difference_effect,
     map_points,
     plane_height_effects,
 )
-from sotmeasure.measure.error_budget import calibration_component
 
 FloatArray = npt.NDArray[np.float64]
 

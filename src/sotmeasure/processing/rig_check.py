@@ -154,7 +154,9 @@ def check_rig(
         detector = make_detector(layout.dictionary)
         errors, pair_max = [], []
         for image in images:
-            got = frame_error_mm(pose, sheet, detect_layout_markers(image, layout, detector), height)
+            got = frame_error_mm(
+                pose, sheet, detect_layout_markers(image, layout, detector), height
+            )
             if got is not None:
                 errors.append(got[0])
                 pair_max.append(got[1])

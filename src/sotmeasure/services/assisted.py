@@ -10,12 +10,13 @@ placement is kept; the newest is the one pages and exports show.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.measure.frame_values import POINT_NAMES
@@ -56,7 +57,9 @@ def _check_points(body: AssistedInput, width: int, height: int) -> list[tuple[fl
     points = [body.points_px[n] for n in ASSISTED_NAMES]
     for name, (x, y) in zip(ASSISTED_NAMES, points, strict=True):
         if not (-0.5 <= x <= width - 0.5 and -0.5 <= y <= height - 0.5):
-            raise InvalidInputError(f"{name} ({x:.1f}, {y:.1f}) is outside the {width}x{height} frame")
+            raise InvalidInputError(
+                f"{name} ({x:.1f}, {y:.1f}) is outside the {width}x{height} frame"
+            )
     return points
 
 
@@ -80,7 +83,7 @@ def place_landmarks(
         raise ConflictError("landmarks can be placed on a finished measurement with a recording")
     media = row.recording.media or {}
     width, height = int(media.get("width") or 0), int(media.get("height") or 0)
-    frames = int(media.get("frames") or 0)
+    frames = int(media.get("frame_count") or 0)
     if width <= 0 or height <= 0:
         raise ConflictError("the stored recording does not say its frame size")
     if frames and body.frame_index >= frames:
@@ -114,7 +117,9 @@ def place_landmarks(
     placed = AssistedLandmarks(
         measurement_id=row.id,
         frame_index=body.frame_index,
-        points_px={n: [round(x, 2), round(y, 2)] for n, (x, y) in zip(ASSISTED_NAMES, points, strict=True)},
+        points_px={
+            n: [round(x, 2), round(y, 2)] for n, (x, y) in zip(ASSISTED_NAMES, points, strict=True)
+        },
         lld_mm=got.values.lld_mm,
         lld_ci95_low_mm=lld_low,
         lld_ci95_high_mm=lld_high,
@@ -161,10 +166,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def export_columns(session: Session, measurement_id: int) -> dict[str, Any]:
+def export_columns(m: Measurement) -> dict[str, Any]:
     """The export's assisted columns: `assisted` says whether the assisted_* numbers exist;
     the automatic numbers stay in their own columns."""
-    a = latest_assisted(session, measurement_id)
+    session = object_session(m)
+    a = latest_assisted(session, m.id) if session is not None else None
     return {
         "assisted": a is not None,
         "assisted_lld_mm": a.lld_mm if a else None,
@@ -173,12 +179,6 @@ def export_columns(session: Session, measurement_id: int) -> dict[str, Any]:
         "assisted_pelvic_tilt_deg": a.pelvic_tilt_deg if a else None,
         "assisted_pelvic_tilt_ci95_low_deg": a.pelvic_tilt_ci95_low_deg if a else None,
         "assisted_pelvic_tilt_ci95_high_deg": a.pelvic_tilt_ci95_high_deg if a else None,
-        "assisted_points_px_json": None if a is None else _json_points(a.points_px),
+        "assisted_points_px_json": None if a is None else json.dumps(a.points_px, sort_keys=True),
         "assisted_at": _iso(a.placed_at) if a else None,
     }
-
-
-def _json_points(points: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(points, sort_keys=True)

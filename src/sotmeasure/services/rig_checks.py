@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.private_files import private_dir
 from sotmeasure.processing.rig_check import RigCheckResult, check_rig
 from sotmeasure.processing.setup import LoadedSetup
 from sotmeasure.provenance import sha256_file
 from sotmeasure.services.access import clinic_scope
+from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import InvalidInputError
 from sotmeasure.settings import Settings
+from sotmeasure.store.media_checks import VIDEO_SUFFIXES
 from sotmeasure.store.models import RigCheck, User
 from sotmeasure.store.types import utcnow
 
@@ -73,6 +79,37 @@ def run_rig_check(
     session.add(row)
     session.commit()
     return row
+
+
+def run_uploaded_rig_check(
+    ctx: AppContext,
+    session: Session,
+    user: User,
+    stream: BinaryIO,
+    *,
+    filename: str | None,
+    heights_mm: dict[str, float],
+) -> RigCheck:
+    """Run a rig check on an uploaded clip: kept in the scratch folder while it is measured
+    (the clip itself is not stored, only its sha256 and the numbers)."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise InvalidInputError(f"upload a video ({', '.join(VIDEO_SUFFIXES)})")
+    private_dir(ctx.files.tmp_dir)
+    scratch = ctx.files.tmp_dir / f"rigcheck-{uuid.uuid4().hex}{suffix}"
+    try:
+        with scratch.open("wb") as fh:
+            shutil.copyfileobj(stream, fh)
+        return run_rig_check(
+            session,
+            ctx.settings,
+            user,
+            scratch,
+            heights_mm=heights_mm,
+            video_name=Path(filename or scratch.name).name,
+        )
+    finally:
+        scratch.unlink(missing_ok=True)
 
 
 def _row(

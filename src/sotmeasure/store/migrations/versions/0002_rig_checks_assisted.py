@@ -53,9 +53,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rig_checks")),
     )
-    op.create_index(
-        op.f("ix_rig_checks_clinic_id"), "rig_checks", ["clinic_id"], unique=False
-    )
+    op.create_index(op.f("ix_rig_checks_clinic_id"), "rig_checks", ["clinic_id"], unique=False)
     op.create_index(
         "ix_rig_checks_setup", "rig_checks", ["clinic_id", "setup_key", "created_at"], unique=False
     )
