@@ -49,6 +49,8 @@
       ctx2d.font = "12px sans-serif";
       ctx2d.fillText(name.replace("_", " "), x + 6, y - 6);
     }
+    tool.dataset.points = JSON.stringify(points);
+    tool.dataset.scale = String(scale);
     for (const span of document.querySelectorAll(".placed")) {
       const p = points[span.dataset.for];
       span.textContent = p ? `(${p[0].toFixed(1)}, ${p[1].toFixed(1)})` : "(not placed)";
