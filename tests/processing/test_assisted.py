@@ -69,4 +69,3 @@ def test_click_uncertainty_scales_with_the_click_step(pose: TablePose) -> None:
     assert coarse.inputs["click_u_px"] == pytest.approx(1.0 / math.sqrt(12.0))
     assert coarse.lld_u_mm == pytest.approx(4.0 * fine.lld_u_mm, rel=1e-6)
     assert coarse.pelvic_tilt_u_deg == pytest.approx(4.0 * fine.pelvic_tilt_u_deg, rel=1e-4)
-
