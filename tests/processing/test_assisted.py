@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixture_data import SESSIONS, load_truth
 
+from fixture_data import SESSIONS, load_truth
 from sotmeasure.geometry.table_pose import TablePose
 from sotmeasure.processing.assisted import AssistedPlanes, measure_assisted
 from sotmeasure.processing.setup import SOURCE_CONFIGURED, SetupFiles, load_files

@@ -57,7 +57,7 @@ def test_a_wrong_box_height_shows_as_a_scale_error(setup: LoadedSetup) -> None:
 
 def test_a_clip_without_sheets_is_refused_with_the_reason(setup: LoadedSetup) -> None:
     clip = ROOT / "tests" / "fixtures" / "sessions" / "pre_block" / "video.mp4"
-    with pytest.raises(RigCheckError, match="HEEL sheet .* was seen on 0 of"):
+    with pytest.raises(RigCheckError, match=r"HEEL sheet .* was seen on 0 of"):
         check_rig(clip, setup, {"heel": 97.0}, tolerance_mm=2.0, max_frames=4)
 
 
