@@ -234,6 +234,9 @@ def test_assisted_landmarks_change_the_result(
         assert float(row["assisted_lld_mm"]) == pytest.approx(moved["lld_mm"], abs=1e-6)
         assert float(row["lld_mm"]) == pytest.approx(auto["lld_mm"], abs=1e-6)
 
+        page.goto(f"{server.base_url}/ui/measurements/{mid}/landmarks")
+        image_loaded(page, "#frame-img")
+        page.wait_for_function("document.querySelector('#landmark-tool').dataset.scale")
         _click_repeatability(page, target["heel_left"], artifacts)
     finally:
         context.close()
@@ -264,5 +267,7 @@ def _click_repeatability(page: Any, point: tuple[float, float], artifacts: Path)
         "uniform_quantisation_sd_px": round(step / 12**0.5, 4),
     }
     (artifacts / "click_repeatability.json").write_text(json.dumps(report, indent=1) + "\n")
-    assert max(abs(e) for e in errors) <= step  # never more than one screen pixel off
+    # Never more than half a screen pixel off, no bias, and the spread of a uniform step.
+    assert max(abs(e) for e in errors) <= step / 2 + 0.05
+    assert abs(statistics.fmean(errors)) < 0.1
     assert sd <= step / 12**0.5 + 0.05

@@ -60,8 +60,12 @@
   canvas.addEventListener("click", (ev) => {
     const rect = canvas.getBoundingClientRect();
     const k = canvas.width / rect.width; // canvas px per CSS px (1 unless the page is zoomed)
-    const x = ((ev.clientX - rect.left) * k) / scale - 0.5;
-    const y = ((ev.clientY - rect.top) * k) / scale - 0.5;
+    // Browsers report whole CSS pixels (the pointer was somewhere inside that pixel):
+    // its centre, + 0.5, is the unbiased position. A fractional coordinate is kept as is.
+    const cx = Number.isInteger(ev.clientX) ? ev.clientX + 0.5 : ev.clientX;
+    const cy = Number.isInteger(ev.clientY) ? ev.clientY + 0.5 : ev.clientY;
+    const x = ((cx - rect.left) * k) / scale - 0.5;
+    const y = ((cy - rect.top) * k) / scale - 0.5;
     const chosen = document.querySelector("#point-choice input:checked");
     if (!chosen) return;
     points[chosen.value] = [x, y];
