@@ -72,7 +72,7 @@ def check_rig_cmd(
             f"{s.frames} frames) -> {verdict} (tolerance +/-{tolerance_mm:g} mm)"
         )
     lines.append("rig check passed" if result.passed else "rig check FAILED")
-    console.print("\n".join(lines), markup=False, highlight=False)
+    console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
     if not result.passed:
         raise typer.Exit(2)
 
