@@ -86,6 +86,11 @@ def test_rig_check_from_the_page(page: Any, start_server: Any, artifacts: Path) 
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
     page.screenshot(path=str(artifacts / "rig-01-due.png"), full_page=True)
 
+    visit_url = f"{server.base_url}/ui/visits/{_new_visit(server, _token(server), 'P-RIG')}"
+    page.goto(visit_url)
+    assert "no passing rig check" in page.inner_text("#rig-warning")
+    page.goto(f"{server.base_url}/ui/rig-check")
+
     heights = {r: s["box_height_mm"] for r, s in TRUTH["sheets"].items()}
     _run_check(page, heights["heel"] + 20.0, heights["hip"])  # the heel box mis-measured
     failed = page.locator("#rig-checks tbody tr").first
@@ -102,20 +107,26 @@ def test_rig_check_from_the_page(page: Any, start_server: Any, artifacts: Path) 
     hip_mm = float(passed.locator(".hip-error").inner_text().split()[0])
     assert abs(heel_mm) < 0.6 and abs(hip_mm) < 0.6
     page.screenshot(path=str(artifacts / "rig-03-passed.png"), full_page=True)
+    page.goto(visit_url)
+    assert page.locator("#rig-warning").count() == 0
     stored = json.loads(_request(server, "/rig-checks", _token(server)))
     assert [c["passed"] for c in stored] == [True, False]
     assert f"{stored[0]['heel_error_mm']:+.2f}" == f"{heel_mm:+.2f}"
 
 
-def _measured_demo(server: Server, token: str) -> int:
-    """Upload the demo pre clip to a new visit and wait until the worker has measured it."""
+def _new_visit(server: Server, token: str, code: str) -> int:
     headers = {"Content-Type": "application/json"}
-    patient = json.loads(
-        _request(server, "/patients", token, data=b'{"code": "P-ASSIST"}', headers=headers)
-    )
+    body = json.dumps({"code": code}).encode()
+    patient = json.loads(_request(server, "/patients", token, data=body, headers=headers))
     visit = json.loads(
         _request(server, f"/patients/{patient['id']}/visits", token, data=b"{}", headers=headers)
     )
+    return int(visit["id"])
+
+
+def _measured_demo(server: Server, token: str) -> int:
+    """Upload the demo pre clip to a new visit and wait until the worker has measured it."""
+    visit = {"id": _new_visit(server, token, "P-ASSIST")}
     body, boundary = _multipart(DEMO_CLIP, {"phase": "pre"})
     queued = json.loads(
         _request(

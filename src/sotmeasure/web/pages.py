@@ -29,6 +29,7 @@ from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError, InvalidInputError, ServiceError
 from sotmeasure.services.inputs import PatientCreate, VisitCreate
 from sotmeasure.services.measurements import stored_result
+from sotmeasure.services.rig_checks import rig_check_status
 from sotmeasure.store.accounts import authenticate, issue_token, revoke_token
 from sotmeasure.store.models import Phase, Role, Status, User, Visit
 from sotmeasure.web.capture import CaptureBusyError, new_job, start_capture
@@ -323,6 +324,7 @@ def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUs
             capture=job.to_dict() if job else None,
             worker_running=ctx.worker is not None,
             capture_seconds=web.web.capture_seconds,
+            rig_check=rig_check_status(session, ctx.settings, user),
         )
 
 
