@@ -109,6 +109,15 @@ class Settings(BaseSettings):
         default=None, description="Minimal detectable change of tilt; empty = measure default."
     )
 
+    # Rig check (issue 16): a check passes when its whole 95% CI lies within +/- tolerance;
+    # the pages warn when the setup's newest passing check is older than the period.
+    rig_check_tolerance_mm: float = Field(
+        default=2.0, gt=0, description="Largest rig-check error (95% CI bound) that passes, mm."
+    )
+    rig_check_max_age_days: int = Field(
+        default=30, ge=1, description="Warn when the newest passing rig check is older, days."
+    )
+
     # Live capture (issue 7): webcam index, device path, video or recording; "demo" = bundled
     camera_source: str = "demo"
 

@@ -48,6 +48,11 @@ PROTECTED = [
     ("GET", "/exports/measurements.parquet"),
     ("GET", "/exports/research.csv"),
     ("GET", "/exports/research.parquet"),
+    ("POST", "/rig-checks"),
+    ("GET", "/rig-checks"),
+    ("GET", "/rig-checks/status"),
+    ("POST", "/measurements/1/assisted-landmarks"),
+    ("GET", "/measurements/1/assisted-landmarks"),
 ]
 
 

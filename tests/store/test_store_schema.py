@@ -27,7 +27,7 @@ def test_migrations_build_exactly_the_models(engine: Engine) -> None:
     assert current_revision(engine) is None
     upgrade_head(engine)
     upgrade_head(engine)  # idempotent: a restart migrates nothing
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() is not None
     with engine.connect() as connection:
         diff = compare_metadata(
             MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata

@@ -20,6 +20,7 @@ from sotmeasure.api.routers import (
     measurements,
     patients,
     recordings,
+    rig_checks,
     users,
     visits,
 )
@@ -56,5 +57,6 @@ def include_api(app: FastAPI, *, max_upload_bytes: int) -> None:
         measurements,
         comparisons,
         exports,
+        rig_checks,
     ):
         app.include_router(module.router, responses=ERROR_RESPONSES)

@@ -228,3 +228,59 @@ class ErrorOut(BaseModel):
     """Every error answer: one sentence, or (invalid input) where and why each field failed."""
 
     detail: str | list[dict[str, Any]]
+
+
+class RigCheckOut(BaseModel):
+    """A stored rig check: the chain's error (mm) on the HEEL and HIP sheets with 95% CIs."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    clinic_id: int | None
+    setup_key: str
+    setup_version: int | None
+    setup_fingerprint: str
+    video_name: str | None
+    video_sha256: str
+    heel_height_mm: float | None
+    heel_error_mm: float | None
+    heel_ci95_low_mm: float | None
+    heel_ci95_high_mm: float | None
+    hip_height_mm: float | None
+    hip_error_mm: float | None
+    hip_ci95_low_mm: float | None
+    hip_ci95_high_mm: float | None
+    tolerance_mm: float
+    passed: bool
+    details: dict[str, Any]
+    created_by_id: int | None
+    created_at: datetime
+
+
+class RigCheckStatusOut(BaseModel):
+    """Whether a rig check is due for the current setup, and the newest passing one."""
+
+    due: bool
+    message: str
+    last_passing_id: int | None
+
+
+class AssistedOut(BaseModel):
+    """Practitioner-placed landmarks of a measurement and the result recomputed from them."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    measurement_id: int
+    frame_index: int
+    points_px: dict[str, Any]
+    lld_mm: float
+    lld_ci95_low_mm: float
+    lld_ci95_high_mm: float
+    short_side: str
+    pelvic_tilt_deg: float
+    pelvic_tilt_ci95_low_deg: float
+    pelvic_tilt_ci95_high_deg: float
+    details: dict[str, Any]
+    placed_by_id: int | None
+    placed_at: datetime

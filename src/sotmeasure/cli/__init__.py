@@ -18,6 +18,7 @@ from sotmeasure.cli import (
     capture_cmds,
     measure_cmds,
     research_cmds,
+    rig_cmds,
     service_cmds,
 )
 from sotmeasure.cli.common import fail
@@ -47,7 +48,15 @@ def _root(
     """Prone leg length difference and pelvic tilt from a camera, in millimetres and degrees."""
 
 
-_AREAS = (capture_cmds, calibration_cmds, measure_cmds, research_cmds, service_cmds, batch_cmds)
+_AREAS = (
+    capture_cmds,
+    calibration_cmds,
+    rig_cmds,
+    measure_cmds,
+    research_cmds,
+    service_cmds,
+    batch_cmds,
+)
 for _module in _AREAS:
     _module.register(app)
 

@@ -238,3 +238,37 @@ def model_resolution_component(
             "heel_unrefined_offset_u_mm": heel_unrefined_offset_u_mm,
         },
     )
+
+
+def click_component(
+    *,
+    click_u_px: float,
+    heel_mm_per_px: float,
+    hip_mm_per_px: float,
+    hip_separation_mm: float,
+    heel_separation_mm: float,
+    axis_length_mm: float,
+) -> BudgetComponent:
+    """Where a clicked point lands: `click_u_px` (1 SD per coordinate, image pixels) at the
+    frame's mm per pixel at the heels and at the hips, independent between the four points.
+
+    LLD: the heel difference (heel u x sqrt 2) and the body axis the two hips turn (as in
+    `hip_landmark_component`), combined. Tilt: the hip difference over the hip separation.
+    """
+    heel_u = click_u_px * heel_mm_per_px
+    hip_u = click_u_px * hip_mm_per_px
+    axis_u_rad = (hip_u / math.sqrt(2.0)) / axis_length_mm
+    return BudgetComponent(
+        name="click_placement",
+        lld_u_mm=math.hypot(heel_u * math.sqrt(2.0), heel_separation_mm * axis_u_rad),
+        pelvic_tilt_u_deg=math.degrees(math.atan2(hip_u * math.sqrt(2.0), hip_separation_mm)),
+        detail=(
+            f"points placed by clicks, each within +/-{click_u_px:.2f} px (1 SD) of where it was "
+            f"meant: {heel_u:.2f} mm at the heels, {hip_u:.2f} mm at the PSIS"
+        ),
+        inputs={
+            "click_u_px": click_u_px,
+            "heel_mm_per_px": heel_mm_per_px,
+            "hip_mm_per_px": hip_mm_per_px,
+        },
+    )

@@ -427,3 +427,11 @@ def _provenance(
         },
         "parameters": params.to_dict(),
     }
+
+
+def table_pose_of_video(
+    video: Path, layout: TargetLayout, profile: CameraProfile | None, n_frames: int
+) -> TablePose:
+    """The table pose a measurement of `video` uses (the same frames, the same estimate):
+    assisted landmarks are mapped through it."""
+    return _table_pose(video, layout, profile, n_frames)[0]

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import clinic_scope
+from sotmeasure.services.assisted import export_columns as assisted_columns
 from sotmeasure.services.errors import InvalidInputError
 from sotmeasure.store.models import (
     RESULT_NUMBER_COLUMNS,
@@ -162,6 +163,7 @@ def _numbers(m: Measurement) -> dict[str, Any]:
         "blocking_blocks": m.blocking_blocks,
         "blocking_placement": m.blocking_placement,
         "blocking_category": m.blocking_category,
+        **assisted_columns(m),
     }
 
 

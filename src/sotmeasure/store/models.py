@@ -250,3 +250,69 @@ RESULT_COLUMNS = (
     "provenance",
     "result",
 )
+
+
+class RigCheck(Base):
+    """One rig check (processing/rig_check.py): the geometric chain's error in mm at the heel
+    and hip heights, measured on the printed check sheets, for one setup on one date.
+
+    `setup_key` names the setup checked ("installation" for the Settings-wide setup until
+    per-clinic setups exist; then the setup's id) and `setup_version` its version;
+    `setup_fingerprint` is the sha256 of the layout, profile and plane heights that were
+    checked, so a changed camera profile is never covered by an older check.
+    """
+
+    __tablename__ = "rig_checks"
+    __table_args__ = (Index("ix_rig_checks_setup", "clinic_id", "setup_key", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clinics.id", ondelete="CASCADE"), index=True
+    )
+    setup_key: Mapped[str] = mapped_column(String(100))
+    setup_version: Mapped[int | None] = mapped_column(Integer)
+    setup_fingerprint: Mapped[str] = mapped_column(String(64))
+    video_name: Mapped[str | None] = mapped_column(String(255))
+    video_sha256: Mapped[str] = mapped_column(String(64))
+    heel_height_mm: Mapped[float | None] = mapped_column(Float)
+    heel_error_mm: Mapped[float | None] = mapped_column(Float)
+    heel_ci95_low_mm: Mapped[float | None] = mapped_column(Float)
+    heel_ci95_high_mm: Mapped[float | None] = mapped_column(Float)
+    hip_height_mm: Mapped[float | None] = mapped_column(Float)
+    hip_error_mm: Mapped[float | None] = mapped_column(Float)
+    hip_ci95_low_mm: Mapped[float | None] = mapped_column(Float)
+    hip_ci95_high_mm: Mapped[float | None] = mapped_column(Float)
+    tolerance_mm: Mapped[float] = mapped_column(Float)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class AssistedLandmarks(Base):
+    """Heel and PSIS points placed by a practitioner on a measurement's representative frame,
+    and the result recomputed from them. The automatic result stays in `measurements`; every
+    placement is kept (the newest is the one shown and exported)."""
+
+    __tablename__ = "assisted_landmarks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measurement_id: Mapped[int] = mapped_column(
+        ForeignKey("measurements.id", ondelete="CASCADE"), index=True
+    )
+    frame_index: Mapped[int] = mapped_column(Integer)
+    points_px: Mapped[dict[str, Any]] = mapped_column()  # name -> [x, y] image pixels
+    lld_mm: Mapped[float] = mapped_column(Float)
+    lld_ci95_low_mm: Mapped[float] = mapped_column(Float)
+    lld_ci95_high_mm: Mapped[float] = mapped_column(Float)
+    short_side: Mapped[str] = mapped_column(String(10))
+    pelvic_tilt_deg: Mapped[float] = mapped_column(Float)
+    pelvic_tilt_ci95_low_deg: Mapped[float] = mapped_column(Float)
+    pelvic_tilt_ci95_high_deg: Mapped[float] = mapped_column(Float)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # mm points, budget, planes
+    placed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    placed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    placed_by: Mapped[User | None] = relationship()

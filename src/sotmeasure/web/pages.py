@@ -23,15 +23,18 @@ from sotmeasure.services import measurements as measurement_service
 from sotmeasure.services import patients as patient_service
 from sotmeasure.services import visits as visit_service
 from sotmeasure.services.access import get_measurement, get_patient, get_visit
+from sotmeasure.services.assisted import latest_assisted
 from sotmeasure.services.comparison import compare_visit, finished_phases
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError, InvalidInputError, ServiceError
 from sotmeasure.services.inputs import PatientCreate, VisitCreate
 from sotmeasure.services.measurements import stored_result
+from sotmeasure.services.rig_checks import rig_check_status
 from sotmeasure.store.accounts import authenticate, issue_token, revoke_token
 from sotmeasure.store.models import Phase, Role, Status, User, Visit
 from sotmeasure.web.capture import CaptureBusyError, new_job, start_capture
 from sotmeasure.web.history import history_svg
+from sotmeasure.web.landmark_pages import assisted_view
 from sotmeasure.web.report_frames import annotated_frame_png
 from sotmeasure.web.session import (
     COOKIE_NAME,
@@ -321,6 +324,7 @@ def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUs
             capture=job.to_dict() if job else None,
             worker_running=ctx.worker is not None,
             capture_seconds=web.web.capture_seconds,
+            rig_check=rig_check_status(session, ctx.settings, user),
         )
 
 
@@ -414,6 +418,7 @@ def report_page(
                         "view": phase_view(row),
                         "budget": budget_sentences(result),
                         "provenance": provenance_items(row),
+                        "assisted": assisted_view(latest_assisted(session, row.id)),
                         "mode": result.mode or "markerless",
                         "demo": row.recording is not None
                         and "demo source" in (row.recording.client_filename or ""),

@@ -115,3 +115,17 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
     write_private_bytes(tmp, png)
     tmp.replace(cache)
     return png
+
+
+def plain_frame_png(ctx: AppContext, row: Measurement) -> tuple[bytes, int]:
+    """The representative frame at full resolution with nothing drawn on it, and its index:
+    the picture the practitioner places landmarks on (pixels must be the recording's own)."""
+    rec = row.recording
+    if rec is None:
+        raise ReportFrameError("this measurement has no stored recording to show")
+    video = ctx.files.video_path(rec.kind, rec.stored_name, rec.media or {})
+    if not video.is_file():
+        raise ReportFrameError("the stored recording file is missing from the data folder")
+    index = representative_index(stored_result(row))
+    image, _t_s = _read_frame(video, index)
+    return encode_png(image), index
