@@ -168,3 +168,25 @@ def test_report_folder(in_process: dict[str, MeasurementResult], tmp_path: Path)
     for word in ("diagnos", "treat ", "recommend you", "healthy", "disease"):
         assert word not in md.replace("no diagnosis", "").replace("no treatment", "")
     assert "<h1>" in (tmp_path / "report.html").read_text()
+
+
+def test_a_blurred_recording_is_refused_for_the_image_not_for_its_symptom(tmp_path: Path) -> None:
+    """A recording too blurred to show the heel outline: the refusal leads with the measured
+    image problem (the cause), not with the heel outline it hides (the symptom)."""
+    import cv2
+
+    src = cv2.VideoCapture(_video("pre_block"))
+    fps = src.get(cv2.CAP_PROP_FPS)
+    out_path = tmp_path / "blurred.mp4"
+    out = cv2.VideoWriter(str(out_path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (1280, 720))
+    for _ in range(45):  # 1.5 s: enough frames to judge the heels
+        ok, frame = src.read()
+        assert ok
+        out.write(cv2.GaussianBlur(frame, (0, 0), 2.0))  # edges ~5 px = ~9 mm wide
+    out.release()
+    src.release()
+    params = resolve_params(mode="markerless", setup=load_setup(SETUP))
+    with pytest.raises(MeasurementError) as exc:
+        measure_video(str(out_path), load_layout(LAYOUT), load_profile(PROFILE), params)
+    assert str(exc.value).startswith("the image is not good enough: image too blurred")
+    assert exc.value.exit_code == 2

@@ -292,10 +292,10 @@ def _result(
             pts[k] = tr.mm[:, :2]
     unreliable = _unreliable_heels(tracks)
     if unreliable is not None:
-        raise _with_image_problems(unreliable, quality)
+        raise _with_image_problems(unreliable, quality, image_first=True)
     min_frames = max(2, round(params.window_s / 2 * _fps(t)))
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
-        raise _with_image_problems(_too_few_frames(tracks, params), quality)
+        raise _with_image_problems(_too_few_frames(tracks, params), quality, image_first=True)
     motion = frame_motion_mm(t, pts, params.motion())
     try:
         window = _still_window(t, pts, motion, params)
@@ -358,11 +358,21 @@ def _result(
     )
 
 
-def _with_image_problems(exc: MeasurementError, quality: _QualitySamples) -> MeasurementError:
-    """The refusal, with what the image-quality figures say is wrong, if anything."""
+def _with_image_problems(
+    exc: MeasurementError, quality: _QualitySamples, *, image_first: bool = False
+) -> MeasurementError:
+    """The refusal, with what the image-quality figures say is wrong, if anything.
+
+    `image_first`: the refusal is about points the image could not show (heel outlines,
+    landmarks); a measured image problem (blur, low contrast, exposure, noise) is then the
+    cause and the failed points its symptom, so the sentence leads with it. A refusal for
+    motion keeps its own cause first: a blurred image does not make a patient move.
+    """
     problems = quality.report()["problems"]
     if not problems:
         return exc
+    if image_first:
+        return MeasurementError(f"the image is not good enough: {'; '.join(problems)}; so {exc}")
     return MeasurementError(f"{exc}; the image: {'; '.join(problems)}")
 
 
