@@ -11,6 +11,7 @@ from sotmeasure.measure.window import (
     choose_still_window,
     effective_threshold_mm,
     frame_motion_mm,
+    with_steady_hip_width,
 )
 
 FPS = 30.0
@@ -104,3 +105,34 @@ def test_noisy_but_still_clip_is_measured_and_a_roll_in_it_is_not() -> None:
     motion[60:75] = 14.0  # a roll in the middle: no 3 s still stretch remains
     with pytest.raises(MeasurementError, match=r"longest still stretch is 2\.5 s"):
         choose_still_window(t, motion, MotionParams(window_s=3.0))
+
+
+def test_hip_width_jitter_is_not_motion_but_a_pelvis_turn_is() -> None:
+    """The model's hip width jumping by 30 mm on a still patient moves both hips 15 mm:
+    as raw points that is motion; with the width held steady it is none. A turn of the hip
+    line (what tilt measures) and a shift of the hips' midpoint still count."""
+    n = 90
+    t = np.arange(n) / FPS
+    pts = _still_points(n)
+    squeeze = np.where((np.arange(n) // 15) % 2 == 1, 15.0, 0.0)  # width 220 <-> 190 mm
+    pts[:, 2, 1] += squeeze
+    pts[:, 3, 1] -= squeeze
+    params = MotionParams()
+    assert np.nanmax(frame_motion_mm(t, pts, params)) > params.threshold_mm
+    steady = with_steady_hip_width(pts)
+    assert np.nanmax(frame_motion_mm(t, steady, params)) == pytest.approx(0.0, abs=1e-9)
+    assert np.allclose((steady[:, 2] + steady[:, 3]) / 2, (pts[:, 2] + pts[:, 3]) / 2)
+
+    turned = _still_points(n)
+    turn = np.clip((np.arange(n) - 30) / 6.0, 0, 1) * 12.0  # hips +-12 mm along x in 0.2 s
+    turned[:, 2, 0] += turn
+    turned[:, 3, 0] -= turn
+    moved = frame_motion_mm(t, with_steady_hip_width(turned), params)
+    assert np.nanmax(moved) > params.threshold_mm
+
+
+def test_steady_hip_width_leaves_rejected_frames_alone() -> None:
+    pts = _still_points(3)
+    pts[1] = np.nan
+    out = with_steady_hip_width(pts)
+    assert np.all(np.isnan(out[1])) and np.allclose(out[[0, 2]], pts[[0, 2]])

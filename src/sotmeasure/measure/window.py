@@ -72,6 +72,31 @@ class StillWindow:
     threshold_mm: float = 0.0
 
 
+def with_steady_hip_width(points_mm: npt.ArrayLike) -> FloatArray:
+    """The points (N, 4, 2: heels L, R, hips L, R) with each frame's hips moved along their
+    own line to the clip's median hip width, about their own midpoint.
+
+    Why: the motion gate should see the body move, not the model's noise. The hip width a
+    pose model reports jitters by tens of mm on a still patient when the hips are low in
+    contrast (measured: 125-160 mm on a still rendered patient), and it moves both hips at
+    once, enough for a still patient to read as moving. The width is not a measured
+    quantity (LLD and tilt use the hips' midpoint and direction), so motion is judged on
+    what is measured: the midpoint and the direction, both kept exactly.
+    """
+    pts = np.array(points_mm, dtype=np.float64)
+    across = pts[:, 3] - pts[:, 2]
+    width = np.linalg.norm(across, axis=1)
+    ok = np.isfinite(width) & (width > 0)
+    if not ok.any():
+        return pts
+    half = float(np.median(width[ok])) / 2.0
+    mid = (pts[ok, 2] + pts[ok, 3]) / 2.0
+    unit = across[ok] / width[ok, None]
+    pts[ok, 2] = mid - unit * half
+    pts[ok, 3] = mid + unit * half
+    return pts
+
+
 def _running_median(points: FloatArray, usable: npt.NDArray[np.bool_], size: int) -> FloatArray:
     """Centred running median over usable frames only (NaN for unusable frames)."""
     out = np.full_like(points, np.nan)

@@ -44,6 +44,7 @@ from sotmeasure.measure.window import (
     StillWindow,
     choose_still_window,
     frame_motion_mm,
+    with_steady_hip_width,
 )
 from sotmeasure.pose.pipeline import ModelInput
 from sotmeasure.pose.types import Landmark
@@ -296,9 +297,10 @@ def _result(
     min_frames = max(2, round(params.window_s / 2 * _fps(t)))
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
         raise _with_image_problems(_too_few_frames(tracks, params), quality, image_first=True)
-    motion = frame_motion_mm(t, pts, params.motion())
+    steady = with_steady_hip_width(pts)  # motion of the body, not of the model's hip width
+    motion = frame_motion_mm(t, steady, params.motion())
     try:
-        window = _still_window(t, pts, motion, params)
+        window = _still_window(t, steady, motion, params)
     except MeasurementError as exc:
         raise _with_image_problems(exc, quality) from None
 
