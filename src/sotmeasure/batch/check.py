@@ -19,6 +19,7 @@ from sotmeasure.batch.manifest import (
     find_manifest,
     read_manifest,
 )
+from sotmeasure.batch.remote import RemoteRecordingError, is_url, sha256_of_url
 from sotmeasure.batch.setups import DatasetSetup, find_setups
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.processing.params import MODES
@@ -57,9 +58,12 @@ class DatasetCheck:
     def item_problems(self, index: int) -> list[Problem]:
         return [p for p in self.problems if p.item == index]
 
-    def recording_path(self, item: DatasetItem) -> Path:
-        """Absolute path of an item's recording (relative paths are from the dataset root)."""
-        return (self.root / item.recording).resolve()
+    def recording_path(self, item: DatasetItem) -> str:
+        """Where a worker reads an item's recording: its URL, or its absolute path
+        (relative paths are from the dataset root)."""
+        if is_url(item.recording):
+            return item.recording
+        return str((self.root / item.recording).resolve())
 
 
 def _check_fields(check: DatasetCheck, k: int, item: DatasetItem) -> None:
@@ -81,7 +85,10 @@ def _check_fields(check: DatasetCheck, k: int, item: DatasetItem) -> None:
 def _check_recording(check: DatasetCheck, k: int, item: DatasetItem, hashes: bool) -> None:
     if not item.recording:
         return
-    path = check.recording_path(item)
+    if is_url(item.recording):
+        _check_remote_recording(check, k, item, hashes)
+        return
+    path = Path(check.recording_path(item))
     if not path.is_file():
         what = "is a folder: name its video file" if path.is_dir() else "not found"
         check.problems.append(Problem(item.where, f"recording {item.recording} {what}", k))
@@ -99,6 +106,20 @@ def _check_recording(check: DatasetCheck, k: int, item: DatasetItem, hashes: boo
                 k,
             )
         )
+
+
+def _check_remote_recording(check: DatasetCheck, k: int, item: DatasetItem, hashes: bool) -> None:
+    """A URL row: the manifest's sha256 is taken as given (the worker checks the bytes it
+    fetches against it); without one, the recording is streamed once to hash it."""
+    if item.sha256 and _HEX64.match(item.sha256):
+        check.recording_sha256[k] = item.sha256
+        return
+    if not hashes:
+        return
+    try:
+        check.recording_sha256[k] = sha256_of_url(item.recording)
+    except RemoteRecordingError as exc:
+        check.problems.append(Problem(item.where, str(exc), k))
 
 
 def _check_setup(check: DatasetCheck, k: int, item: DatasetItem, broken: set[str]) -> None:

@@ -63,7 +63,7 @@ def plan_batch(
             session=item.session,
             phase=item.phase,
             recording=item.recording,
-            recording_path=str(check.recording_path(item)),
+            recording_path=check.recording_path(item),
             recording_sha256=check.recording_sha256[k],
             setup=files,
             mode=item.mode,

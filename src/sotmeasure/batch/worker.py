@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sotmeasure import __version__
 from sotmeasure.batch.configure import configure
+from sotmeasure.batch.remote import fetched, is_url
 from sotmeasure.batch.rows import result_columns
 from sotmeasure.batch.task import (
     STATUS_FAILED,
@@ -45,6 +48,16 @@ def base_row(task: ItemTask, status: str, reason: str | None) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def recording_file(task: ItemTask) -> Iterator[Path]:
+    """The item's recording as a local file: its path, or a checked copy of its URL."""
+    if is_url(task.recording_path):
+        with fetched(task.recording_path, task.recording_sha256) as path:
+            yield path
+    else:
+        yield Path(task.recording_path)
+
+
 def measure_item(task: ItemTask) -> ItemOutcome:
     """Measure one item through `sotmeasure.processing.measure_video` (see module docstring)."""
     from sotmeasure.processing import measure_video
@@ -60,9 +73,8 @@ def measure_item(task: ItemTask) -> ItemOutcome:
                 " install the same version on every worker"
             )
         c = configure(task.setup, task.mode)
-        result = measure_video(
-            Path(task.recording_path), c.layout, c.profile, c.params, demo_calibration=c.is_demo
-        )
+        with recording_file(task) as video:
+            result = measure_video(video, c.layout, c.profile, c.params, demo_calibration=c.is_demo)
         contract = result.to_dict(include_frames=task.include_frames)
         frames = list(contract.get("frames", []))
         status, reason = STATUS_OK, None
