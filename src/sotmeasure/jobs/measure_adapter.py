@@ -103,6 +103,11 @@ def measure_recording(
         else load_files(setup_files, mode=settings.measure_mode)
     )
     refusal = demo_setup_refusal(video, setup)
+    if refusal is not None and setup_files is not None:
+        raise ServiceSetupError(
+            "this setup's camera profile is the bundled demo calibration of a rendered test "
+            "rig (demo calibration): calibrate your camera on the setup's page"
+        )
     if refusal is not None:
         raise refusal
     result = measure_video(

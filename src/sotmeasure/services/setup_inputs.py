@@ -6,7 +6,7 @@ stripped) in a module of its own because a setup has many fields of its own.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator
 
 from sotmeasure.pose.stickers import HEEL_GREEN, PSIS_BLUE
 from sotmeasure.processing.params import GENERIC_PLANE_UNCERTAINTY_MM, GENERIC_PLANES_MM, HEX_RGB
@@ -32,7 +32,12 @@ class SetupNumbers(InputModel):
 
 
 class SetupVersionCreate(SetupNumbers):
-    """A new version: changed numbers and/or files; what is not sent stays as it was."""
+    """A new version: changed numbers and/or files; what is not sent stays as it was.
+
+    The files' texts are kept byte for byte (not stripped): their sha256 is what a result's
+    provenance names and what recognises the bundled demo profile."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     note: str | None = Field(default=None, max_length=2000)
     layout_json: str | None = Field(
@@ -56,6 +61,11 @@ class SetupCreate(SetupVersionCreate):
     clinic_id: int | None = Field(
         default=None, description="Admins only; a practitioner's setups belong to their clinic."
     )
+
+    @field_validator("name", "room", "camera", "note")
+    @classmethod
+    def _strip(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None else None
 
 
 class SetupUpdate(InputModel):
