@@ -81,6 +81,8 @@ class VisitSetupChoice(InputModel):
     setup_id: int | None = Field(description="None: the clinic's default setup.")
 
 
+NUMBER_FIELDS = tuple(SetupNumbers.model_fields)
+
 #: The numbers of a first version when the client sends none: generic, and said so.
 GENERIC_NUMBERS: dict[str, float | str | None] = {
     "plane_uncertainty_mm": GENERIC_PLANE_UNCERTAINTY_MM,

@@ -21,18 +21,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.processing.setup import resolve_setup
 from sotmeasure.services.access import clinic_scope, get_visit
 from sotmeasure.services.errors import ConflictError, InvalidInputError, NotFoundError
 from sotmeasure.services.setup_inputs import (
     GENERIC_NUMBERS,
+    NUMBER_FIELDS,
     SetupCreate,
-    SetupNumbers,
     SetupUpdate,
     SetupVersionCreate,
 )
+from sotmeasure.settings import Settings
 from sotmeasure.store.models import Clinic, ClinicSetup, Role, SetupVersion, User, Visit
-
-NUMBER_FIELDS = tuple(SetupNumbers.model_fields)
 
 
 def _may_see(user: User, clinic_id: int) -> bool:
@@ -298,6 +298,16 @@ def version_for_visit(session: Session, visit: Visit) -> SetupVersion | None:
     """The version a measurement queued now for this visit is fixed to (None: installation)."""
     setup = setup_for_visit(session, visit)
     return None if setup is None else current_version(session, setup)
+
+
+def installation_setup_words(settings: Settings) -> str:
+    """What the installation setup (settings file) is, for the setups page."""
+    try:
+        files = resolve_setup(settings)
+    except SotmeasureError as exc:
+        return f"none usable ({exc})"
+    named = ", ".join(f"{k} {v}" for k, v in files.describe().items() if v and k != "source")
+    return f"{named} ({files.source})"
 
 
 def version_label(version: SetupVersion | None) -> str:
