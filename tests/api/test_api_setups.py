@@ -208,3 +208,42 @@ def test_cameras_lists_the_configured_stand_in(
             "is_camera": False,
         }
     ]
+
+
+def test_table_pose_check_names_the_tilt_and_warns_when_oblique(
+    client: TestClient, world: World
+) -> None:
+    """The demo clip's camera is overhead (1.6 deg from vertical); the oblique clip's camera
+    sits beyond the feet, about 38 deg from vertical: above the 15.2 deg at which a 12 mm
+    heel height difference alone reaches the default MDC95 of 3.7 mm."""
+    h = world.headers["prac_a"]
+    setup = _create(client, h, profile_toml=DEMO_PROFILE.read_text())
+    demo_clip = ROOT / "src" / "sotmeasure" / "demo_data" / "pre" / "video.mp4"
+    overhead = client.post(
+        f"/setups/{setup['id']}/table-check",
+        files={"clip": ("pre.mp4", demo_clip.read_bytes(), "video/mp4")},
+        headers=h,
+    )
+    assert overhead.status_code == 200, overhead.text
+    report = overhead.json()
+    assert report["markers_found"] == report["markers_total"] == 8
+    assert report["reprojection_mm"] < 1.5
+    assert 1700 < report["camera_height_mm"] < 2000  # the rendered rig: 1850 mm
+    assert report["tilt_from_vertical_deg"] < 5.0 and report["warning"] is None
+    assert report["oblique_limit_deg"] == 15.2
+
+    oblique_profile = ROOT / "calibration" / "profiles" / "rendered_oblique_1280x720.toml"
+    client.post(
+        f"/setups/{setup['id']}/versions",
+        json={"profile_toml": oblique_profile.read_text(), "mdc95_lld_mm": 5.0},
+        headers=h,
+    )
+    clip = ROOT / "tests" / "fixtures" / "sessions" / "oblique_distorted" / "video.mp4"
+    oblique = client.post(
+        f"/setups/{setup['id']}/table-check",
+        files={"clip": ("oblique.mp4", clip.read_bytes(), "video/mp4")},
+        headers=h,
+    ).json()
+    assert 30.0 < oblique["tilt_from_vertical_deg"] < 45.0
+    assert oblique["oblique_limit_deg"] == 20.2  # the setup's own MDC95 of 5 mm
+    assert oblique["warning"] is not None and "more than 20 deg" in oblique["warning"]

@@ -8,13 +8,17 @@ API's bodies (`services.setup_inputs`). See docs/web.md, "Setups".
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
+from sotmeasure.capture.base import FrameSource
 from sotmeasure.capture.open import source_kind
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.services import setups as setup_service
@@ -29,6 +33,7 @@ from sotmeasure.services.setup_inputs import (
     SetupUpdate,
     SetupVersionCreate,
 )
+from sotmeasure.services.table_check import check_table_pose, frames_of_camera, frames_of_clip
 from sotmeasure.services.visits import visit_measurements
 from sotmeasure.store.models import Measurement, User
 from sotmeasure.web.session import require_page_user, same_origin
@@ -141,6 +146,7 @@ def _setup_page(
     setup_id: int,
     error: str | None = None,
     status_code: int = 200,
+    check: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     with ctx.sessions() as session:
         setup = setup_service.get_setup(session, user, setup_id)
@@ -164,6 +170,7 @@ def _setup_page(
                 "cameras": camera_choices(ctx.settings),
                 "number_fields": NUMBER_FIELDS,
                 "error": error,
+                "check": check,
             },
             status_code=status_code,
         )
@@ -233,13 +240,12 @@ def calibrate(setup_id: int, request: Request, ctx: Ctx, web: Web, user: PageUse
             chosen = setup_service.get_setup(session, user, setup_id).camera
             spec = camera_spec(ctx.settings, chosen)
             is_camera = source_kind(spec) == "webcam"
-            live = LiveSpec(spec, is_demo=False, is_camera=is_camera, label=spec)
             ctx.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
             calibrate_from_camera(
                 session,
                 user,
                 setup_id,
-                open_live(live, loop=False),
+                _live(spec),
                 default_board(),
                 source_label=f"camera {spec}" if is_camera else f"recorded stand-in {spec}",
                 scratch_dir=ctx.settings.tmp_dir,
@@ -247,6 +253,45 @@ def calibrate(setup_id: int, request: Request, ctx: Ctx, web: Web, user: PageUse
     except SotmeasureError as exc:
         return _setup_page(request, ctx, web, user, setup_id, _problem(exc), 422)
     return RedirectResponse(f"/ui/setups/{setup_id}#calibration", status_code=303)
+
+
+@router.post("/setups/{setup_id}/table-check", response_class=HTMLResponse)
+async def table_check(
+    setup_id: int,
+    request: Request,
+    ctx: Ctx,
+    web: Web,
+    user: PageUser,
+    clip: UploadFile | None = None,
+) -> HTMLResponse:
+    """Check the table pose on an uploaded clip, or on frames of the setup's camera."""
+
+    def run(saved: Path | None) -> dict[str, Any]:
+        with ctx.sessions() as session:
+            if saved is not None:
+                images = frames_of_clip(saved)
+            else:
+                chosen = setup_service.get_setup(session, user, setup_id).camera
+                images = frames_of_camera(_live(camera_spec(ctx.settings, chosen)))
+            return check_table_pose(ctx.settings, session, user, setup_id, images)
+
+    try:
+        ctx.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="table-check-", dir=ctx.settings.tmp_dir) as tmp:
+            saved = None
+            if clip is not None and clip.filename:
+                saved = Path(tmp) / "clip.mp4"
+                saved.write_bytes(await clip.read())
+            report = await run_in_threadpool(run, saved)
+    except SotmeasureError as exc:
+        return _setup_page(request, ctx, web, user, setup_id, _problem(exc), 422)
+    return _setup_page(request, ctx, web, user, setup_id, check=report)
+
+
+def _live(spec: str) -> FrameSource:
+    """The camera itself, or a recorded stand-in replayed once in real time."""
+    is_camera = source_kind(spec) == "webcam"
+    return open_live(LiveSpec(spec, is_demo=False, is_camera=is_camera, label=spec), loop=False)
 
 
 @router.get("/visits/{visit_id}/setup", response_class=HTMLResponse)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
@@ -22,9 +22,17 @@ from sotmeasure.services.setup_inputs import (
     SetupVersionCreate,
     VisitSetupChoice,
 )
+from sotmeasure.services.table_check import check_table_pose, frames_of_clip
 from sotmeasure.store.models import ClinicSetup, SetupVersion
 
 router = APIRouter(tags=["setups"])
+
+
+def _saved(upload: UploadFile, path: Path) -> Path:
+    """An uploaded file copied to `path` (a scratch folder the caller removes)."""
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out)
+    return path
 
 
 def _version_out(row: SetupVersion, *, full: bool = False) -> SetupVersionOut:
@@ -115,16 +123,27 @@ def calibrate(
     setups.get_setup(session, user, setup_id)
     ctx.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="calibration-", dir=ctx.settings.tmp_dir) as tmp:
-        video = Path(tmp) / "clip.mp4"
-        with video.open("wb") as out:
-            shutil.copyfileobj(clip.file, out)
-        board_path = default_board()
-        if board is not None:
-            board_path = Path(tmp) / "board.json"
-            with board_path.open("wb") as out:
-                shutil.copyfileobj(board.file, out)
+        video = _saved(clip, Path(tmp) / "clip.mp4")
+        board_path = default_board() if board is None else _saved(board, Path(tmp) / "board.json")
         row = calibrate_setup(session, user, setup_id, video, board_path, source_label=source_label)
     return _version_out(row)
+
+
+@router.post("/setups/{setup_id}/table-check")
+def table_check(
+    setup_id: int,
+    ctx: Ctx,
+    user: ClinicalUser,
+    session: DbSession,
+    clip: Annotated[UploadFile, File(description="A few seconds of the table with its markers.")],
+) -> dict[str, Any]:
+    """The table pose with the setup's current version: markers found, reprojection (mm),
+    camera height, tilt from vertical and the oblique-view warning (nothing is stored)."""
+    setups.get_setup(session, user, setup_id)
+    ctx.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="table-check-", dir=ctx.settings.tmp_dir) as tmp:
+        images = frames_of_clip(_saved(clip, Path(tmp) / "clip.mp4"))
+    return check_table_pose(ctx.settings, session, user, setup_id, images)
 
 
 @router.put("/visits/{visit_id}/setup", response_model=VisitOut)
