@@ -18,7 +18,10 @@ from api_helpers import (
 from fastapi.testclient import TestClient
 
 from sotmeasure.app import create_app
+from sotmeasure.measure.compare import Mdc95
+from sotmeasure.services.comparison import post_measurement_mdc
 from sotmeasure.settings import Settings
+from sotmeasure.store.models import ClinicSetup, Measurement, SetupVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT = ROOT / "calibration" / "targets" / "table_8_markers.json"
@@ -197,6 +200,17 @@ def test_cameras_lists_the_configured_stand_in(
 ) -> None:
     client, world = world_factory(make_settings(camera_source=str(CHARUCO_CLIP)))
     cameras = client.get("/cameras", headers=world.headers["prac_a"]).json()
+    setup = _create(client, world.headers["prac_a"])
+    refused = client.patch(
+        f"/setups/{setup['id']}", json={"camera": "/etc/passwd"}, headers=world.headers["prac_a"]
+    )
+    assert refused.status_code == 422 and "no camera" in refused.json()["detail"]
+    chosen = client.patch(
+        f"/setups/{setup['id']}",
+        json={"camera": str(CHARUCO_CLIP)},
+        headers=world.headers["prac_a"],
+    )
+    assert chosen.status_code == 200 and chosen.json()["camera"] == str(CHARUCO_CLIP)
     stand_in = [c for c in cameras if not c["is_camera"]]
     assert stand_in == [
         {
@@ -247,3 +261,16 @@ def test_table_pose_check_names_the_tilt_and_warns_when_oblique(
     assert 30.0 < oblique["tilt_from_vertical_deg"] < 45.0
     assert oblique["oblique_limit_deg"] == 20.2  # the setup's own MDC95 of 5 mm
     assert oblique["warning"] is not None and "more than 20 deg" in oblique["warning"]
+
+
+def test_a_setup_with_its_own_mdc_sets_the_comparison_threshold(settings: Settings) -> None:
+    """The post measurement's setup version states an MDC95: the comparison uses it and
+    names it; a version without one leaves the installation's."""
+    own = SetupVersion(version=4, mdc95_lld_mm=2.5, mdc95_tilt_deg=None)
+    own.setup = ClinicSetup(name="Room 1")
+    mdc = post_measurement_mdc(settings, Measurement(setup_version=own))
+    assert mdc.lld_mm == 2.5 and mdc.pelvic_tilt_deg == Mdc95().pelvic_tilt_deg
+    assert mdc.source == "setup 'Room 1' version 4"
+    plain = SetupVersion(version=1, mdc95_lld_mm=None, mdc95_tilt_deg=None)
+    assert post_measurement_mdc(settings, Measurement(setup_version=plain)) == Mdc95()
+    assert post_measurement_mdc(settings, Measurement()) == Mdc95()

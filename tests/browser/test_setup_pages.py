@@ -45,9 +45,7 @@ def _queue_demo_measurement(server: Server) -> int:
 
 
 def test_setup_calibration_and_versions(page: Any, start_server: Any, artifacts: Path) -> None:
-    server: Server = start_server(
-        "setups", camera_source=str(CHARUCO_CLIP), processing_workers="0"
-    )
+    server: Server = start_server("setups", camera_source=str(CHARUCO_CLIP), processing_workers="0")
     base = server.base_url
     log_in(page, base)
 
@@ -66,6 +64,16 @@ def test_setup_calibration_and_versions(page: Any, start_server: Any, artifacts:
     assert "version 1" in page.inner_text("h1")
     assert "renderer's camera 1280x720" in page.inner_text("#profile-name")
     page.screenshot(path=str(artifacts / "setup-01-created.png"), full_page=True)
+
+    # The table pose check on a clip of the table (the demo session's overhead camera)
+    page.set_input_files("#table-check input[name=clip]", str(DEMO_PRE))
+    page.click("#check-table")
+    page.wait_for_selector("#table-check-numbers")
+    check = page.inner_text("#table-check-numbers")
+    assert "8 of 8" in check
+    tilt = float(re.search(r"Tilt from vertical\s+([\d.]+) °", check).group(1))  # type: ignore[union-attr]
+    assert tilt < 5.0 and page.locator("#oblique-warning").count() == 0
+    page.locator("#table-check").screenshot(path=str(artifacts / "setup-01b-table-check.png"))
 
     # A measurement queued now records version 1
     visit_id = _queue_demo_measurement(server)

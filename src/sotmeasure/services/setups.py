@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.processing.setup import resolve_setup
 from sotmeasure.services.access import clinic_scope, get_visit
+from sotmeasure.services.cameras import camera_choices
 from sotmeasure.services.errors import ConflictError, InvalidInputError, NotFoundError
 from sotmeasure.services.setup_inputs import (
     GENERIC_NUMBERS,
@@ -127,8 +128,17 @@ def _make_default(session: Session, setup: ClinicSetup) -> None:
     setup.is_default = True
 
 
-def create_setup(session: Session, user: User, body: SetupCreate) -> ClinicSetup:
+def _check_camera(settings: Settings, camera: str | None) -> None:
+    """A setup's camera is one this server offers (never any path a client names)."""
+    if camera and camera not in {c.spec for c in camera_choices(settings)}:
+        raise InvalidInputError(f"this server has no camera {camera!r} (see GET /cameras)")
+
+
+def create_setup(
+    settings: Settings, session: Session, user: User, body: SetupCreate
+) -> ClinicSetup:
     """A new setup with its version 1 (committed)."""
+    _check_camera(settings, body.camera)
     clinic_id = _clinic_for_new(session, user, body.clinic_id)
     _name_free(session, clinic_id, body.name)
     if body.layout_json is None:
@@ -151,11 +161,15 @@ def create_setup(session: Session, user: User, body: SetupCreate) -> ClinicSetup
     return setup
 
 
-def update_setup(session: Session, user: User, setup_id: int, body: SetupUpdate) -> ClinicSetup:
+def update_setup(
+    settings: Settings, session: Session, user: User, setup_id: int, body: SetupUpdate
+) -> ClinicSetup:
     """Rename, move to another room or camera, make default (no new version: no number
     changes)."""
     setup = get_setup(session, user, setup_id)
     changes = body.model_dump(exclude_unset=True)
+    if changes.get("camera") and changes["camera"] != setup.camera:
+        _check_camera(settings, changes["camera"])
     if changes.get("name"):
         _name_free(session, setup.clinic_id, changes["name"], but=setup.id)
         setup.name = changes["name"]

@@ -132,7 +132,7 @@ async def create_setup(
             **await _form_fields(request),
         )
         with ctx.sessions() as session:
-            created = setup_service.create_setup(session, user, body)
+            created = setup_service.create_setup(ctx.settings, session, user, body)
     except (ServiceError, ValidationError) as exc:
         return _setups_page(request, ctx, web, user, _problem(exc), status_code=422)
     return RedirectResponse(f"/ui/setups/{created.id}", status_code=303)
@@ -225,7 +225,7 @@ def update_setup(
             name=name, room=room or None, camera=camera or None, is_default=bool(is_default)
         )
         with ctx.sessions() as session:
-            setup_service.update_setup(session, user, setup_id, body)
+            setup_service.update_setup(ctx.settings, session, user, setup_id, body)
     except (ServiceError, ValidationError) as exc:
         return _setup_page(request, ctx, web, user, setup_id, _problem(exc), 422)
     return RedirectResponse(f"/ui/setups/{setup_id}", status_code=303)

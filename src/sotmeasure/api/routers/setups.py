@@ -58,9 +58,9 @@ def list_setups(
 
 
 @router.post("/setups", response_model=SetupOut, status_code=status.HTTP_201_CREATED)
-def create_setup(body: SetupCreate, user: ClinicalUser, session: DbSession) -> SetupOut:
+def create_setup(body: SetupCreate, ctx: Ctx, user: ClinicalUser, session: DbSession) -> SetupOut:
     """A new setup and its version 1 (layout required; numbers not sent: generic defaults)."""
-    return _setup_out(session, setups.create_setup(session, user, body))
+    return _setup_out(session, setups.create_setup(ctx.settings, session, user, body))
 
 
 @router.get("/setups/{setup_id}", response_model=SetupOut)
@@ -70,10 +70,10 @@ def read_setup(setup_id: int, user: ClinicalUser, session: DbSession) -> SetupOu
 
 @router.patch("/setups/{setup_id}", response_model=SetupOut)
 def update_setup(
-    setup_id: int, body: SetupUpdate, user: ClinicalUser, session: DbSession
+    setup_id: int, body: SetupUpdate, ctx: Ctx, user: ClinicalUser, session: DbSession
 ) -> SetupOut:
     """Name, room, camera, default: no new version (no number changes)."""
-    return _setup_out(session, setups.update_setup(session, user, setup_id, body))
+    return _setup_out(session, setups.update_setup(ctx.settings, session, user, setup_id, body))
 
 
 @router.get("/setups/{setup_id}/versions", response_model=list[SetupVersionOut])
