@@ -50,7 +50,7 @@ def check_table_pose(
     settings: Settings, session: Session, user: User, setup_id: int, images: list[Image]
 ) -> dict[str, Any]:
     """The table pose of these frames with the setup's current version; numbers and words."""
-    from sotmeasure.geometry.table_pose import estimate_table_pose
+    from sotmeasure.geometry.table_pose import CameraTablePose, estimate_table_pose
 
     setup = get_setup(session, user, setup_id)
     version = current_version(session, setup)
@@ -81,7 +81,7 @@ def check_table_pose(
         f"{len(pose.markers_used)} of {total} table markers found; the table's corners are "
         f"re-projected within {pose.reprojection_mm:.2f} mm ({pose.reprojection_px:.2f} px)"
     ]
-    if pose.supports_height:
+    if isinstance(pose, CameraTablePose):
         tilt = tilt_from_vertical_deg(pose.rotation)
         report["camera_height_mm"] = round(float(pose.camera_position_mm[2]), 0)
         report["tilt_from_vertical_deg"] = round(tilt, 1)
