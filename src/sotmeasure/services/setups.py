@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sotmeasure.errors import SotmeasureError
@@ -33,7 +33,15 @@ from sotmeasure.services.setup_inputs import (
     SetupVersionCreate,
 )
 from sotmeasure.settings import Settings
-from sotmeasure.store.models import Clinic, ClinicSetup, Role, SetupVersion, User, Visit
+from sotmeasure.store.models import (
+    Clinic,
+    ClinicSetup,
+    Measurement,
+    Role,
+    SetupVersion,
+    User,
+    Visit,
+)
 
 
 def _may_see(user: User, clinic_id: int) -> bool:
@@ -94,6 +102,16 @@ def list_versions(session: Session, user: User, setup_id: int) -> list[SetupVers
             .order_by(SetupVersion.version.desc())
         )
     )
+
+
+def measurements_per_version(session: Session, versions: list[SetupVersion]) -> dict[int, int]:
+    """How many measurements used each version (by `setup_versions.id`)."""
+    rows = session.execute(
+        select(Measurement.setup_version_id, func.count())
+        .where(Measurement.setup_version_id.in_([v.id for v in versions]))
+        .group_by(Measurement.setup_version_id)
+    ).all()
+    return {int(version_id): int(count) for version_id, count in rows if version_id is not None}
 
 
 def _clinic_for_new(session: Session, user: User, clinic_id: int | None) -> int:

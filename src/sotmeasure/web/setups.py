@@ -15,7 +15,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from sotmeasure.capture.base import FrameSource
@@ -35,27 +34,13 @@ from sotmeasure.services.setup_inputs import (
 )
 from sotmeasure.services.table_check import check_table_pose, frames_of_camera, frames_of_clip
 from sotmeasure.services.visits import visit_measurements
-from sotmeasure.store.models import Measurement, User
-from sotmeasure.web.session import require_page_user, same_origin
+from sotmeasure.store.models import User
+from sotmeasure.web.pages import PageUser, _detail
+from sotmeasure.web.session import same_origin
 from sotmeasure.web.sources import LiveSpec, open_live
 from sotmeasure.web.state import Ctx, Web
 
 router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(same_origin)])
-
-
-def _page_user(request: Request, ctx: Ctx) -> User:
-    return require_page_user(ctx, request)
-
-
-PageUser = Annotated[User, Depends(_page_user)]
-
-
-def _problem(exc: ValidationError | SotmeasureError) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{field}: {first.get('msg', 'invalid')}"
-    return str(exc)
 
 
 async def _text(upload: UploadFile | None) -> str | None:
@@ -134,7 +119,7 @@ async def create_setup(
         with ctx.sessions() as session:
             created = setup_service.create_setup(ctx.settings, session, user, body)
     except (ServiceError, ValidationError) as exc:
-        return _setups_page(request, ctx, web, user, _problem(exc), status_code=422)
+        return _setups_page(request, ctx, web, user, _detail(exc), status_code=422)
     return RedirectResponse(f"/ui/setups/{created.id}", status_code=303)
 
 
@@ -151,13 +136,7 @@ def _setup_page(
     with ctx.sessions() as session:
         setup = setup_service.get_setup(session, user, setup_id)
         versions = setup_service.list_versions(session, user, setup_id)
-        used = dict(
-            session.execute(
-                select(Measurement.setup_version_id, func.count())
-                .where(Measurement.setup_version_id.in_([v.id for v in versions]))
-                .group_by(Measurement.setup_version_id)
-            ).all()
-        )
+        used = setup_service.measurements_per_version(session, versions)
         return web.templates.TemplateResponse(
             request,
             "setup.html",
@@ -203,7 +182,7 @@ async def add_version(
         with ctx.sessions() as session:
             setup_service.add_version(session, user, setup_id, body)
     except (ServiceError, ValidationError) as exc:
-        return _setup_page(request, ctx, web, user, setup_id, _problem(exc), 422)
+        return _setup_page(request, ctx, web, user, setup_id, _detail(exc), 422)
     return RedirectResponse(f"/ui/setups/{setup_id}", status_code=303)
 
 
@@ -227,7 +206,7 @@ def update_setup(
         with ctx.sessions() as session:
             setup_service.update_setup(ctx.settings, session, user, setup_id, body)
     except (ServiceError, ValidationError) as exc:
-        return _setup_page(request, ctx, web, user, setup_id, _problem(exc), 422)
+        return _setup_page(request, ctx, web, user, setup_id, _detail(exc), 422)
     return RedirectResponse(f"/ui/setups/{setup_id}", status_code=303)
 
 
@@ -251,7 +230,7 @@ def calibrate(setup_id: int, request: Request, ctx: Ctx, web: Web, user: PageUse
                 scratch_dir=ctx.settings.tmp_dir,
             )
     except SotmeasureError as exc:
-        return _setup_page(request, ctx, web, user, setup_id, _problem(exc), 422)
+        return _setup_page(request, ctx, web, user, setup_id, _detail(exc), 422)
     return RedirectResponse(f"/ui/setups/{setup_id}#calibration", status_code=303)
 
 
@@ -284,7 +263,7 @@ async def table_check(
                 saved.write_bytes(await clip.read())
             report = await run_in_threadpool(run, saved)
     except SotmeasureError as exc:
-        return _setup_page(request, ctx, web, user, setup_id, _problem(exc), 422)
+        return _setup_page(request, ctx, web, user, setup_id, _detail(exc), 422)
     return _setup_page(request, ctx, web, user, setup_id, check=report)
 
 
