@@ -274,3 +274,43 @@ def test_a_setup_with_its_own_mdc_sets_the_comparison_threshold(settings: Settin
     plain = SetupVersion(version=1, mdc95_lld_mm=None, mdc95_tilt_deg=None)
     assert post_measurement_mdc(settings, Measurement(setup_version=plain)) == Mdc95()
     assert post_measurement_mdc(settings, Measurement()) == Mdc95()
+
+
+def test_the_worker_measures_with_the_stored_version(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """The demo clip measured with a stored setup version (demo layout and profile, its own
+    plane heights): the result's parameters are the version's, and its provenance names the
+    version's generated setup file; the demo clip itself may use the demo profile."""
+    settings = make_settings(processing_workers=1)
+    seed_users(settings)
+    demo_clip = ROOT / "src" / "sotmeasure" / "demo_data" / "pre" / "video.mp4"
+    with TestClient(create_app(settings)) as client:
+        h = login(client, "prac_a@example.org")
+        setup = _create(
+            client,
+            h,
+            profile_toml=DEMO_PROFILE.read_text(),
+            markerless_heel_plane_mm=97.0,
+            markerless_hip_plane_mm=168.0,
+            plane_uncertainty_mm=10.0,
+            is_default=True,
+        )
+        _pid, vid = make_patient_visit(client, h)
+        queued = client.post(
+            f"/visits/{vid}/recordings",
+            files={"file": ("pre.mp4", demo_clip.read_bytes())},
+            data={"phase": "pre"},
+            headers=h,
+        )
+        assert queued.json()["setup_version"] == 1
+        body = wait_for_measurement(client, queued.json()["id"], h, bound_s=600)
+        assert body["status"] == "done", body["failure_reason"]
+        parameters = body["provenance"]["parameters"]
+        assert parameters["heel_plane_mm"] == 97.0 and parameters["hip_plane_mm"] == 168.0
+        assert parameters["plane_uncertainty_mm"] == 10.0
+        assert f"Room 1 v1 (setup {setup['id']})" in parameters["plane_source"]
+        assert "demo_calibration" in body["provenance"]  # the result says whose camera it is
+        # the clip's truth: LLD +6.0 mm (demo_data/README.md); the CI must contain it
+        low, high = body["lld_ci95_mm"]
+        assert low <= 6.0 <= high
