@@ -87,8 +87,20 @@ def test_setup_calibration_and_versions(page: Any, start_server: Any, artifacts:
     assert page.inner_text("#calibrate").endswith("charuco_calibration/video.mp4)")
 
     # Record from the stand-in camera and calibrate
-    page.click("#calibrate", timeout=CALIBRATION_TIMEOUT_MS)
+    page.click("#calibrate")
+    # While it records, the page shows the guidance (unless the job was already done)
+    page.wait_for_function(
+        "() => document.getElementById('calibration-verdict') || "
+        "Number((document.getElementById('cal-views') || {}).textContent) >= 5",
+        timeout=CALIBRATION_TIMEOUT_MS,
+    )
+    if page.locator("#calibration-progress").count():
+        page.locator("#calibration").screenshot(path=str(artifacts / "setup-02a-recording.png"))
     page.wait_for_selector("#calibration-verdict", timeout=CALIBRATION_TIMEOUT_MS)
+    job = page.evaluate("async u => (await fetch(u)).json()", f"{setup_url}/calibration.json")
+    assert job["state"] == "done" and job["version"] == 2
+    assert job["frames_recorded"] == 50  # every 3rd frame of the 150-frame clip
+    assert job["views_found"] == 50 and job["hint"]
     assert page.inner_text("#calibration-verdict").startswith("good:")
     numbers = page.inner_text("#calibration-numbers")
     rms = float(re.search(r"RMS reprojection\s+([\d.]+) px", numbers).group(1))  # type: ignore[union-attr]

@@ -10,6 +10,8 @@ the version (`calibration_report`), so a setup shows how good its profile is.
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,9 @@ USABLE_RMS_PX = 1.0
 #: Fewer accepted views than this, or less of the image covered, and the words say so.
 ENOUGH_VIEWS = 20
 ENOUGH_COVERAGE = 0.3
+#: A recording from the camera: every 3rd frame, 60 frames (about 6 s at 30 frames/s).
+RECORD_FRAMES = 60
+RECORD_EVERY = 3
 
 
 def quality_report(result: Any) -> dict[str, Any]:
@@ -113,7 +118,65 @@ def calibrate_setup(
     return add_version(session, user, setup_id, body, calibration_report=report)
 
 
-def record_frames(source: FrameSource, folder: Path, *, max_frames: int, every: int) -> int:
+class RecordingGuide:
+    """What the page shows while the ChArUco clip is recorded: frames so far, frames with
+    the board, the image coverage (share of a 6 x 4 grid with a board corner) and which
+    image corners the board has reached, with the next thing to do. Thread-safe to read."""
+
+    def __init__(self, board: Any, max_frames: int) -> None:
+        self._board = board
+        self._max_frames = max_frames
+        self._views: list[Any] = []
+        self._size: tuple[int, int] | None = None
+        self._frames = 0
+        self._lock = threading.Lock()
+
+    def add(self, index: int, image: Any) -> None:
+        from sotmeasure.geometry.intrinsics import detect_views
+
+        views, size, _ = detect_views([(index, image)], self._board)
+        with self._lock:
+            self._frames += 1
+            self._size = size
+            self._views.extend(views)
+
+    def snapshot(self) -> dict[str, Any]:
+        from sotmeasure.geometry.intrinsics import coverage, image_corners_reached
+
+        with self._lock:
+            views, size, frames = list(self._views), self._size, self._frames
+        cover = coverage(views, size) if views and size else 0.0
+        corners = image_corners_reached(views, size) if views and size else []
+        if frames and not views:
+            hint = "the board is not found: hold it flat and fully in view, well lit"
+        elif len(corners) < 4:
+            missing = [c for c in IMAGE_CORNERS if c not in corners]
+            hint = "move the board into the " + ", ".join(missing) + " corner(s) of the image"
+        elif cover < ENOUGH_COVERAGE:
+            hint = "move the board over the rest of the image"
+        else:
+            hint = "good coverage: keep tilting the board in different directions"
+        return {
+            "frames_recorded": frames,
+            "frames_planned": self._max_frames,
+            "views_found": len(views),
+            "coverage": round(cover, 3),
+            "corners_reached": corners,
+            "hint": hint,
+        }
+
+
+IMAGE_CORNERS = ("top left", "top right", "bottom left", "bottom right")
+
+
+def record_frames(
+    source: FrameSource,
+    folder: Path,
+    *,
+    max_frames: int,
+    every: int,
+    guide: RecordingGuide | None = None,
+) -> int:
     """Every `every`-th frame of a live source as PNG files in `folder` (lossless, for the
     corner detector), at most `max_frames`; returns how many were written."""
     written = 0
@@ -122,6 +185,8 @@ def record_frames(source: FrameSource, folder: Path, *, max_frames: int, every: 
             if frame.index % every:
                 continue
             cv2.imwrite(str(folder / f"{written:05d}.png"), frame.image)
+            if guide is not None:
+                guide.add(frame.index, frame.image)
             written += 1
             if written >= max_frames:
                 break
@@ -137,13 +202,21 @@ def calibrate_from_camera(
     *,
     source_label: str,
     scratch_dir: Path,
-    max_frames: int = 60,
-    every: int = 3,
+    max_frames: int = RECORD_FRAMES,
+    every: int = RECORD_EVERY,
+    guide: RecordingGuide | None = None,
+    on_recorded: Callable[[], None] | None = None,
 ) -> SetupVersion:
-    """Record a ChArUco clip from the camera (or its stand-in) and calibrate from it."""
+    """Record a ChArUco clip from the camera (or its stand-in) and calibrate from it;
+    `guide` follows the recording for the page, `on_recorded` is told when it ends."""
     get_setup(session, user, setup_id)  # not found before a camera is opened
+    session.commit()  # no transaction held while recording
     with tempfile.TemporaryDirectory(prefix="calibration-", dir=scratch_dir) as folder:
-        written = record_frames(source, Path(folder), max_frames=max_frames, every=every)
+        written = record_frames(
+            source, Path(folder), max_frames=max_frames, every=every, guide=guide
+        )
+        if on_recorded is not None:
+            on_recorded()
         if written == 0:
             raise InvalidInputError("the camera gave no frames")
         return calibrate_setup(

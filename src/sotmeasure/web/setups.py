@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +25,6 @@ from sotmeasure.services.access import get_visit
 from sotmeasure.services.cameras import camera_choices, camera_spec, default_board
 from sotmeasure.services.errors import ServiceError
 from sotmeasure.services.patients import clinics_to_choose
-from sotmeasure.services.setup_calibration import calibrate_from_camera
 from sotmeasure.services.setup_inputs import (
     NUMBER_FIELDS,
     SetupCreate,
@@ -137,6 +136,7 @@ def _setup_page(
         setup = setup_service.get_setup(session, user, setup_id)
         versions = setup_service.list_versions(session, user, setup_id)
         used = setup_service.measurements_per_version(session, versions)
+        job = web.calibrations.latest(setup_id)
         return web.templates.TemplateResponse(
             request,
             "setup.html",
@@ -150,6 +150,7 @@ def _setup_page(
                 "number_fields": NUMBER_FIELDS,
                 "error": error,
                 "check": check,
+                "job": job.to_dict() if job else None,
             },
             status_code=status_code,
         )
@@ -212,26 +213,37 @@ def update_setup(
 
 @router.post("/setups/{setup_id}/calibrate", response_class=HTMLResponse)
 def calibrate(setup_id: int, request: Request, ctx: Ctx, web: Web, user: PageUser) -> Response:
-    """Record a ChArUco clip with the setup's camera (or the configured stand-in) and
-    calibrate from it; the profile becomes a new version with its quality report."""
+    """Start recording a ChArUco clip with the setup's camera (or the configured stand-in)
+    and calibrating from it; the page follows the job and shows the new version's quality."""
+    from sotmeasure.geometry.layout import load_board
+
     try:
         with ctx.sessions() as session:
             chosen = setup_service.get_setup(session, user, setup_id).camera
-            spec = camera_spec(ctx.settings, chosen)
-            is_camera = source_kind(spec) == "webcam"
-            ctx.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-            calibrate_from_camera(
-                session,
-                user,
-                setup_id,
-                _live(spec),
-                default_board(),
-                source_label=f"camera {spec}" if is_camera else f"recorded stand-in {spec}",
-                scratch_dir=ctx.settings.tmp_dir,
-            )
+        spec = camera_spec(ctx.settings, chosen)
+        is_camera = source_kind(spec) == "webcam"
+        board_json = default_board()
+        web.calibrations.start(
+            ctx,
+            user.id,
+            setup_id,
+            _live(spec),
+            load_board(board_json),
+            board_json,
+            source_label=f"camera {spec}" if is_camera else f"recorded stand-in {spec}",
+        )
     except SotmeasureError as exc:
         return _setup_page(request, ctx, web, user, setup_id, _detail(exc), 422)
     return RedirectResponse(f"/ui/setups/{setup_id}#calibration", status_code=303)
+
+
+@router.get("/setups/{setup_id}/calibration.json")
+def calibration_state(setup_id: int, ctx: Ctx, web: Web, user: PageUser) -> JSONResponse:
+    """The latest calibration job of the setup, for the page's progress (null: none)."""
+    with ctx.sessions() as session:
+        setup_service.get_setup(session, user, setup_id)
+    job = web.calibrations.latest(setup_id)
+    return JSONResponse(job.to_dict() if job else None)
 
 
 @router.post("/setups/{setup_id}/table-check", response_class=HTMLResponse)
