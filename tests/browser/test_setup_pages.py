@@ -121,8 +121,16 @@ def test_setup_calibration_and_versions(page: Any, start_server: Any, artifacts:
     assert rows[2].rstrip().endswith("1")  # version 1 was used by one measurement
     page.screenshot(path=str(artifacts / "setup-03-versions.png"), full_page=True)
 
+    # The same calibration from an uploaded clip: version 4, named as an upload
+    page.set_input_files("#calibrate-upload input[name=clip]", str(CHARUCO_CLIP))
+    with page.expect_navigation(url=f"{setup_url}#calibration", timeout=CALIBRATION_TIMEOUT_MS):
+        page.click("text=Calibrate from the clip")
+    assert "version 4" in page.inner_text("h1")
+    assert "upload video.mp4" in page.inner_text("#calibration-numbers")
+    assert page.inner_text("#calibration-verdict").startswith("good:")
+
     page.goto(f"{base}/ui/visits/{visit_id}/setup")
     measured = page.inner_text("#visit-measurements tbody")
     assert "Room 1 v1" in measured
-    assert "Room 1 (v3)" in page.inner_text("#chosen-setup")
+    assert "Room 1 (v4)" in page.inner_text("#chosen-setup")
     page.screenshot(path=str(artifacts / "setup-04-visit.png"), full_page=True)

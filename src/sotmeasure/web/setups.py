@@ -25,6 +25,7 @@ from sotmeasure.services.access import get_visit
 from sotmeasure.services.cameras import camera_choices, camera_spec, default_board
 from sotmeasure.services.errors import ServiceError
 from sotmeasure.services.patients import clinics_to_choose
+from sotmeasure.services.setup_calibration import calibrate_setup
 from sotmeasure.services.setup_inputs import (
     NUMBER_FIELDS,
     SetupCreate,
@@ -232,6 +233,35 @@ def calibrate(setup_id: int, request: Request, ctx: Ctx, web: Web, user: PageUse
             board_json,
             source_label=f"camera {spec}" if is_camera else f"recorded stand-in {spec}",
         )
+    except SotmeasureError as exc:
+        return _setup_page(request, ctx, web, user, setup_id, _detail(exc), 422)
+    return RedirectResponse(f"/ui/setups/{setup_id}#calibration", status_code=303)
+
+
+@router.post("/setups/{setup_id}/calibrate-upload", response_class=HTMLResponse)
+async def calibrate_upload(
+    setup_id: int,
+    request: Request,
+    ctx: Ctx,
+    web: Web,
+    user: PageUser,
+    clip: UploadFile,
+) -> Response:
+    """Calibrate from an uploaded ChArUco clip (the same calibration and report)."""
+    name = clip.filename or "clip"
+
+    def run(saved: Path) -> None:
+        with ctx.sessions() as session:
+            calibrate_setup(
+                session, user, setup_id, saved, default_board(), source_label=f"upload {name}"
+            )
+
+    try:
+        ctx.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="calibration-", dir=ctx.settings.tmp_dir) as tmp:
+            saved = Path(tmp) / "clip.mp4"
+            saved.write_bytes(await clip.read())
+            await run_in_threadpool(run, saved)
     except SotmeasureError as exc:
         return _setup_page(request, ctx, web, user, setup_id, _detail(exc), 422)
     return RedirectResponse(f"/ui/setups/{setup_id}#calibration", status_code=303)
