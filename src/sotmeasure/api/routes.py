@@ -21,6 +21,7 @@ from sotmeasure.api.routers import (
     patients,
     recordings,
     rig_checks,
+    setups,
     users,
     visits,
 )
@@ -58,5 +59,6 @@ def include_api(app: FastAPI, *, max_upload_bytes: int) -> None:
         comparisons,
         exports,
         rig_checks,
+        setups,
     ):
         app.include_router(module.router, responses=ERROR_RESPONSES)

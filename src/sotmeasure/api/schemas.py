@@ -111,6 +111,7 @@ class VisitOut(_Out):
     practitioner_id: int | None
     visit_date: date
     notes: str | None
+    setup_id: int | None = Field(default=None, description="None: the clinic's default setup.")
     created_at: datetime
 
 
@@ -147,6 +148,8 @@ class MeasurementOut(BaseModel):
     source: str
     recording: RecordingOut | None
     blocking: BlockingNotes
+    setup_id: int | None = Field(description="The setup measured with (None: installation).")
+    setup_version: int | None = Field(description="Its version, fixed when queued.")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -187,6 +190,8 @@ class MeasurementOut(BaseModel):
                 placement=row.blocking_placement,
                 category=row.blocking_category,
             ),
+            setup_id=row.setup_version.setup_id if row.setup_version else None,
+            setup_version=row.setup_version.version if row.setup_version else None,
             created_at=row.created_at,
             started_at=row.started_at,
             finished_at=row.finished_at,
@@ -204,6 +209,55 @@ class MeasurementOut(BaseModel):
             provenance=row.provenance,
             result=stored_result(row).to_dict() if full and row.result is not None else None,
         )
+
+
+# --- setups ----------------------------------------------------------------------------------
+
+
+class SetupVersionOut(_Out):
+    """One immutable version of a setup (the files' texts with ?full=true only)."""
+
+    id: int = Field(description="What measurements (and rig checks) reference.")
+    setup_id: int
+    version: int
+    note: str | None
+    layout_name: str
+    profile_name: str | None = Field(description="None: homography-only.")
+    calibration_report: dict[str, Any] | None
+    plane_uncertainty_mm: float
+    markerless_heel_plane_mm: float
+    markerless_hip_plane_mm: float
+    stickers_heel_plane_mm: float
+    stickers_hip_plane_mm: float
+    heel_sticker_rgb: str
+    psis_sticker_rgb: str
+    mdc95_lld_mm: float | None
+    mdc95_tilt_deg: float | None
+    created_by_id: int | None
+    created_at: datetime
+    layout_json: str | None = None
+    profile_toml: str | None = None
+
+
+class SetupOut(_Out):
+    id: int
+    clinic_id: int
+    name: str
+    room: str | None
+    camera: str | None
+    is_default: bool
+    current_version: int
+    created_at: datetime
+    current: SetupVersionOut | None = None
+
+
+class CameraOut(BaseModel):
+    spec: str = Field(description="What SOTMEASURE_CAMERA_SOURCE or a setup's camera names.")
+    label: str
+    width: int | None
+    height: int | None
+    fps: float | None
+    is_camera: bool = Field(description="False: a recorded stand-in (file replayed).")
 
 
 class ComparisonOut(BaseModel):

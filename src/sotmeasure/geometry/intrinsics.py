@@ -191,6 +191,20 @@ def coverage(
     return len(_cells(views, size, grid)) / (grid[0] * grid[1])
 
 
+def image_corners_reached(
+    views: list[BoardView], size: tuple[int, int], grid: tuple[int, int] = (6, 4)
+) -> list[str]:
+    """Which image corners ("top left", ...) some board corner was seen in (grid cells)."""
+    cells = _cells(views, size, grid)
+    named = {
+        "top left": (0, 0),
+        "top right": (grid[0] - 1, 0),
+        "bottom left": (0, grid[1] - 1),
+        "bottom right": (grid[0] - 1, grid[1] - 1),
+    }
+    return [name for name, cell in named.items() if cell in cells]
+
+
 def reaches_corners(
     views: list[BoardView], size: tuple[int, int], grid: tuple[int, int] = (6, 4)
 ) -> bool:

@@ -45,7 +45,9 @@ _PROGRESS_MIN_STEP = 0.02
 _PROGRESS_MIN_INTERVAL_S = 0.5
 
 ProgressFn = Callable[..., None]
-Processor = Callable[[Path, ProgressFn], ResultRecord]
+#: Measures one video with a setup version (its `setup_versions.id`; None: the installation
+#: setup of the settings file).
+Processor = Callable[[Path, int | None, ProgressFn], ResultRecord]
 
 
 class _Stopping(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -74,6 +76,7 @@ def fail_interrupted(session_factory: sessionmaker[Session]) -> int:
 class _Job:
     measurement_id: int
     video: Path
+    setup_version_id: int | None
 
 
 class MeasurementWorker:
@@ -177,7 +180,10 @@ class MeasurementWorker:
                 video = self._files.video_path(
                     recording.kind, recording.stored_name, recording.media or {}
                 )
-                return _Job(candidate, video)
+                version_id = session.scalar(
+                    select(Measurement.setup_version_id).where(Measurement.id == candidate)
+                )
+                return _Job(candidate, video, version_id)
         return None
 
     def _run(self, job: _Job) -> None:
@@ -185,7 +191,9 @@ class MeasurementWorker:
         try:
             if not job.video.is_file():
                 raise SotmeasureError("the stored recording file is missing from the data folder")
-            record = self._processor(job.video, self._progress_callback(job.measurement_id))
+            record = self._processor(
+                job.video, job.setup_version_id, self._progress_callback(job.measurement_id)
+            )
         except _Stopping:
             self._finish_failed(job.measurement_id, INTERRUPTED_REASON)
         except SotmeasureError as exc:

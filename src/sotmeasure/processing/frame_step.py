@@ -20,6 +20,7 @@ from sotmeasure.measure.frame_values import FrameValues, frame_values, named_poi
 from sotmeasure.pose.patient_choice import PatientChoice, TableOutline, choose_patient
 from sotmeasure.pose.pipeline import FramePoints, PatientGate, PosePipeline
 from sotmeasure.pose.quality import REJECT_OFF_PLANE, Rejection
+from sotmeasure.pose.stickers import StickerColour
 from sotmeasure.pose.types import PoseLandmarks
 from sotmeasure.processing.budget import map_points
 from sotmeasure.processing.params import MeasureParams
@@ -65,6 +66,8 @@ class TableView:
             self.caudal_dir_px,
             camera_beyond_feet=self.camera_beyond_feet,
             patient_gate=self.gate,
+            heel_colour=StickerColour(params.heel_sticker_rgb),
+            psis_colour=StickerColour(params.psis_sticker_rgb),
         )
 
 

@@ -10,16 +10,18 @@ setup shows up as a wider CI rather than as a silent assumption.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     StrictInt,
     StrictStr,
+    StringConstraints,
     ValidationError,
     field_validator,
 )
@@ -27,6 +29,7 @@ from pydantic import (
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.formats import Number, problem_sentence, versioned_model
 from sotmeasure.measure.window import MotionParams
+from sotmeasure.pose.stickers import HEEL_GREEN, PSIS_BLUE
 from sotmeasure.provenance import sha256_file
 
 Mode = Literal["markerless", "stickers"]
@@ -50,6 +53,10 @@ GENERIC_PLANE_UNCERTAINTY_MM = 30.0
 #: an assumption, stated in every result; a clinic replaces it with its repeatability data.
 HIP_LANDMARK_U_MM = 5.0
 
+RGB = tuple[int, int, int]
+#: A colour as setup files and setup pages write it.
+HEX_RGB = r"^#[0-9a-fA-F]{6}$"
+
 
 class SetupError(SotmeasureError):
     """A setup file that cannot be used (missing, unreadable, wrong fields)."""
@@ -72,6 +79,8 @@ class MeasureParams:
     motion_baseline_s: float = 0.2
     max_gap_s: float = 0.25
     pose_frames_for_table: int = 12
+    heel_sticker_rgb: RGB = HEEL_GREEN.rgb
+    psis_sticker_rgb: RGB = PSIS_BLUE.rgb
 
     def motion(self) -> MotionParams:
         return MotionParams(
@@ -102,6 +111,47 @@ class Setup:
     sha256: str
     plane_uncertainty_mm: float
     planes_mm: dict[str, tuple[float, float]]
+    heel_sticker_rgb: RGB = HEEL_GREEN.rgb
+    psis_sticker_rgb: RGB = PSIS_BLUE.rgb
+
+
+def rgb_from_hex(text: str) -> RGB:
+    """'#14dc28' -> (20, 220, 40); SetupError for anything else."""
+    value = text.strip().lstrip("#")
+    if len(value) != 6:
+        raise SetupError(f"a sticker colour must be written #rrggbb, not {text!r}")
+    try:
+        return (int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16))
+    except ValueError:
+        raise SetupError(f"a sticker colour must be written #rrggbb, not {text!r}") from None
+
+
+def rgb_to_hex(rgb: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def setup_toml(
+    *,
+    name: str,
+    plane_uncertainty_mm: float,
+    planes_mm: dict[Mode, tuple[float, float]],
+    heel_sticker_rgb: RGB = HEEL_GREEN.rgb,
+    psis_sticker_rgb: RGB = PSIS_BLUE.rgb,
+) -> str:
+    """The setup file `load_setup` reads, for numbers entered elsewhere (a setup's page)."""
+    lines = [
+        "[setup]",
+        f"name = {json.dumps(name)}",  # a JSON string is a valid TOML basic string
+        f"plane_uncertainty_mm = {plane_uncertainty_mm!r}",
+    ]
+    for mode, (heel, hip) in planes_mm.items():
+        lines += ["", f"[{mode}]", f"heel_plane_mm = {heel!r}", f"hip_plane_mm = {hip!r}"]
+        if mode == "stickers":
+            lines += [
+                f'heel_sticker_rgb = "{rgb_to_hex(heel_sticker_rgb)}"',
+                f'psis_sticker_rgb = "{rgb_to_hex(psis_sticker_rgb)}"',
+            ]
+    return "\n".join(lines) + "\n"
 
 
 class PlanesV1(BaseModel):
@@ -111,6 +161,14 @@ class PlanesV1(BaseModel):
 
     heel_plane_mm: Number
     hip_plane_mm: Number
+
+
+class StickerPlanesV1(PlanesV1):
+    """The `[stickers]` table: plane heights, and the sticker colours (default green heels,
+    blue PSIS; the stickers mode finds them by hue)."""
+
+    heel_sticker_rgb: Annotated[StrictStr, StringConstraints(pattern=HEX_RGB)] | None = None
+    psis_sticker_rgb: Annotated[StrictStr, StringConstraints(pattern=HEX_RGB)] | None = None
 
 
 class SetupHeadV1(BaseModel):
@@ -139,7 +197,7 @@ class SetupFileV1(BaseModel):
     format_version: StrictInt = 1
     setup: SetupHeadV1
     markerless: PlanesV1 | None = None
-    stickers: PlanesV1 | None = None
+    stickers: StickerPlanesV1 | None = None
 
 
 #: Format version -> model (a file without `format_version` is version 1).
@@ -166,12 +224,16 @@ def load_setup(path: str | Path) -> Setup:
     }
     if not planes:
         raise SetupError(f"{p}: no [markerless] or [stickers] section with plane heights")
+    heel_hex = doc.stickers.heel_sticker_rgb if doc.stickers else None
+    psis_hex = doc.stickers.psis_sticker_rgb if doc.stickers else None
     return Setup(
         name=doc.setup.name or p.stem,
         path=p,
         sha256=sha256_file(p),
         plane_uncertainty_mm=doc.setup.plane_uncertainty_mm,
         planes_mm=planes,
+        heel_sticker_rgb=rgb_from_hex(heel_hex) if heel_hex else HEEL_GREEN.rgb,
+        psis_sticker_rgb=rgb_from_hex(psis_hex) if psis_hex else PSIS_BLUE.rgb,
     )
 
 
@@ -187,7 +249,9 @@ def resolve_params(
     heel, hip = GENERIC_PLANES_MM[mode]
     uncertainty = GENERIC_PLANE_UNCERTAINTY_MM
     source = "generic adult defaults (no setup file)"
+    heel_rgb, psis_rgb = HEEL_GREEN.rgb, PSIS_BLUE.rgb
     if setup is not None:
+        heel_rgb, psis_rgb = setup.heel_sticker_rgb, setup.psis_sticker_rgb
         if mode not in setup.planes_mm:
             raise SetupError(f"setup '{setup.name}' has no [{mode}] plane heights")
         heel, hip = setup.planes_mm[mode]
@@ -201,5 +265,7 @@ def resolve_params(
         hip_plane_mm=hip if hip_plane_mm is None else hip_plane_mm,
         plane_uncertainty_mm=uncertainty,
         plane_source=source,
+        heel_sticker_rgb=heel_rgb,
+        psis_sticker_rgb=psis_rgb,
     )
     return replace(params, **overrides) if overrides else params

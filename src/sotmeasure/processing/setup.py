@@ -4,6 +4,10 @@ The one place where the CLI, the service's background jobs and the live preview 
 "this installation's setup" (paths in Settings, or the bundled demo files) into a target
 layout, a camera profile and measurement parameters, and where the MDC95 override lives.
 
+A clinic's stored setup version (services/setups.py, the database holds its texts) goes
+through the same loader: `stored_version_files` writes its texts once into a folder and
+`load_files` reads them like the settings' files.
+
 The bundled demo setup is the rendered test rig (its camera, its plane heights). It is never
 used silently on a real recording: `demo_setup_allowed` lets it measure only the bundled
 demo clips themselves (recognised by their content), and the result then says "demo
@@ -12,13 +16,16 @@ calibration"; anything else is refused with what to configure (issue 11).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.private_files import private_dir, write_private_bytes
 from sotmeasure.processing.params import MeasureParams, Mode, load_setup, resolve_params
+from sotmeasure.provenance import sha256_file
 from sotmeasure.settings import Settings
 
 if TYPE_CHECKING:
@@ -167,6 +174,42 @@ def load_files(
         profile=load_profile(files.profile_path) if files.profile_path else None,
         params=params,
         source=files.source,
+    )
+
+
+def stored_version_files(
+    folder: Path, *, layout_json: str, profile_toml: str | None, setup_toml: str
+) -> SetupFiles:
+    """A stored setup version's texts as files in `folder`, ready for `load_files`.
+
+    A version never changes, so files already there are kept (a crash mid-write leaves a
+    temporary name, never a half file under the real name). The version counts as the demo
+    setup when its camera profile is the bundled demo profile byte for byte: the demo
+    refusal then applies to it exactly as to an installation without settings. (A clinic
+    printing the shipped target layout is normal; the profile is what describes a camera.)
+    """
+    private_dir(folder)
+
+    def write_once(name: str, text: str) -> Path:
+        path = folder / name
+        if not path.is_file():
+            scratch = folder / f".{name}.{threading.get_ident()}.tmp"
+            write_private_bytes(scratch, text.encode("utf-8"))
+            scratch.replace(path)
+        return path
+
+    profile = write_once("profile.toml", profile_toml) if profile_toml is not None else None
+    demo_profile = bundled_demo_file(*DEMO_PROFILE)
+    is_demo = (
+        profile is not None
+        and demo_profile is not None
+        and sha256_file(profile) == sha256_file(demo_profile)
+    )
+    return SetupFiles(
+        layout_path=write_once("layout.json", layout_json),
+        profile_path=profile,
+        setup_path=write_once("setup.toml", setup_toml),
+        source=SOURCE_DEMO if is_demo else SOURCE_CONFIGURED,
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sotmeasure.measure.compare import CHANGE_CI_METHOD, Mdc95, change_half_widths, verdict
 from sotmeasure.measure.error_budget import ErrorBudget
 from sotmeasure.measure.result import ResultRecord
-from sotmeasure.processing.setup import installation_mdc
+from sotmeasure.processing.setup import installation_mdc, mdc_with_overrides
 from sotmeasure.services.errors import ConflictError
 from sotmeasure.services.measurements import stored_result
 from sotmeasure.services.visits import latest_done
@@ -132,6 +132,19 @@ def compare_visit(session: Session, settings: Settings, visit: Visit) -> VisitCo
         missing = [name for name, row in (("pre", pre), ("post", post)) if row is None]
         raise ConflictError(f"the visit has no finished {' and '.join(missing)} measurement yet")
     comparison = StoredComparison(
-        stored_result(pre), stored_result(post), installation_mdc(settings)
+        stored_result(pre), stored_result(post), post_measurement_mdc(settings, post)
     )
     return VisitComparison(pre, post, comparison)
+
+
+def post_measurement_mdc(settings: Settings, post: Measurement) -> Mdc95:
+    """The MDC95 of the post measurement's setup version where it states one (a clinic's
+    own repeatability), else the installation's."""
+    version = post.setup_version
+    if version is None or (version.mdc95_lld_mm is None and version.mdc95_tilt_deg is None):
+        return installation_mdc(settings)
+    return mdc_with_overrides(
+        version.mdc95_lld_mm,
+        version.mdc95_tilt_deg,
+        f"setup '{version.setup.name}' version {version.version}",
+    )

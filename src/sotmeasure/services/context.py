@@ -17,7 +17,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from sotmeasure import __version__
-from sotmeasure.jobs.measure_adapter import measure_recording
+from sotmeasure.jobs.measure_adapter import (
+    ServiceSetupError,
+    SetupFiles,
+    measure_recording,
+    setup_version_files,
+)
 from sotmeasure.jobs.worker import MeasurementWorker, ProgressFn, fail_interrupted
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.login_throttle import LoginThrottle
@@ -25,6 +30,7 @@ from sotmeasure.settings import Settings
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.media_checks import ZipLimits
 from sotmeasure.store.migrate import upgrade_head
+from sotmeasure.store.models import SetupVersion
 from sotmeasure.store.recording_files import RecordingFiles
 from sotmeasure.store.scratch import recover_scratch
 
@@ -82,8 +88,8 @@ def start(ctx: AppContext) -> None:
     if ctx.settings.processing_workers > 0:
         settings = ctx.settings
 
-        def processor(video: Path, progress: ProgressFn) -> ResultRecord:
-            return measure_recording(settings, video, progress)
+        def processor(video: Path, version_id: int | None, progress: ProgressFn) -> ResultRecord:
+            return measure_recording(settings, video, progress, stored_setup(ctx, version_id))
 
         ctx.worker = MeasurementWorker(
             ctx.sessions,
@@ -99,6 +105,17 @@ def start(ctx: AppContext) -> None:
         ctx.engine.url.render_as_string(hide_password=True),
         ctx.settings.data_dir,
     )
+
+
+def stored_setup(ctx: AppContext, version_id: int | None) -> SetupFiles | None:
+    """The files of a stored setup version (None: the installation setup)."""
+    if version_id is None:
+        return None
+    with ctx.sessions() as session:
+        version = session.get(SetupVersion, version_id)
+        if version is None:  # RESTRICT keeps a used version; this is a broken database
+            raise ServiceSetupError(f"setup version {version_id} is missing from the database")
+        return setup_version_files(ctx.settings, version)
 
 
 def stop(ctx: AppContext) -> None:

@@ -18,8 +18,9 @@ from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError
 from sotmeasure.services.inputs import BlockingNotes, ResultPayload
+from sotmeasure.services.setups import version_for_visit
 from sotmeasure.store import queueing
-from sotmeasure.store.models import Measurement, Phase, Source, Status, User
+from sotmeasure.store.models import Measurement, Phase, Source, Status, User, Visit
 from sotmeasure.store.recording_files import StoredRecording
 from sotmeasure.store.types import utcnow
 
@@ -45,6 +46,12 @@ def display_name(filename: str | None) -> str | None:
     last = filename.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(ch for ch in last if ch.isprintable())
     return cleaned[:_CLIENT_NAME_MAX] or None
+
+
+def _version_id(session: Session, visit: Visit) -> int | None:
+    """The setup version a measurement queued now is fixed to (services.setups)."""
+    version = version_for_visit(session, visit)
+    return None if version is None else version.id
 
 
 def queue_upload(
@@ -77,6 +84,7 @@ def queue_upload(
         source=Source.UPLOAD,
         user_id=user.id,
         blocking=blocking,
+        setup_version_id=_version_id(session, visit),
     )
     session.commit()
     ctx.wake_worker()
@@ -111,6 +119,7 @@ def queue_capture(
             source=Source.CAPTURE,
             user_id=user_id,
             blocking=blocking,
+            setup_version_id=_version_id(session, session.get_one(Visit, visit_id)),
         )
         measurement_id = row.id
     ctx.wake_worker()

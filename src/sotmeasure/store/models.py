@@ -138,6 +138,71 @@ class Patient(Base):
     clinic: Mapped[Clinic] = relationship()
 
 
+class ClinicSetup(Base):
+    """A clinic's measuring place (a room's table, targets and camera), identified by `id`.
+
+    Its content lives in versions (`SetupVersion`): an edit adds a version and moves
+    `current_version`; a measurement points at the version it used, so it keeps its numbers'
+    setup when the room's setup changes later. See docs/calibration.md, "Setups".
+    """
+
+    __tablename__ = "setups"
+    __table_args__ = (UniqueConstraint("clinic_id", "name", name="uq_setups_clinic_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinics.id", ondelete="RESTRICT"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    room: Mapped[str | None] = mapped_column(String(200))
+    #: The camera this room uses (index or device path as `capture.webcam` names it).
+    camera: Mapped[str | None] = mapped_column(String(200))
+    #: The clinic's setup for visits that chose none (at most one per clinic, a service rule).
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    clinic: Mapped[Clinic] = relationship()
+
+
+class SetupVersion(Base):
+    """One immutable version of a setup: the files and numbers a measurement used.
+
+    `(setup_id, version)` is the setup identity people read ("Room 1, version 3"); `id` is
+    what other rows reference (measurements, rig checks).
+    """
+
+    __tablename__ = "setup_versions"
+    __table_args__ = (
+        UniqueConstraint("setup_id", "version", name="uq_setup_versions_setup_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    setup_id: Mapped[int] = mapped_column(ForeignKey("setups.id", ondelete="RESTRICT"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)  # what changed, in the editor's words
+    layout_name: Mapped[str] = mapped_column(String(200))
+    layout_json: Mapped[str] = mapped_column(Text)  # the target layout file, verbatim
+    profile_name: Mapped[str | None] = mapped_column(String(200))
+    profile_toml: Mapped[str | None] = mapped_column(Text)  # None: homography-only
+    #: The calibration that made the profile (RMS px, views, coverage), when made on the page.
+    calibration_report: Mapped[Any | None] = mapped_column(JSON)
+    plane_uncertainty_mm: Mapped[float] = mapped_column(Float)
+    markerless_heel_plane_mm: Mapped[float] = mapped_column(Float)
+    markerless_hip_plane_mm: Mapped[float] = mapped_column(Float)
+    stickers_heel_plane_mm: Mapped[float] = mapped_column(Float)
+    stickers_hip_plane_mm: Mapped[float] = mapped_column(Float)
+    heel_sticker_rgb: Mapped[str] = mapped_column(String(7))  # "#rrggbb"
+    psis_sticker_rgb: Mapped[str] = mapped_column(String(7))
+    mdc95_lld_mm: Mapped[float | None] = mapped_column(Float)
+    mdc95_tilt_deg: Mapped[float | None] = mapped_column(Float)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    setup: Mapped[ClinicSetup] = relationship()
+
+
 class Visit(Base):
     __tablename__ = "visits"
 
@@ -150,6 +215,10 @@ class Visit(Base):
     )
     visit_date: Mapped[date] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(Text)
+    #: The setup this visit is measured with (None: the clinic's default setup).
+    setup_id: Mapped[int | None] = mapped_column(
+        ForeignKey("setups.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     patient: Mapped[Patient] = relationship()
@@ -199,6 +268,11 @@ class Measurement(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    #: The setup version measured with, fixed when queued (None: the installation setup of
+    #: the settings file, as before setups existed, or an imported result).
+    setup_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("setup_versions.id", ondelete="RESTRICT"), index=True
+    )
 
     # Blocking notes (SOT): which blocks, where, which category
     blocking_blocks: Mapped[str | None] = mapped_column(String(200))
@@ -226,6 +300,7 @@ class Measurement(Base):
 
     visit: Mapped[Visit] = relationship()
     recording: Mapped[Recording | None] = relationship()
+    setup_version: Mapped[SetupVersion | None] = relationship()
 
 
 #: The measurement's number columns (floats), in the order the exports show them.

@@ -69,6 +69,7 @@ def queue_measurement(
     source: Source,
     user_id: int | None,
     blocking: BlockingNotes,
+    setup_version_id: int | None = None,
 ) -> Measurement:
     """A new `pending` measurement of `recording` for the visit's phase (flushed, not committed)."""
     row = Measurement(
@@ -80,6 +81,7 @@ def queue_measurement(
         progress=0.0,
         attempts=0,
         created_by_id=user_id,
+        setup_version_id=setup_version_id,
         blocking_blocks=blocking.blocks,
         blocking_placement=blocking.placement,
         blocking_category=blocking.category,

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from sotmeasure.services.context import AppContext
-from sotmeasure.web import landmark_pages, live_routes, pages, rig_pages
+from sotmeasure.web import landmark_pages, live_routes, pages, rig_pages, setups
 from sotmeasure.web.capture import CaptureRegistry
 from sotmeasure.web.live import LiveHub
 from sotmeasure.web.session import ForeignOrigin, LoginRequired, NoStoreMiddleware, login_redirect
@@ -52,6 +52,7 @@ def mount_web(app: FastAPI, ctx: AppContext, web: WebSettings | None = None) -> 
     app.include_router(live_routes.router)
     app.include_router(rig_pages.router)
     app.include_router(landmark_pages.router)
+    app.include_router(setups.router)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC_DIR)), name="web-static")
     app.add_middleware(NoStoreMiddleware)
 

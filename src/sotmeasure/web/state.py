@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from sotmeasure.services.context import AppContext
 from sotmeasure.settings import Settings
+from sotmeasure.web.calibration_jobs import CalibrationJobs
 from sotmeasure.web.capture import CaptureRegistry
 from sotmeasure.web.live import LiveHub
 from sotmeasure.web.settings import WebSettings
@@ -32,6 +33,7 @@ class WebState:
     templates: Jinja2Templates
     hub: LiveHub
     captures: CaptureRegistry
+    calibrations: CalibrationJobs = field(default_factory=CalibrationJobs)
     closing: threading.Event = field(default_factory=threading.Event)  # server stopping
 
     @property
