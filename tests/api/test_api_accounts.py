@@ -62,9 +62,7 @@ def test_users_change_their_own_password_with_the_current_one(
     )
     assert done.status_code == 200 and done.json()["role"] == "practitioner"
     assert client.get("/auth/me", headers=h).status_code == 401  # old tokens revoked
-    bad = client.post(
-        "/auth/token", data={"username": "prac_a@example.org", "password": PASSWORD}
-    )
+    bad = client.post("/auth/token", data={"username": "prac_a@example.org", "password": PASSWORD})
     assert bad.status_code == 401
     fresh = login(client, "prac_a@example.org", NEW_PASSWORD)
     assert client.get("/auth/me", headers=fresh).json()["id"] == me

@@ -34,8 +34,7 @@ def check_patient_code(value: str) -> str:
         0 < len(code) <= PATIENT_CODE_MAX
         and _letter_or_digit(code[0])
         and all(
-            _letter_or_digit(c) or unicodedata.category(c)[0] == "M" or c in "._-"
-            for c in code[1:]
+            _letter_or_digit(c) or unicodedata.category(c)[0] == "M" or c in "._-" for c in code[1:]
         )
     )
     if not ok:
