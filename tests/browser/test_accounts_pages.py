@@ -12,8 +12,6 @@ import io
 import itertools
 import json
 import os
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from browser_helpers import EMAIL, PASSWORD, Server, log_in
+from browser_helpers import EMAIL, PASSWORD, Server, log_in, run_cli
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -32,23 +30,12 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 LONG_NAME = "Maximiliana" + "Konstantinopolitanisch" * 8  # one 187-character word
 LONG_CODE = "P" + "0123456789" * 6  # 61 characters, no break opportunity
-_CLI = "import sys; from sotmeasure.cli import main; sys.argv[0] = 'sotmeasure'; main()"
 
 
 def _cli(server: Server, *args: str, stdin: str | None = None) -> str:
     env = {**os.environ, "SOTMEASURE_DATA_DIR": str(server.data_dir)}
     env.pop("SOTMEASURE_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-c", _CLI, *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    return run_cli(list(args), env, stdin)
 
 
 def _api(server: Server, method: str, path: str, token: str | None, body: Any = None) -> Any:

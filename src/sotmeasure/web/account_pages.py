@@ -5,13 +5,17 @@ routes only read forms and render answers. Every POST passes the pages' `same_or
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from sotmeasure.services import accounts
+from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import InvalidInputError, ServiceError
 from sotmeasure.store.accounts import MIN_PASSWORD_LENGTH, issue_token
 from sotmeasure.store.models import Role, User
@@ -158,25 +162,55 @@ def _admin_page(
         )
 
 
-def _done(key: str, anchor: str) -> RedirectResponse:
-    return RedirectResponse(f"/ui/admin?done={key}#{anchor}", status_code=303)
+@dataclass(frozen=True, slots=True)
+class AdminForm:
+    """One admin form post: apply the change in a session, then go back to the admin page
+    with its notice, or show the page again with the service's reason and status."""
+
+    request: Request
+    ctx: AppContext
+    web: WebState
+    admin: User
+
+    def apply(
+        self,
+        change: Callable[[Session], object],
+        done: str,
+        anchor: str,
+        form: dict[str, str] | None = None,
+    ) -> Response:
+        try:
+            with self.ctx.sessions() as session:
+                change(session)
+        except ServiceError as exc:
+            return _admin_page(
+                self.request,
+                self.ctx,
+                self.web,
+                self.admin,
+                error=str(exc),
+                status_code=exc.status_code,
+                form=form,
+            )
+        return RedirectResponse(f"/ui/admin?done={done}#{anchor}", status_code=303)
 
 
-def _refused(
-    request: Request,
-    ctx: Ctx,
-    web: WebState,
-    user: User,
-    exc: ServiceError,
-    form: dict[str, str] | None = None,
-) -> HTMLResponse:
-    return _admin_page(
-        request, ctx, web, user, error=str(exc), status_code=exc.status_code, form=form
-    )
+def _admin_form(request: Request, ctx: Ctx, web: Web, admin: AdminPageUser) -> AdminForm:
+    return AdminForm(request, ctx, web, admin)
+
+
+AdminCall = Annotated[AdminForm, Depends(_admin_form)]
 
 
 def _clinic_id(value: str | None) -> int | None:
     return int(value) if value and value.strip().isdigit() else None
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidInputError(f"unknown role {value!r}") from None
 
 
 @router.get("/admin", response_class=HTMLResponse)
@@ -186,10 +220,7 @@ def admin_page(request: Request, ctx: Ctx, web: Web, admin: AdminPageUser) -> HT
 
 @router.post("/admin/users", response_class=HTMLResponse)
 def add_user(
-    request: Request,
-    ctx: Ctx,
-    web: Web,
-    admin: AdminPageUser,
+    call: AdminCall,
     email: Annotated[str, Form(max_length=320)],
     role: Annotated[str, Form(max_length=20)],
     password: Password,
@@ -202,122 +233,80 @@ def add_user(
         "role": role,
         "clinic_id": clinic_id or "",
     }
-    try:
-        role_value = Role(role)
-    except ValueError:
-        role_value = None
-    try:
-        if role_value is None:
-            raise InvalidInputError(f"unknown role {role!r}")
-        with ctx.sessions() as session:
-            accounts.add_user(
-                session,
-                email=email,
-                password=password,
-                role=role_value,
-                clinic_id=_clinic_id(clinic_id),
-                full_name=(full_name or "").strip() or None,
-            )
-    except ServiceError as exc:
-        return _refused(request, ctx, web, admin, exc, form)
-    return _done("user-added", "users")
+    return call.apply(
+        lambda session: accounts.add_user(
+            session,
+            email=email,
+            password=password,
+            role=_role(role),
+            clinic_id=_clinic_id(clinic_id),
+            full_name=(full_name or "").strip() or None,
+        ),
+        "user-added",
+        "users",
+        form,
+    )
 
 
 @router.post("/admin/users/{user_id}/active", response_class=HTMLResponse)
-def set_active(
-    user_id: int,
-    request: Request,
-    ctx: Ctx,
-    web: Web,
-    admin: AdminPageUser,
-    active: Annotated[bool, Form()],
-) -> Response:
-    try:
-        with ctx.sessions() as session:
-            accounts.set_active(session, admin.id, user_id, active)
-    except ServiceError as exc:
-        return _refused(request, ctx, web, admin, exc)
-    return _done("user-activated" if active else "user-deactivated", "users")
+def set_active(user_id: int, call: AdminCall, active: Annotated[bool, Form()]) -> Response:
+    return call.apply(
+        lambda session: accounts.set_active(session, call.admin.id, user_id, active),
+        "user-activated" if active else "user-deactivated",
+        "users",
+    )
+
+
+def _reset_password(session: Session, admin: User, user_id: int, password: str) -> None:
+    if user_id == admin.id:
+        raise InvalidInputError(
+            "change your own password on the Account page (it asks for the current one)"
+        )
+    accounts.reset_password(session, admin.id, user_id, password)
 
 
 @router.post("/admin/users/{user_id}/password", response_class=HTMLResponse)
-def reset_password(
-    user_id: int,
-    request: Request,
-    ctx: Ctx,
-    web: Web,
-    admin: AdminPageUser,
-    password: Password,
-) -> Response:
-    try:
-        if user_id == admin.id:
-            raise InvalidInputError(
-                "change your own password on the Account page (it asks for the current one)"
-            )
-        with ctx.sessions() as session:
-            accounts.reset_password(session, admin.id, user_id, password)
-    except ServiceError as exc:
-        return _refused(request, ctx, web, admin, exc)
-    return _done("password-reset", "users")
+def reset_password(user_id: int, call: AdminCall, password: Password) -> Response:
+    return call.apply(
+        lambda session: _reset_password(session, call.admin, user_id, password),
+        "password-reset",
+        "users",
+    )
+
+
+ClinicName = Annotated[str, Form(max_length=200)]
 
 
 @router.post("/admin/clinics", response_class=HTMLResponse)
-def add_clinic(
-    request: Request,
-    ctx: Ctx,
-    web: Web,
-    admin: AdminPageUser,
-    name: Annotated[str, Form(max_length=200)],
-) -> Response:
-    try:
-        with ctx.sessions() as session:
-            accounts.create_clinic(session, name)
-    except ServiceError as exc:
-        return _refused(request, ctx, web, admin, exc, {"clinic_name": name})
-    return _done("clinic-added", "clinics")
+def add_clinic(call: AdminCall, name: ClinicName) -> Response:
+    return call.apply(
+        lambda session: accounts.create_clinic(session, name),
+        "clinic-added",
+        "clinics",
+        {"clinic_name": name},
+    )
 
 
 @router.post("/admin/clinics/{clinic_id}/rename", response_class=HTMLResponse)
-def rename_clinic(
-    clinic_id: int,
-    request: Request,
-    ctx: Ctx,
-    web: Web,
-    admin: AdminPageUser,
-    name: Annotated[str, Form(max_length=200)],
-) -> Response:
-    try:
-        with ctx.sessions() as session:
-            accounts.rename_clinic(session, clinic_id, name)
-    except ServiceError as exc:
-        return _refused(request, ctx, web, admin, exc)
-    return _done("clinic-renamed", "clinics")
+def rename_clinic(clinic_id: int, call: AdminCall, name: ClinicName) -> Response:
+    return call.apply(
+        lambda session: accounts.rename_clinic(session, clinic_id, name),
+        "clinic-renamed",
+        "clinics",
+    )
 
 
 @router.post("/admin/clinics/{clinic_id}/merge", response_class=HTMLResponse)
-def merge_clinic(
-    clinic_id: int,
-    request: Request,
-    ctx: Ctx,
-    web: Web,
-    admin: AdminPageUser,
-    into: Annotated[int, Form()],
-) -> Response:
-    try:
-        with ctx.sessions() as session:
-            accounts.merge_clinic(session, clinic_id, into)
-    except ServiceError as exc:
-        return _refused(request, ctx, web, admin, exc)
-    return _done("clinic-merged", "clinics")
+def merge_clinic(clinic_id: int, call: AdminCall, into: Annotated[int, Form()]) -> Response:
+    return call.apply(
+        lambda session: accounts.merge_clinic(session, clinic_id, into),
+        "clinic-merged",
+        "clinics",
+    )
 
 
 @router.post("/admin/clinics/{clinic_id}/delete", response_class=HTMLResponse)
-def delete_clinic(
-    clinic_id: int, request: Request, ctx: Ctx, web: Web, admin: AdminPageUser
-) -> Response:
-    try:
-        with ctx.sessions() as session:
-            accounts.delete_clinic(session, clinic_id)
-    except ServiceError as exc:
-        return _refused(request, ctx, web, admin, exc)
-    return _done("clinic-deleted", "clinics")
+def delete_clinic(clinic_id: int, call: AdminCall) -> Response:
+    return call.apply(
+        lambda session: accounts.delete_clinic(session, clinic_id), "clinic-deleted", "clinics"
+    )
