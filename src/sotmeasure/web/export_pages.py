@@ -8,15 +8,17 @@ every clinic's (or the one chosen). Researchers do not log in to the pages; they
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from sotmeasure.services import exports
 from sotmeasure.services import patients as patient_service
+from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import InvalidInputError, NotFoundError
 from sotmeasure.services.exports import CHANGE_COLUMNS, Format
+from sotmeasure.store.models import User
 from sotmeasure.web.pages import PageUser
 from sotmeasure.web.session import same_origin
 from sotmeasure.web.state import Ctx, Web
@@ -58,23 +60,20 @@ def _file(data: bytes, name: str, fmt: Format) -> Response:
     )
 
 
-@router.get("/exports/{kind}.{fmt}")
-def export_download(
-    kind: str,
+def _download(
+    kind: Literal["measurements", "research"],
     fmt: Format,
-    ctx: Ctx,
-    user: PageUser,
-    clinic_id: FormText = None,
-    patient_code: FormText = None,
-    date_from: FormText = None,
-    date_to: FormText = None,
-    identity: FormText = None,
-    frames: FormText = None,
-    all_statuses: FormText = None,
+    ctx: AppContext,
+    user: User,
+    clinic_id: str | None,
+    patient_code: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    identity: str | None,
+    frames: str | None,
+    all_statuses: str | None,
 ) -> Response:
-    """measurements.{csv,parquet} (clinical) or research.{csv,parquet} (de-identified)."""
-    if kind not in ("measurements", "research"):
-        raise NotFoundError("export")
+    """The clinical ("measurements") or de-identified ("research") export as a file."""
     with ctx.sessions() as session:
         patient_id = None
         if patient_code and patient_code.strip():
@@ -105,3 +104,48 @@ def export_download(
                 include_identity=_flag(identity),
             )
     return _file(data, kind, fmt)
+
+
+@router.get("/exports/measurements.{fmt}")
+def measurements_download(
+    fmt: Format,
+    ctx: Ctx,
+    user: PageUser,
+    clinic_id: FormText = None,
+    patient_code: FormText = None,
+    date_from: FormText = None,
+    date_to: FormText = None,
+    identity: FormText = None,
+    frames: FormText = None,
+    all_statuses: FormText = None,
+) -> Response:
+    """The clinical export with the form's filters (the API's /exports/measurements)."""
+    return _download(
+        "measurements",
+        fmt,
+        ctx,
+        user,
+        clinic_id,
+        patient_code,
+        date_from,
+        date_to,
+        identity,
+        frames,
+        all_statuses,
+    )
+
+
+@router.get("/exports/research.{fmt}")
+def research_download(
+    fmt: Format,
+    ctx: Ctx,
+    user: PageUser,
+    clinic_id: FormText = None,
+    date_from: FormText = None,
+    date_to: FormText = None,
+    frames: FormText = None,
+) -> Response:
+    """The de-identified export with the form's filters (the API's /exports/research)."""
+    return _download(
+        "research", fmt, ctx, user, clinic_id, None, date_from, date_to, None, frames, None
+    )
