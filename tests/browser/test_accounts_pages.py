@@ -343,6 +343,8 @@ PAGES = (
     ("report", "/ui/visits/{visit}/report"),
     ("account", "/ui/account"),
     ("exports", "/ui/exports"),
+    ("setups", "/ui/setups"),
+    ("rig-check", "/ui/rig-check"),
     ("not-found", "/ui/patients/999999"),
 )
 
