@@ -1,7 +1,7 @@
 """The composition root: `create_app(settings)` assembles the service, the API and the pages.
 
     services.context (settings, database, files, worker)
-        ├── api.include_api   JSON routers under /, docs at /docs
+        ├── api.include_api   JSON routers under /, docs at /docs (bundled assets)
         └── web.mount_web     the practitioner's pages under /ui
     one lifespan: start the service, run, end the live streams, stop the service
     one error answer: an HTML page for a page request, JSON for everything else
@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc come from bundled assets (api.docs): offline
+        redoc_url=None,
     )
     app.state.ctx = ctx
     include_api(app, max_upload_bytes=settings.max_upload_bytes)

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 EMAIL = "practitioner@clinic.example"
 PASSWORD = "correct-horse-battery"
+_CLI = "import sys; from sotmeasure.cli import main; sys.argv[0] = 'sotmeasure'; main()"
+
+
+def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
+    """Run the real `sotmeasure` command line; its stdout (fails the test on an error)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CLI, *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, f"sotmeasure {' '.join(args)} failed: {done.stderr}"
+    return done.stdout
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_helpers import EMAIL, PASSWORD, Server
+from browser_helpers import EMAIL, PASSWORD, Server, run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,20 +39,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", _CLI, *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, f"sotmeasure {' '.join(args)} failed: {done.stderr}"
-    return done.stdout
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +65,7 @@ def start_server(
             **{f"SOTMEASURE_{k.upper()}": v for k, v in settings.items()},
         }
         env.pop("SOTMEASURE_DATABASE_URL", None)  # always the temporary SQLite file
-        _cli(
+        run_cli(
             [
                 "users",
                 "create",

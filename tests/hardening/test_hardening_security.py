@@ -97,6 +97,7 @@ def sec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecWorld]:
             "recording_id": up.json()["recording"]["id"],
             "measurement_id": done.json()["id"],
             "user_id": me["id"],
+            "clinic_id": me["clinic_id"],
         }
         yield SecWorld(client, settings, url, headers, ids, code_a)
 

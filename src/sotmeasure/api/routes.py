@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from sotmeasure.api.docs import include_docs
 from sotmeasure.api.errors import install_error_handlers
 from sotmeasure.api.limits import BodySizeLimitMiddleware
 from sotmeasure.api.routers import (
@@ -45,7 +46,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def include_api(app: FastAPI, *, max_upload_bytes: int) -> None:
-    """Add the API routers, the upload size limit and the JSON error handlers to `app`."""
+    """Add the API routers, the upload size limit, the JSON error handlers and the offline
+    documentation pages to `app` (built with docs_url=None and redoc_url=None)."""
+    include_docs(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_upload_bytes)
     install_error_handlers(app)
     for module in (

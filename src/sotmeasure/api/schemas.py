@@ -81,6 +81,12 @@ class UserUpdate(_In):
     clinic_id: int | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=MIN_PASSWORD_LENGTH, max_length=1024)
+    current_password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="Required when users change their own password (then only `password` "
+        "and `current_password` may be sent by a non-admin).",
+    )
 
 
 class UserOut(_Out):

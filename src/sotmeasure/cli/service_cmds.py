@@ -1,4 +1,6 @@
-"""CLI commands for the service: `serve`, `users create|list`, `db upgrade`.
+"""CLI commands for the service: `serve`, `users create|list|passwd|deactivate|activate`,
+`clinics list|rename|merge|delete`, `db upgrade`. The rules are `services.accounts`, the
+same the API and the admin page apply.
 
 Settings come from the environment (`SOTMEASURE_*`, see sotmeasure.settings); with none
 set, everything lives in the user data directory (SQLite + recordings).
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
 
 users_app = typer.Typer(
     help="Manage user accounts (the first admin is created here).", no_args_is_help=True
+)
+clinics_app = typer.Typer(
+    help="Manage clinics (names are compared ignoring letter case).", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -103,8 +108,12 @@ def users_create(
         bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts).")
     ] = False,
 ) -> None:
-    """Create a user account (e.g. the first admin)."""
-    from sotmeasure.store.accounts import create_user, get_or_create_clinic
+    """Create a user account (e.g. the first admin).
+
+    --clinic finds an existing clinic ignoring letter case ("my clinic" is "My Clinic") and
+    says which one it used, or that it created a new one.
+    """
+    from sotmeasure.services.accounts import add_user, clinic_for_name
     from sotmeasure.store.engine import make_session_factory
     from sotmeasure.store.models import Role
 
@@ -114,22 +123,23 @@ def users_create(
         fail(f"unknown role {role!r}: use admin, practitioner or researcher")
     password = _read_password(password_stdin)
     with _migrated_engine() as engine, make_session_factory(engine)() as session:
-        clinic_row = get_or_create_clinic(session, clinic) if clinic else None
-        user = create_user(
+        match = clinic_for_name(session, clinic) if clinic else None
+        user = add_user(
             session,
             email=email,
             password=password,
             role=role_value,
-            clinic=clinic_row,
+            clinic_id=match.clinic.id if match else None,
             full_name=full_name,
         )
-        session.commit()
-        where = f" in clinic {clinic_row.name!r}" if clinic_row else ""
-        console.print(
-            f"created {user.role} {user.email} (id {user.id}){where}",
-            markup=False,
-            highlight=False,
-        )
+        if match is not None:
+            _say(match.sentence())
+        where = f" in clinic {match.clinic.name!r}" if match else ""
+        _say(f"created {user.role} {user.email} (id {user.id}){where}")
+
+
+def _say(line: str) -> None:
+    console.print(line, markup=False, highlight=False)
 
 
 @users_app.command("list")
@@ -154,19 +164,123 @@ def users_list() -> None:
             )
 
 
+@users_app.command("passwd")
+def users_passwd(
+    email: Annotated[str, typer.Option(help="The user's login e-mail address.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin (scripts).")
+    ] = False,
+) -> None:
+    """Set a user's password (the terminal's operator needs no current password); every
+    token and page session of the user is revoked."""
+    from sotmeasure.services.accounts import reset_password, user_by_email
+    from sotmeasure.store.engine import make_session_factory
+
+    with _migrated_engine() as engine, make_session_factory(engine)() as session:
+        user = user_by_email(session, email)
+        reset_password(session, None, user.id, _read_password(password_stdin))
+        _say(f"password of {user.email} changed; their sessions were logged out")
+
+
+def _set_active(email: str, active: bool) -> None:
+    from sotmeasure.services.accounts import set_active, user_by_email
+    from sotmeasure.store.engine import make_session_factory
+
+    with _migrated_engine() as engine, make_session_factory(engine)() as session:
+        user = user_by_email(session, email)
+        set_active(session, None, user.id, active)
+        state = "active again" if active else "deactivated (their sessions were logged out)"
+        _say(f"{user.email} is {state}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    email: Annotated[str, typer.Option(help="The user's login e-mail address.")],
+) -> None:
+    """Deactivate a user: they can no longer log in; their records stay."""
+    _set_active(email, False)
+
+
+@users_app.command("activate")
+def users_activate(
+    email: Annotated[str, typer.Option(help="The user's login e-mail address.")],
+) -> None:
+    """Let a deactivated user log in again."""
+    _set_active(email, True)
+
+
+@clinics_app.command("list")
+def clinics_list() -> None:
+    """List clinics (id, name, users, patients)."""
+    from sotmeasure.services.accounts import list_clinics
+    from sotmeasure.store.engine import make_session_factory
+
+    with _migrated_engine() as engine, make_session_factory(engine)() as session:
+        for s in list_clinics(session):
+            other = "".join(f"\t{n} {table}" for table, n in sorted(s.other.items()))
+            _say(f"{s.clinic.id}\t{s.clinic.name}\t{s.users} users\t{s.patients} patients{other}")
+
+
+ClinicRef = Annotated[str, typer.Argument(help="Clinic id or name (letter case ignored).")]
+
+
+@clinics_app.command("rename")
+def clinics_rename(
+    clinic: ClinicRef,
+    new_name: Annotated[str, typer.Argument(help="The new name.")],
+) -> None:
+    """Rename a clinic (refused when another clinic has that name, ignoring case)."""
+    from sotmeasure.services.accounts import clinic_by_name_or_id, rename_clinic
+    from sotmeasure.store.engine import make_session_factory
+
+    with _migrated_engine() as engine, make_session_factory(engine)() as session:
+        row = clinic_by_name_or_id(session, clinic)
+        old = row.name
+        renamed = rename_clinic(session, row.id, new_name)
+        _say(f"clinic {renamed.id} renamed from {old!r} to {renamed.name!r}")
+
+
+@clinics_app.command("merge")
+def clinics_merge(
+    clinic: ClinicRef,
+    into: Annotated[str, typer.Option(help="Clinic id or name that receives its users.")],
+) -> None:
+    """Merge an empty clinic (no patients) into another: its users move, it is deleted."""
+    from sotmeasure.services.accounts import clinic_by_name_or_id, merge_clinic
+    from sotmeasure.store.engine import make_session_factory
+
+    with _migrated_engine() as engine, make_session_factory(engine)() as session:
+        source, target = clinic_by_name_or_id(session, clinic), clinic_by_name_or_id(session, into)
+        names = (source.name, target.name)
+        moved = merge_clinic(session, source.id, target.id)
+        _say(f"clinic {names[0]!r} merged into {names[1]!r} ({moved} user(s) moved)")
+
+
+@clinics_app.command("delete")
+def clinics_delete(clinic: ClinicRef) -> None:
+    """Delete a clinic without users or patients."""
+    from sotmeasure.services.accounts import clinic_by_name_or_id, delete_clinic
+    from sotmeasure.store.engine import make_session_factory
+
+    with _migrated_engine() as engine, make_session_factory(engine)() as session:
+        row = clinic_by_name_or_id(session, clinic)
+        name = row.name
+        delete_clinic(session, row.id)
+        _say(f"clinic {name!r} deleted")
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the newest schema (the server also does this at start)."""
     from sotmeasure.store.migrate import current_revision
 
     with _migrated_engine() as engine:
-        console.print(
-            f"database at revision {current_revision(engine)}", markup=False, highlight=False
-        )
+        _say(f"database at revision {current_revision(engine)}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.command("serve")(serve)
     app.add_typer(users_app, name="users")
+    app.add_typer(clinics_app, name="clinics")
     app.add_typer(db_app, name="db")

@@ -6,6 +6,13 @@ hashes (HMAC-SHA256) with a random key made for that one export, so ids cannot b
 across exports or back to the clinic's codes; time appears as days since the subject's
 first exported visit.
 
+Both tables carry the visit's pre/post change on each of its rows (`visit_*` columns): the
+change post - pre with its 95% CI and the verdicts exactly as the visit page and
+`GET /visits/{id}/comparison` give them (`services.comparison.compare_visit`, which uses
+`measure.compare.change_half_widths`), with the installation's MDC95;
+`in_visit_comparison` marks the two rows compared. A visit without both phases finished has
+empty change columns and says why in `visit_comparison_note`.
+
 In every CSV export a text cell starting with =, +, -, @, a tab or a carriage return is
 prefixed with a single quote so that a spreadsheet shows it as text instead of running it
 as a formula (CSV injection); numbers are never escaped.
@@ -26,10 +33,13 @@ import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
+from sotmeasure.errors import SotmeasureError
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import clinic_scope
 from sotmeasure.services.assisted import export_columns as assisted_columns
+from sotmeasure.services.comparison import compare_visit
 from sotmeasure.services.errors import InvalidInputError
+from sotmeasure.settings import Settings
 from sotmeasure.store.models import (
     RESULT_NUMBER_COLUMNS,
     Clinic,
@@ -42,6 +52,20 @@ from sotmeasure.store.models import (
 )
 
 Format = Literal["csv", "parquet"]
+MEDIA_TYPES: dict[str, str] = {
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+def download_headers(name: str, fmt: Format) -> dict[str, str]:
+    """The headers of an export answer: a file to save, never cached (patient data)."""
+    return {
+        "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
+        "Cache-Control": "no-store",
+    }
+
+
 _ExportSelect = Select[Measurement, Visit, Patient, Clinic, User, Recording]
 
 NUMBER_COLUMNS = RESULT_NUMBER_COLUMNS
@@ -78,6 +102,7 @@ def export_measurements(
     user: User,
     flt: ExportFilter,
     fmt: Format,
+    settings: Settings,
     *,
     include_frames: bool,
     include_identity: bool,
@@ -87,6 +112,7 @@ def export_measurements(
         session,
         flt,
         clinic_scope(user),
+        settings,
         include_frames=include_frames,
         include_identity=include_identity,
     )
@@ -94,12 +120,83 @@ def export_measurements(
 
 
 def export_research(
-    session: Session, user: User, flt: ExportFilter, fmt: Format, *, include_frames: bool
+    session: Session,
+    user: User,
+    flt: ExportFilter,
+    fmt: Format,
+    settings: Settings,
+    *,
+    include_frames: bool,
 ) -> bytes:
     """The de-identified export (a researcher's clinic when they have one, else all)."""
-    return encode(
-        research_table(session, flt, clinic_scope(user), include_frames=include_frames), fmt
+    table = research_table(
+        session, flt, clinic_scope(user), settings, include_frames=include_frames
     )
+    return encode(table, fmt)
+
+
+CHANGE_COLUMNS = (
+    "visit_lld_change_mm",
+    "visit_lld_change_ci95_low_mm",
+    "visit_lld_change_ci95_high_mm",
+    "visit_lld_verdict",
+    "visit_pelvic_tilt_change_deg",
+    "visit_pelvic_tilt_change_ci95_low_deg",
+    "visit_pelvic_tilt_change_ci95_high_deg",
+    "visit_pelvic_tilt_verdict",
+    "visit_mdc95_lld_mm",
+    "visit_mdc95_pelvic_tilt_deg",
+    "visit_comparison_note",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _VisitChange:
+    """One visit's change columns and the ids of the two measurements they compare."""
+
+    columns: dict[str, Any]
+    compared_ids: frozenset[int]
+
+
+def _visit_change(session: Session, settings: Settings, visit: Visit) -> _VisitChange:
+    """The visit's comparison as export columns (empty with the reason when there is none)."""
+    try:
+        compared = compare_visit(session, settings, visit)
+    except SotmeasureError as exc:  # a phase not finished yet, or an unreadable result
+        empty: dict[str, Any] = dict.fromkeys(CHANGE_COLUMNS)
+        empty["visit_comparison_note"] = str(exc)
+        return _VisitChange(empty, frozenset())
+    c = compared.comparison
+    lld_low, lld_high = c.lld_change_ci95_mm
+    tilt_low, tilt_high = c.tilt_change_ci95_deg
+    columns = {
+        "visit_lld_change_mm": c.lld_change_mm,
+        "visit_lld_change_ci95_low_mm": lld_low,
+        "visit_lld_change_ci95_high_mm": lld_high,
+        "visit_lld_verdict": c.lld_verdict,
+        "visit_pelvic_tilt_change_deg": c.tilt_change_deg,
+        "visit_pelvic_tilt_change_ci95_low_deg": tilt_low,
+        "visit_pelvic_tilt_change_ci95_high_deg": tilt_high,
+        "visit_pelvic_tilt_verdict": c.tilt_verdict,
+        "visit_mdc95_lld_mm": c.mdc95.lld_mm,
+        "visit_mdc95_pelvic_tilt_deg": c.mdc95.pelvic_tilt_deg,
+        "visit_comparison_note": None,
+    }
+    return _VisitChange(columns, frozenset({compared.pre_row.id, compared.post_row.id}))
+
+
+class _VisitChanges:
+    """Each visit's change, computed once per export however many rows the visit has."""
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self._session, self._settings = session, settings
+        self._done: dict[int, _VisitChange] = {}
+
+    def columns(self, visit: Visit, measurement: Measurement) -> dict[str, Any]:
+        if visit.id not in self._done:
+            self._done[visit.id] = _visit_change(self._session, self._settings, visit)
+        change = self._done[visit.id]
+        return {**change.columns, "in_visit_comparison": measurement.id in change.compared_ids}
 
 
 def _json(value: Any) -> str | None:
@@ -178,11 +275,14 @@ def measurements_table(
     session: Session,
     flt: ExportFilter,
     scope: int | None,
+    settings: Settings,
     *,
     include_frames: bool,
     include_identity: bool,
 ) -> pd.DataFrame:
-    """One row per measurement, with clinic, patient code, visit, practitioner, provenance."""
+    """One row per measurement, with clinic, patient code, visit, practitioner, the visit's
+    change and verdicts, provenance."""
+    changes = _VisitChanges(session, settings)
     rows: list[dict[str, Any]] = []
     for m, v, p, c, practitioner, rec in session.execute(_query(flt, scope)):
         row: dict[str, Any] = {
@@ -205,6 +305,7 @@ def measurements_table(
             "phase": m.phase,
             "source": m.source,
             **_numbers(m),
+            **changes.columns(v, m),
             "recording_sha256": rec.sha256 if rec else None,
             "created_at": m.created_at.isoformat(),
             "finished_at": m.finished_at.isoformat() if m.finished_at else None,
@@ -217,9 +318,16 @@ def measurements_table(
 
 
 def research_table(
-    session: Session, flt: ExportFilter, scope: int | None, *, include_frames: bool
+    session: Session,
+    flt: ExportFilter,
+    scope: int | None,
+    settings: Settings,
+    *,
+    include_frames: bool,
 ) -> pd.DataFrame:
-    """De-identified: keyed-hash ids (new key per export), relative days, no identity."""
+    """De-identified: keyed-hash ids (new key per export), relative days, no identity; the
+    visit's change and verdicts like the clinical table."""
+    changes = _VisitChanges(session, settings)
     key = secrets.token_bytes(32)
     export_id = secrets.token_hex(8)
 
@@ -248,6 +356,7 @@ def research_table(
             "phase": m.phase,
             "source": m.source,
             **_numbers(m),
+            **changes.columns(v, m),
             **_provenance_columns(m.provenance, research=True),
         }
         if include_frames:
@@ -260,13 +369,15 @@ def _frame(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame
     if not rows:
         return pd.DataFrame(columns=empty_columns)
     frame = pd.DataFrame(rows)
-    for column in NUMBER_COLUMNS:
+    for column in (*NUMBER_COLUMNS, *_CHANGE_NUMBER_COLUMNS):
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     if "frames_used" in frame:
         frame["frames_used"] = frame["frames_used"].astype("Int64")
     return frame
 
+
+_CHANGE_NUMBER_COLUMNS = tuple(c for c in CHANGE_COLUMNS if not c.endswith(("_verdict", "_note")))
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

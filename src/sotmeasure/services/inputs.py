@@ -6,14 +6,47 @@ same models), so a page accepts exactly what the API accepts.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sotmeasure.measure.result import check_ci_brackets
 
-PATIENT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+PATIENT_CODE_MAX = 64
+PATIENT_CODE_RULE = (
+    "a patient code is 1 to 64 characters: letters of any script and digits, and after the "
+    "first character also dot, underscore or dash (no spaces)"
+)
+
+
+def _letter_or_digit(char: str) -> bool:
+    return unicodedata.category(char)[0] in "LN"
+
+
+def check_patient_code(value: str) -> str:
+    """The code in NFC (so "Zoë" typed either way is one code); ValueError when it breaks
+    PATIENT_CODE_RULE. Letters of any script count ("Zoë", "Łukasz", "山田"); combining
+    marks may follow the first character (scripts such as Devanagari need them)."""
+    code = unicodedata.normalize("NFC", value)
+    ok = (
+        0 < len(code) <= PATIENT_CODE_MAX
+        and _letter_or_digit(code[0])
+        and all(
+            _letter_or_digit(c) or unicodedata.category(c)[0] == "M" or c in "._-" for c in code[1:]
+        )
+    )
+    if not ok:
+        raise ValueError(PATIENT_CODE_RULE)
+    return code
+
+
+PatientCode = Annotated[
+    str,
+    Field(min_length=1, max_length=PATIENT_CODE_MAX, description=PATIENT_CODE_RULE),
+    AfterValidator(check_patient_code),
+]
 
 
 class InputModel(BaseModel):
@@ -23,9 +56,9 @@ class InputModel(BaseModel):
 
 
 class PatientCreate(InputModel):
-    code: str = Field(
-        pattern=PATIENT_CODE_PATTERN,
-        description="The clinic's pseudonymous code (letters, digits, . _ -); unique per clinic.",
+    code: PatientCode = Field(
+        description="The clinic's pseudonymous code: letters of any script, digits, . _ - "
+        "(not first); unique per clinic."
     )
     name: str | None = Field(default=None, max_length=200)
     birth_date: date | None = None
@@ -42,7 +75,7 @@ class PatientCreate(InputModel):
 
 
 class PatientUpdate(InputModel):
-    code: str | None = Field(default=None, pattern=PATIENT_CODE_PATTERN)
+    code: PatientCode | None = None
     name: str | None = Field(default=None, max_length=200)
     birth_date: date | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,8 +22,8 @@ def list_patients(
 ) -> list[Patient]:
     """Patients the user may see, optionally only the one with `code`."""
     stmt = scoped_patients(select(Patient), user).order_by(Patient.id)
-    if code is not None:
-        stmt = stmt.where(Patient.code == code)
+    if code is not None:  # codes are stored in NFC (services.inputs.check_patient_code)
+        stmt = stmt.where(Patient.code == unicodedata.normalize("NFC", code))
     return list(session.scalars(stmt.limit(limit).offset(offset)))
 
 
@@ -85,8 +86,22 @@ class PatientSummary:
     last: date | None
 
 
-def patient_overview(session: Session, user: User) -> list[PatientSummary]:
-    """The patients the user may see, by code, with their visit count and last visit."""
+def _search_key(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def matches(patient: Patient, query: str) -> bool:
+    """The patient's code or name contains `query`, ignoring letter case in any script
+    (compared in Python: SQLite's LIKE folds ASCII letters only)."""
+    key = _search_key(query.strip())
+    return key in _search_key(patient.code) or key in _search_key(patient.name or "")
+
+
+def patient_overview(
+    session: Session, user: User, query: str | None = None
+) -> list[PatientSummary]:
+    """The patients the user may see, by code, with their visit count and last visit; only
+    those whose code or name contains `query` when one is given."""
     visit_counts = (
         select(
             Visit.patient_id,
@@ -97,13 +112,15 @@ def patient_overview(session: Session, user: User) -> list[PatientSummary]:
         .subquery()
     )
     stmt = scoped_patients(select(Patient), user).order_by(Patient.code)
+    rows = session.execute(
+        stmt.add_columns(visit_counts.c.n, visit_counts.c.last).outerjoin(
+            visit_counts, visit_counts.c.patient_id == Patient.id
+        )
+    )
     return [
         PatientSummary(p, n or 0, last)
-        for p, n, last in session.execute(
-            stmt.add_columns(visit_counts.c.n, visit_counts.c.last).outerjoin(
-                visit_counts, visit_counts.c.patient_id == Patient.id
-            )
-        )
+        for p, n, last in rows
+        if not (query and query.strip()) or matches(p, query)
     ]
 
 

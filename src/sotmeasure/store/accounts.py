@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -56,12 +57,30 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def clinic_key(name: str) -> str:
+    """The form two clinic names are compared in: trimmed, NFC, case-folded, so that
+    "my clinic" and "My Clinic" (and "ZOË" and "Zoë") name one clinic."""
+    return unicodedata.normalize("NFC", " ".join(name.split())).casefold()
+
+
+def find_clinic(session: Session, name: str, *, except_id: int | None = None) -> Clinic | None:
+    """The clinic whose name equals `name` ignoring letter case, or None.
+
+    Compared in Python, not SQL: SQLite's lower() folds ASCII letters only.
+    """
+    key = clinic_key(name)
+    for clinic in session.scalars(select(Clinic).order_by(Clinic.id)):
+        if clinic.id != except_id and clinic_key(clinic.name) == key:
+            return clinic
+    return None
+
+
 def get_or_create_clinic(session: Session, name: str) -> Clinic:
-    """The clinic with this name, created when missing."""
-    name = name.strip()
+    """The clinic with this name ignoring letter case, created when missing."""
+    name = unicodedata.normalize("NFC", " ".join(name.split()))
     if not name:
         raise AccountError("a clinic needs a name")
-    clinic = session.scalar(select(Clinic).where(Clinic.name == name))
+    clinic = find_clinic(session, name)
     if clinic is None:
         clinic = Clinic(name=name)
         session.add(clinic)

@@ -17,7 +17,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from sotmeasure.services.context import AppContext
-from sotmeasure.web import landmark_pages, live_routes, pages, rig_pages, setups
+from sotmeasure.web import (
+    account_pages,
+    export_pages,
+    landmark_pages,
+    live_routes,
+    pages,
+    rig_pages,
+    setups,
+)
 from sotmeasure.web.capture import CaptureRegistry
 from sotmeasure.web.live import LiveHub
 from sotmeasure.web.session import ForeignOrigin, LoginRequired, NoStoreMiddleware, login_redirect
@@ -49,6 +57,8 @@ def mount_web(app: FastAPI, ctx: AppContext, web: WebSettings | None = None) -> 
     state = WebState(ctx, web, templates, hub, CaptureRegistry())
     app.state.web = state
     app.include_router(pages.router)
+    app.include_router(account_pages.router)
+    app.include_router(export_pages.router)
     app.include_router(live_routes.router)
     app.include_router(rig_pages.router)
     app.include_router(landmark_pages.router)

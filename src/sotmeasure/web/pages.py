@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -74,7 +74,8 @@ def _detail(exc: ValidationError | SotmeasureError) -> str:
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{field}: {first.get('msg', 'invalid')}" if field else str(first.get("msg"))
+        msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        return f"{field}: {msg}" if field else msg
     return str(exc)
 
 
@@ -167,9 +168,10 @@ def _patients_page(
     error: str | None = None,
     form: dict[str, str] | None = None,
     status_code: int = 200,
+    query: str | None = None,
 ) -> HTMLResponse:
     with ctx.sessions() as session:
-        rows = patient_service.patient_overview(session, user)
+        rows = patient_service.patient_overview(session, user, query)
         clinics = patient_service.clinics_to_choose(session, user)
         return _render(
             web,
@@ -181,12 +183,20 @@ def _patients_page(
             clinics=clinics,
             error=error,
             form=form or {},
+            query=query or "",
         )
 
 
 @router.get("/patients", response_class=HTMLResponse)
-def patients_page(request: Request, ctx: Ctx, web: Web, user: PageUser) -> HTMLResponse:
-    return _patients_page(request, ctx, web, user)
+def patients_page(
+    request: Request,
+    ctx: Ctx,
+    web: Web,
+    user: PageUser,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> HTMLResponse:
+    """The patients, or with `q` those whose code or name contains it (any letter case)."""
+    return _patients_page(request, ctx, web, user, query=q)
 
 
 @router.post("/patients", response_class=HTMLResponse)

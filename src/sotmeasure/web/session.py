@@ -55,6 +55,7 @@ def cookie_user(ctx: AppContext, request: Request) -> User | None:
         user = user_for_token(session, token)
         if user is None:
             return None
+        _ = user.clinic  # loaded before the session closes: every page header names it
         session.expunge(user)
         return user
 

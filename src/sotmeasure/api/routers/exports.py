@@ -11,23 +11,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from sotmeasure.api.deps import ClinicalUser, CurrentUser, DbSession
+from sotmeasure.api.deps import ClinicalUser, Ctx, CurrentUser, DbSession
 from sotmeasure.services import exports
 from sotmeasure.services.exports import Format
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
-_MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
-
 
 def _file(data: bytes, name: str, fmt: Format) -> Response:
     return Response(
         content=data,
-        media_type=_MEDIA[fmt],
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
-            "Cache-Control": "no-store",
-        },
+        media_type=exports.MEDIA_TYPES[fmt],
+        headers=exports.download_headers(name, fmt),
     )
 
 
@@ -36,6 +31,7 @@ def export_measurements(
     fmt: Format,
     user: ClinicalUser,
     session: DbSession,
+    ctx: Ctx,
     clinic_id: int | None = None,
     patient_id: int | None = None,
     practitioner_id: int | None = None,
@@ -45,12 +41,14 @@ def export_measurements(
     identity: Annotated[bool, Query(description="Add patient name and birth date.")] = False,
     all_statuses: Annotated[bool, Query(description="Also pending/running/failed rows.")] = False,
 ) -> Response:
-    """Measurements with numbers, CIs, blocking notes and provenance (CSV or Parquet)."""
+    """Measurements with numbers, CIs, blocking notes, the visit's change with its CI and
+    verdicts (`visit_*` columns, as GET /visits/{id}/comparison), provenance (CSV or Parquet).
+    """
     flt = exports.export_filter(
         clinic_id, patient_id, practitioner_id, date_from, date_to, only_done=not all_statuses
     )
     data = exports.export_measurements(
-        session, user, flt, fmt, include_frames=frames, include_identity=identity
+        session, user, flt, fmt, ctx.settings, include_frames=frames, include_identity=identity
     )
     return _file(data, "measurements", fmt)
 
@@ -60,6 +58,7 @@ def export_research(
     fmt: Format,
     user: CurrentUser,
     session: DbSession,
+    ctx: Ctx,
     clinic_id: int | None = None,
     practitioner_id: int | None = None,
     date_from: date | None = None,
@@ -69,5 +68,7 @@ def export_research(
     """De-identified finished measurements: hashed ids (new per export), no names or dates."""
     flt = exports.export_filter(clinic_id, None, practitioner_id, date_from, date_to)
     return _file(
-        exports.export_research(session, user, flt, fmt, include_frames=frames), "research", fmt
+        exports.export_research(session, user, flt, fmt, ctx.settings, include_frames=frames),
+        "research",
+        fmt,
     )

@@ -5,11 +5,17 @@
   if (!root) return;
   const visitId = root.dataset.visit;
   const phase = root.dataset.phase;
+  // Screen readers: only the state words are live regions (#quality-word, #capture-state);
+  // the numbers that change every second (#live-numbers, #capture-progress) are not, and a
+  // live region is written only when its words change, so each change is announced once.
   const quality = document.getElementById("quality");
+  const qualityWord = document.getElementById("quality-word");
+  const liveNumbers = document.getElementById("live-numbers");
   const detail = document.getElementById("quality-detail");
   const preview = document.getElementById("preview");
   const form = document.getElementById("capture-form");
-  const statusLine = document.getElementById("capture-status");
+  const captureState = document.getElementById("capture-state");
+  const captureProgress = document.getElementById("capture-progress");
   const errorBox = document.getElementById("capture-error");
   const buttons = form ? form.querySelectorAll("button[type=submit]") : [];
   const initial = {};
@@ -17,6 +23,11 @@
     initial[tr.dataset.id] = tr.dataset.status;
   });
 
+  function setText(el, text) { if (el && el.textContent !== text) el.textContent = text; }
+  function setStatus(state, progress) {
+    setText(captureState, state);
+    setText(captureProgress, progress || "");
+  }
   function setBusy(busy) { buttons.forEach(function (b) { b.disabled = busy; }); }
   function showError(text) { errorBox.textContent = text; errorBox.hidden = !text; }
 
@@ -27,15 +38,15 @@
       if (r.status === 200) {
         const s = await r.json();
         if (s.error) {
-          quality.textContent = "camera error: " + s.error;
+          setText(qualityWord, "camera error: " + s.error);
+          setText(liveNumbers, "");
           quality.className = "quality bad";
           detail.textContent = "Check the camera connection, then reload the page.";
         } else if (s.reading) {
-          let text = s.reading.quality;
-          if (s.reading.lld_mm !== null) {
-            text += " · live LLD " + s.reading.lld_mm.toFixed(1) + " mm, tilt " + s.reading.pelvic_tilt_deg.toFixed(1) + "°";
-          }
-          quality.textContent = text;
+          setText(qualityWord, s.reading.quality);
+          setText(liveNumbers, s.reading.lld_mm !== null
+            ? "· live LLD " + s.reading.lld_mm.toFixed(1) + " mm, tilt " + s.reading.pelvic_tilt_deg.toFixed(1) + "°"
+            : "");
           quality.className = "quality " + (s.reading.ready ? "ok" : "bad");
           detail.textContent = s.analysis_paused ? "Live analysis paused while measuring." : s.reading.detail;
         }
@@ -53,15 +64,15 @@
         let busy = false;
         if (c) {
           if (c.state === "capturing") {
-            statusLine.textContent = "Recording " + c.phase + ": " + c.recorded_s.toFixed(1) + " of " + c.seconds.toFixed(0) + " s — keep the patient still";
+            setStatus("Recording " + c.phase + " — keep the patient still", c.recorded_s.toFixed(1) + " of " + c.seconds.toFixed(0) + " s");
             busy = true;
           } else if (c.state === "storing") {
-            statusLine.textContent = "Storing the " + c.phase + " recording…";
+            setStatus("Storing the " + c.phase + " recording…");
             busy = true;
           } else if (c.state === "queued") {
-            statusLine.textContent = "";
+            setStatus("");
           } else if (c.state === "failed") {
-            statusLine.textContent = "";
+            setStatus("");
             showError(c.message);
           }
         }
@@ -70,7 +81,7 @@
           const before = initial[m.id];
           if (m.status === "pending" || m.status === "running") {
             busy = true;
-            statusLine.textContent = "Measuring " + m.phase + ": " + Math.round(m.progress * 100) + "%";
+            setStatus("Measuring " + m.phase + "…", Math.round(m.progress * 100) + "%");
           }
           if (before !== m.status && (m.status === "done" || m.status === "failed" || before === undefined)) reload = true;
         });
@@ -88,13 +99,13 @@
       data.set("phase", ev.submitter ? ev.submitter.value : phase);
       showError("");
       setBusy(true);
-      statusLine.textContent = "Starting the " + data.get("phase") + " capture…";
+      setStatus("Starting the " + data.get("phase") + " capture…");
       const r = await fetch(form.action, { method: "POST", body: data, headers: { Accept: "application/json" } });
       if (r.status !== 202) {
         let msg = "The capture could not start.";
         try { msg = (await r.json()).detail || msg; } catch (e) { /* keep the default */ }
         showError(msg);
-        statusLine.textContent = "";
+        setStatus("");
         setBusy(false);
       }
     });
