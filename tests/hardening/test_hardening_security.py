@@ -33,6 +33,7 @@ from sotmeasure.store.accounts import issue_token
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.models import User
 
+ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {("GET", "/health"), ("POST", "/auth/token")}
 #: what a researcher may call (docs/api.md: only the de-identified exports, plus who-am-I)
 RESEARCHER_MAY = {
@@ -91,6 +92,9 @@ def sec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecWorld]:
             headers=a,
         )
         me = client.get("/auth/me", headers=a).json()
+        layout = (ROOT / "calibration" / "targets" / "table_8_markers.json").read_text()
+        setup = client.post("/setups", json={"name": "Room A", "layout_json": layout}, headers=a)
+        assert setup.status_code == 201, setup.text
         ids = {
             "patient_id": patient.json()["id"],
             "visit_id": vid,
@@ -98,6 +102,8 @@ def sec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecWorld]:
             "measurement_id": done.json()["id"],
             "user_id": me["id"],
             "clinic_id": me["clinic_id"],
+            "setup_id": setup.json()["id"],
+            "version": 1,
         }
         yield SecWorld(client, settings, url, headers, ids, code_a)
 
@@ -126,6 +132,14 @@ def _valid_body(method: str, path: str) -> dict[str, Any]:
         return {"files": {"file": ("v.mp4", b"\x00" * 64)}, "data": {"phase": "pre"}}
     if (method, path) == ("POST", "/visits/{visit_id}/measurements"):
         return {"json": {"phase": "pre", "result": result_payload(1.0)}}
+    if path.endswith("/assisted-landmarks") and method == "POST":
+        corners = {"heel_left": [10, 20], "heel_right": [10, 40]}
+        points = {**corners, "psis_left": [60, 20], "psis_right": [60, 40]}
+        return {"json": {"frame_index": 0, "points_px": points, "click_step_px": 1.0}}
+    if (method, path) == ("PUT", "/visits/{visit_id}/setup"):
+        return {"json": {"setup_id": 1}}
+    if path.endswith(("/calibration", "/table-check")):
+        return {"files": {"clip": ("c.mp4", b"\x00" * 64)}}
     if path.endswith("/retry"):
         return {}
     if method in ("POST", "PATCH", "PUT"):
