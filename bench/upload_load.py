@@ -48,7 +48,7 @@ class Outcome:
     notes: str
 
 
-async def _upload_all(
+async def upload_all(
     base: str, headers: dict[str, str], visits: list[int], clients: int, clip: bytes
 ) -> tuple[list[int], list[float], int, float]:
     """Upload one distinct copy of the clip per visit, `clients` at a time."""
@@ -138,7 +138,7 @@ def run_backend(
                 pid = c.post("/patients", json={"code": f"U-{k:04d}"}).json()["id"]
                 visits.append(c.post(f"/patients/{pid}/visits", json={}).json()["id"])
         ids, lat, errors, upload_wall = asyncio.run(
-            _upload_all(base, headers, visits, clients, clip)
+            upload_all(base, headers, visits, clients, clip)
         )
         t0 = time.perf_counter()
         statuses: dict[int, str] = {}

@@ -90,6 +90,10 @@ def worker(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # procrastinate logs every job at INFO, the maintenance pass every 5 s among them;
+        # the worker's own lines say which measurement it processes and how it ended.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     settings = Settings()
     ctx = service.build_context(settings)
     try:

@@ -56,7 +56,7 @@ from sotmeasure.store.models import Status
 
 log = logging.getLogger(__name__)
 
-#: Seconds between maintenance passes (a cron with a seconds column; divides 60).
+#: Seconds between maintenance passes (croniter's sixth column is seconds; divides 60).
 MAINTENANCE_EVERY_S = 5
 #: PostgreSQL advisory lock key of the maintenance pass ("sotq"): one pass at a time.
 _MAINTENANCE_LOCK_KEY = 0x736F7471
@@ -183,7 +183,7 @@ def build_queue_app(
             ) from None
         return "processed"
 
-    @app.periodic(cron=f"*/{MAINTENANCE_EVERY_S} * * * * *", periodic_id="sotmeasure")
+    @app.periodic(cron=f"* * * * * */{MAINTENANCE_EVERY_S}", periodic_id="sotmeasure")
     @app.task(name=MAINTENANCE_TASK, queue=MAINTENANCE_QUEUE, pass_context=True)
     async def maintenance(context: JobContext, timestamp: int) -> str:
         lock = await asyncio.to_thread(_try_lock, engine)

@@ -38,7 +38,7 @@ from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
 from sotmeasure.store.engine import make_engine, make_session_factory
-from sotmeasure.store.job_queue import uses_job_queue
+from sotmeasure.store.job_queue import live_queue_workers, uses_job_queue
 from sotmeasure.store.media_checks import ZipLimits
 from sotmeasure.store.migrate import upgrade_head
 from sotmeasure.store.models import SetupVersion
@@ -102,6 +102,17 @@ def _processor(ctx: AppContext) -> Processor:
 def uses_queue(ctx: AppContext) -> bool:
     """True when this instance's measurements go through the job queue (PostgreSQL)."""
     return uses_job_queue(ctx.engine.dialect.name)
+
+
+def measurements_processed(ctx: AppContext) -> bool:
+    """True when something measures this instance's uploads: its own worker, or (with the
+    job queue) a live `sotmeasure worker` anywhere."""
+    if ctx.worker is not None:
+        return True
+    if not uses_queue(ctx):
+        return False
+    with ctx.sessions() as session:
+        return live_queue_workers(session, ctx.settings.queue_stalled_after_s) > 0
 
 
 def queue_workers(ctx: AppContext, *, concurrency: int, handle_signals: bool) -> QueueWorkers:

@@ -65,6 +65,19 @@ def defer_measurement(session: Session, measurement_id: int) -> None:
     ).defer(measurement_id=measurement_id)
 
 
+def live_queue_workers(session: Session, heard_within_s: float) -> int:
+    """How many queue workers (any process, any machine) sent a heartbeat lately."""
+    return int(
+        session.execute(
+            text(
+                "SELECT count(*) FROM procrastinate_workers "
+                "WHERE last_heartbeat > now() - make_interval(secs => :s)"
+            ),
+            {"s": heard_within_s},
+        ).scalar_one()
+    )
+
+
 def create_queue_schema(connection: Connection) -> None:
     """Create procrastinate's tables, types and functions (its own schema.sql, verbatim)."""
     from procrastinate.schema import SchemaManager
