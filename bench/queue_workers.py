@@ -24,10 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
 from sqlalchemy import create_engine, text
 
-from bench_server import PASSWORD, SOTMEASURE, USER_EMAIL, postgres_database, server
+from bench_server import SOTMEASURE, patient_visits, postgres_database, server
 from upload_load import CLIP, upload_all
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,15 +90,7 @@ def run(url: str, root: Path, uploads: int, workers: int, cap_s: float) -> bool:
     with server(url, data_dir, extra_env=extra, startup_timeout_s=120) as base:
         try:
             procs = [_start_worker(env, root, k) for k in range(workers)]
-            token = httpx.post(
-                f"{base}/auth/token", data={"username": USER_EMAIL, "password": PASSWORD}
-            ).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            visits = []
-            with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
-                for k in range(uploads):
-                    pid = c.post("/patients", json={"code": f"Q-{k:04d}"}).json()["id"]
-                    visits.append(c.post(f"/patients/{pid}/visits", json={}).json()["id"])
+            headers, visits = patient_visits(base, uploads, "Q")
             t0 = time.perf_counter()
             ids, latencies, errors, upload_wall = asyncio.run(
                 upload_all(base, headers, visits, uploads, CLIP.read_bytes())

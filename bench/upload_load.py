@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench_server import PASSWORD, USER_EMAIL, postgres_database, server
+from bench_server import patient_visits, postgres_database, server
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO / "tests" / "fixtures" / "sessions" / "pre_block" / "video.mp4"
@@ -126,17 +126,7 @@ def run_backend(
         },
         startup_timeout_s=90,
     ) as base:
-        token = httpx.post(
-            f"{base}/auth/token",
-            data={"username": USER_EMAIL, "password": PASSWORD},
-            timeout=30,
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        visits = []
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
-            for k in range(uploads):
-                pid = c.post("/patients", json={"code": f"U-{k:04d}"}).json()["id"]
-                visits.append(c.post(f"/patients/{pid}/visits", json={}).json()["id"])
+        headers, visits = patient_visits(base, uploads, "U")
         ids, lat, errors, upload_wall = asyncio.run(
             upload_all(base, headers, visits, clients, clip)
         )
