@@ -27,6 +27,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench_server import SOTMEASURE, patient_visits, postgres_database, server
+from sotmeasure.store.job_queue import open_jobs
 from upload_load import CLIP, upload_all
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,11 +62,7 @@ def _live_jobs(url: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return int(
-                conn.execute(
-                    text("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo','doing')")
-                ).scalar_one()
-            )
+            return open_jobs(conn)
     finally:
         engine.dispose()
 

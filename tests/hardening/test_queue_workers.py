@@ -32,7 +32,9 @@ from hardening_helpers import (
     postgres_unavailable,
     seed_users,
 )
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
+
+from sotmeasure.store.job_queue import open_jobs
 
 CALIBRATION = REPO / "calibration"
 #: The clinic's own setup (the rendered rig's files, configured explicitly), and a queue
@@ -135,11 +137,7 @@ def _live_jobs(url: str) -> int:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return int(
-                conn.execute(
-                    text("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo','doing')")
-                ).scalar_one()
-            )
+            return open_jobs(conn)
     finally:
         engine.dispose()
 

@@ -65,6 +65,15 @@ def defer_measurement(session: Session, measurement_id: int) -> None:
     ).defer(measurement_id=measurement_id)
 
 
+def open_jobs(connection: Connection) -> int:
+    """Jobs still to run or running (`todo`, `doing`): 0 once every measurement is through."""
+    return int(
+        connection.execute(
+            text("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
+        ).scalar_one()
+    )
+
+
 def live_queue_workers(session: Session, heard_within_s: float) -> int:
     """How many queue workers (any process, any machine) sent a heartbeat lately."""
     return int(
