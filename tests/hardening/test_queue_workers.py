@@ -244,3 +244,17 @@ def test_worker_refuses_sqlite_with_what_to_set(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "needs PostgreSQL" in result.stderr and "SOTMEASURE_DATABASE_URL" in result.stderr
     assert result.stderr.count("\n") == 1  # one line, no traceback
+
+
+def test_worker_says_in_one_line_when_the_database_cannot_be_reached(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SOTMEASURE_DATA_DIR": str(tmp_path / "data"),
+        "SOTMEASURE_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:9/none",
+    }
+    result = subprocess.run(
+        [SOTMEASURE, "worker"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach the database postgresql+psycopg://")
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -83,6 +83,8 @@ def worker(
     its setup paths. A worker killed mid-measurement loses nothing: after
     SOTMEASURE_QUEUE_STALLED_AFTER_S another worker runs it again.
     """
+    from sqlalchemy.exc import OperationalError
+
     from sotmeasure.services import context as service
     from sotmeasure.settings import Settings
     from sotmeasure.store.migrate import upgrade_head
@@ -103,14 +105,22 @@ def worker(
                 "postgresql+psycopg://...); with SQLite, `sotmeasure serve` measures uploads "
                 "itself (SOTMEASURE_PROCESSING_WORKERS)"
             )
-        upgrade_head(ctx.engine)
+        where = ctx.engine.url.render_as_string(hide_password=True)
+        try:
+            upgrade_head(ctx.engine)
+        except OperationalError as exc:
+            fail(f"cannot reach the database {where}: {str(exc.orig).strip().splitlines()[0]}")
         err_console.print(
-            f"sotmeasure worker: {concurrency} at a time from "
-            f"{ctx.engine.url.render_as_string(hide_password=True)} (data in {settings.data_dir})",
+            f"sotmeasure worker: {concurrency} at a time from {where} "
+            f"(data in {settings.data_dir})",
             markup=False,
             highlight=False,
         )
-        service.queue_workers(ctx, concurrency=concurrency, handle_signals=True).run()
+        try:
+            service.queue_workers(ctx, concurrency=concurrency, handle_signals=True).run()
+        except Exception as exc:  # the database went away, ...: logged in full above
+            logging.getLogger(__name__).exception("the worker stopped")
+            fail(f"the worker stopped: {type(exc).__name__}: {exc}")
     finally:
         ctx.engine.dispose()
 
