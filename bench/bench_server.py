@@ -100,3 +100,17 @@ def server(
             proc.kill()
             proc.wait()
         log.close()
+
+
+def patient_visits(base: str, count: int, code_prefix: str) -> tuple[dict[str, str], list[int]]:
+    """Log the bench user in and make `count` patients with one visit each."""
+    token = httpx.post(
+        f"{base}/auth/token", data={"username": USER_EMAIL, "password": PASSWORD}, timeout=30
+    ).json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    visits = []
+    with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
+        for k in range(count):
+            pid = c.post("/patients", json={"code": f"{code_prefix}-{k:04d}"}).json()["id"]
+            visits.append(c.post(f"/patients/{pid}/visits", json={}).json()["id"])
+    return headers, visits

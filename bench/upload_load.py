@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from bench_server import PASSWORD, USER_EMAIL, postgres_database, server
+from bench_server import patient_visits, postgres_database, server
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP = REPO / "tests" / "fixtures" / "sessions" / "pre_block" / "video.mp4"
@@ -48,7 +48,7 @@ class Outcome:
     notes: str
 
 
-async def _upload_all(
+async def upload_all(
     base: str, headers: dict[str, str], visits: list[int], clients: int, clip: bytes
 ) -> tuple[list[int], list[float], int, float]:
     """Upload one distinct copy of the clip per visit, `clients` at a time."""
@@ -126,19 +126,9 @@ def run_backend(
         },
         startup_timeout_s=90,
     ) as base:
-        token = httpx.post(
-            f"{base}/auth/token",
-            data={"username": USER_EMAIL, "password": PASSWORD},
-            timeout=30,
-        ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        visits = []
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
-            for k in range(uploads):
-                pid = c.post("/patients", json={"code": f"U-{k:04d}"}).json()["id"]
-                visits.append(c.post(f"/patients/{pid}/visits", json={}).json()["id"])
+        headers, visits = patient_visits(base, uploads, "U")
         ids, lat, errors, upload_wall = asyncio.run(
-            _upload_all(base, headers, visits, clients, clip)
+            upload_all(base, headers, visits, clients, clip)
         )
         t0 = time.perf_counter()
         statuses: dict[int, str] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sotmeasure.private_files import private_dir
@@ -82,6 +82,27 @@ class Settings(BaseSettings):
         default=1, ge=0, description="Worker threads; 0 = store uploads, process nothing."
     )
     poll_interval_s: float = Field(default=1.0, gt=0)
+    # The PostgreSQL job queue (procrastinate; `sotmeasure worker`, docs/reliability.md)
+    queue_heartbeat_s: float = Field(
+        default=5.0, gt=0, description="How often a queue worker says it is alive, s."
+    )
+    queue_stalled_after_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A worker silent this long is presumed dead; its jobs are re-queued.",
+    )
+    queue_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Runs of one measurement job (each cut short by a stop or a kill) "
+        "before the measurement fails instead of being tried again.",
+    )
+    queue_shutdown_grace_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="On stop, a queue worker lets running measurements finish this long, "
+        "then hands them back to the queue.",
+    )
 
     # Measurement setup of this installation (a clinic's table, targets and camera)
     # Empty paths = the bundled demo setup (the rendered test rig); results record which
@@ -125,6 +146,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @model_validator(mode="after")
+    def _stalled_after_heartbeats(self) -> Settings:
+        if self.queue_stalled_after_s < 2 * self.queue_heartbeat_s:
+            raise ValueError(
+                "queue_stalled_after_s must be at least twice queue_heartbeat_s "
+                "(else a live worker that is briefly late is presumed dead)"
+            )
+        return self
 
     @property
     def effective_database_url(self) -> str:

@@ -19,7 +19,13 @@ from sotmeasure.store.accounts import (
     user_for_token,
 )
 from sotmeasure.store.engine import make_session_factory
-from sotmeasure.store.migrate import alembic_config, current_revision, head_revision, upgrade_head
+from sotmeasure.store.migrate import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    include_in_autogenerate,
+    upgrade_head,
+)
 from sotmeasure.store.models import AuthToken, Base, Clinic, Measurement, Patient, Role, User, Visit
 
 
@@ -30,7 +36,11 @@ def test_migrations_build_exactly_the_models(engine: Engine) -> None:
     assert current_revision(engine) == head_revision() is not None
     with engine.connect() as connection:
         diff = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata
+            MigrationContext.configure(
+                connection,
+                opts={"compare_type": True, "include_name": include_in_autogenerate},
+            ),
+            Base.metadata,
         )
     assert diff == []
     tables = set(inspect(engine).get_table_names())
@@ -48,7 +58,7 @@ def test_migrations_build_exactly_the_models(engine: Engine) -> None:
 def test_downgrade_to_nothing_and_back(engine: Engine) -> None:
     upgrade_head(engine)
     command.downgrade(alembic_config(engine), "base")
-    assert "measurements" not in inspect(engine).get_table_names()
+    assert not set(inspect(engine).get_table_names()) - {"alembic_version"}  # queue's too
     upgrade_head(engine)
     assert "measurements" in inspect(engine).get_table_names()
 

@@ -1,4 +1,4 @@
-"""CLI commands for the service: `serve`, `users create|list|passwd|deactivate|activate`,
+"""CLI commands for the service: `serve`, `worker`, `users create|list|passwd|deactivate|activate`,
 `clinics list|rename|merge|delete`, `db upgrade`. The rules are `services.accounts`, the
 same the API and the admin page apply.
 
@@ -60,10 +60,69 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=log_level.lower(),
-        workers=1,  # one process per database: see sotmeasure.jobs.worker
+        workers=1,  # background work scales with `sotmeasure worker`, not HTTP processes
         # Open live previews (endless MJPEG streams) must not hold a Ctrl+C shutdown forever.
         timeout_graceful_shutdown=5,
     )
+
+
+def worker(
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Measurements at once in this process (each uses about one core); "
+            "run one worker process per core, on this or other machines.",
+        ),
+    ] = 1,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Process queued measurements (PostgreSQL) until stopped with Ctrl+C or SIGTERM.
+
+    Needs the server's SOTMEASURE_DATABASE_URL and SOTMEASURE_DATA_DIR (the recordings) and
+    its setup paths. A worker killed mid-measurement loses nothing: after
+    SOTMEASURE_QUEUE_STALLED_AFTER_S another worker runs it again.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    from sotmeasure.services import context as service
+    from sotmeasure.settings import Settings
+    from sotmeasure.store.migrate import upgrade_head
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        # procrastinate logs every job at INFO, the maintenance pass every 5 s among them;
+        # the worker's own lines say which measurement it processes and how it ended.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
+    settings = Settings()
+    ctx = service.build_context(settings)
+    try:
+        if not service.uses_queue(ctx):
+            fail(
+                "sotmeasure worker needs PostgreSQL (SOTMEASURE_DATABASE_URL="
+                "postgresql+psycopg://...); with SQLite, `sotmeasure serve` measures uploads "
+                "itself (SOTMEASURE_PROCESSING_WORKERS)"
+            )
+        where = ctx.engine.url.render_as_string(hide_password=True)
+        try:
+            upgrade_head(ctx.engine)
+        except OperationalError as exc:
+            fail(f"cannot reach the database {where}: {str(exc.orig).strip().splitlines()[0]}")
+        err_console.print(
+            f"sotmeasure worker: {concurrency} at a time from {where} "
+            f"(data in {settings.data_dir})",
+            markup=False,
+            highlight=False,
+        )
+        try:
+            service.queue_workers(ctx, concurrency=concurrency, handle_signals=True).run()
+        except Exception as exc:  # the database went away, ...: logged in full above
+            logging.getLogger(__name__).exception("the worker stopped")
+            fail(f"the worker stopped: {type(exc).__name__}: {exc}")
+    finally:
+        ctx.engine.dispose()
 
 
 @contextlib.contextmanager
@@ -281,6 +340,7 @@ def db_upgrade() -> None:
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.command("serve")(serve)
+    app.command("worker")(worker)
     app.add_typer(users_app, name="users")
     app.add_typer(clinics_app, name="clinics")
     app.add_typer(db_app, name="db")

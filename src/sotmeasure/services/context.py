@@ -2,9 +2,17 @@
 
 Built once per app by the composition root (`sotmeasure.app.create_app`); nothing is
 created at import time. `start` migrates the database (`upgrade head`), moves scratch
-files of an interrupted run aside, marks measurements interrupted by a previous crash as
-failed (retryable), then starts the worker threads; `stop` stops them (in-flight rows
-become failed, retryable) and closes the engine.
+files of an interrupted run aside, then starts the background work:
+
+- SQLite (one process): marks measurements interrupted by a previous crash as failed
+  (retryable), then starts the worker threads; `stop` stops them (in-flight rows become
+  failed, retryable).
+- PostgreSQL: the job queue (`jobs.queue_worker`); running rows may belong to a live
+  `sotmeasure worker` elsewhere, so start-up touches none of them. With
+  `processing_workers` > 0 the server runs queue workers in a thread too; on `stop`
+  their in-flight measurements go back to the queue.
+
+`stop` then closes the engine.
 """
 
 from __future__ import annotations
@@ -23,11 +31,14 @@ from sotmeasure.jobs.measure_adapter import (
     measure_recording,
     setup_version_files,
 )
-from sotmeasure.jobs.worker import MeasurementWorker, ProgressFn, fail_interrupted
+from sotmeasure.jobs.queue_worker import QueueWorkers
+from sotmeasure.jobs.runner import MeasurementRunner, Processor, ProgressFn
+from sotmeasure.jobs.worker import MeasurementWorker, fail_interrupted
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
 from sotmeasure.store.engine import make_engine, make_session_factory
+from sotmeasure.store.job_queue import live_queue_workers, uses_job_queue
 from sotmeasure.store.media_checks import ZipLimits
 from sotmeasure.store.migrate import upgrade_head
 from sotmeasure.store.models import SetupVersion
@@ -45,7 +56,7 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     files: RecordingFiles
-    worker: MeasurementWorker | None = None
+    worker: MeasurementWorker | QueueWorkers | None = None
     login_throttle: LoginThrottle = field(init=False)
 
     def __post_init__(self) -> None:
@@ -79,26 +90,69 @@ def build_context(settings: Settings) -> AppContext:
     return AppContext(settings, engine, make_session_factory(engine), files)
 
 
+def _processor(ctx: AppContext) -> Processor:
+    """Measure a video with the measurement's setup version (None: the installation's)."""
+
+    def processor(video: Path, version_id: int | None, progress: ProgressFn) -> ResultRecord:
+        return measure_recording(ctx.settings, video, progress, stored_setup(ctx, version_id))
+
+    return processor
+
+
+def uses_queue(ctx: AppContext) -> bool:
+    """True when this instance's measurements go through the job queue (PostgreSQL)."""
+    return uses_job_queue(ctx.engine.dialect.name)
+
+
+def measurements_processed(ctx: AppContext) -> bool:
+    """True when something measures this instance's uploads: its own worker, or (with the
+    job queue) a live `sotmeasure worker` anywhere."""
+    if ctx.worker is not None:
+        return True
+    if not uses_queue(ctx):
+        return False
+    with ctx.sessions() as session:
+        return live_queue_workers(session, ctx.settings.queue_stalled_after_s) > 0
+
+
+def queue_workers(ctx: AppContext, *, concurrency: int, handle_signals: bool) -> QueueWorkers:
+    """Queue workers measuring with this instance's settings (`sotmeasure worker`, and the
+    server's own on PostgreSQL)."""
+    runner = MeasurementRunner(ctx.sessions, ctx.files, _processor(ctx))
+    return QueueWorkers(
+        ctx.settings,
+        ctx.engine,
+        ctx.sessions,
+        runner,
+        concurrency=concurrency,
+        handle_signals=handle_signals,
+    )
+
+
 def start(ctx: AppContext) -> None:
-    """Blocking start-up work: folders, migrations, crash recovery, worker threads."""
+    """Blocking start-up work: folders, migrations, crash recovery, background work."""
     ctx.settings.ensure_dirs()
     recover_scratch(ctx.settings.tmp_dir, ctx.settings.interrupted_dir)
     upgrade_head(ctx.engine)
-    fail_interrupted(ctx.sessions)
-    if ctx.settings.processing_workers > 0:
-        settings = ctx.settings
-
-        def processor(video: Path, version_id: int | None, progress: ProgressFn) -> ResultRecord:
-            return measure_recording(settings, video, progress, stored_setup(ctx, version_id))
-
-        ctx.worker = MeasurementWorker(
-            ctx.sessions,
-            ctx.files,
-            processor,
-            threads=settings.processing_workers,
-            poll_interval_s=settings.poll_interval_s,
-        )
-        ctx.worker.start()
+    settings = ctx.settings
+    if uses_queue(ctx):
+        if settings.processing_workers > 0:
+            workers = queue_workers(
+                ctx, concurrency=settings.processing_workers, handle_signals=False
+            )
+            workers.start_in_thread()
+            ctx.worker = workers
+    else:
+        fail_interrupted(ctx.sessions)
+        if settings.processing_workers > 0:
+            ctx.worker = MeasurementWorker(
+                ctx.sessions,
+                ctx.files,
+                _processor(ctx),
+                threads=settings.processing_workers,
+                poll_interval_s=settings.poll_interval_s,
+            )
+            ctx.worker.start()
     log.info(
         "sotmeasure %s serving; database %s; data in %s",
         __version__,
@@ -119,7 +173,9 @@ def stored_setup(ctx: AppContext, version_id: int | None) -> SetupFiles | None:
 
 
 def stop(ctx: AppContext) -> None:
-    if ctx.worker is not None:
+    if isinstance(ctx.worker, QueueWorkers):
+        ctx.worker.stop_thread(timeout_s=ctx.settings.queue_shutdown_grace_s + 30)
+    elif ctx.worker is not None:
         ctx.worker.stop()
-        ctx.worker = None
+    ctx.worker = None
     ctx.engine.dispose()

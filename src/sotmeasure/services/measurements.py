@@ -1,9 +1,10 @@
 """Measurements: queue one from an upload or a live capture, import a finished result,
 change its blocking notes, retry a failed one, delete one.
 
-A new measurement is committed `pending` together with its recording row; the worker
-(jobs.worker) measures it. The retry rule lives here once: only a failed measurement of a
-stored recording can be queued again.
+A new measurement is committed `pending` together with its recording row (and, on
+PostgreSQL, its job); a worker (jobs.worker threads, or the job queue) measures it. The
+retry rule lives here once: only a failed measurement of a stored recording can be queued
+again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sotmeasure.services.errors import ConflictError
 from sotmeasure.services.inputs import BlockingNotes, ResultPayload
 from sotmeasure.services.setups import version_for_visit
 from sotmeasure.store import queueing
+from sotmeasure.store.job_queue import defer_measurement
 from sotmeasure.store.models import Measurement, Phase, Source, Status, User, Visit
 from sotmeasure.store.recording_files import StoredRecording
 from sotmeasure.store.types import utcnow
@@ -191,6 +193,8 @@ def retry_measurement(
     row.failure_reason = None
     row.started_at = None
     row.finished_at = None
+    session.flush()
+    defer_measurement(session, row.id)  # PostgreSQL: a new job, committed with the row
     session.commit()
     ctx.wake_worker()
     return row

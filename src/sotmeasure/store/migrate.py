@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+from sotmeasure.store.job_queue import is_queue_table
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -21,9 +23,35 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+#: PostgreSQL advisory lock key held while migrating ("sotm" in ASCII).
+_MIGRATION_LOCK_KEY = 0x736F746D
+
+
 def upgrade_head(engine: Engine) -> None:
-    """Bring the database schema to the newest revision (no-op when it already is)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the database schema to the newest revision (no-op when it already is).
+
+    On PostgreSQL an advisory lock serialises the upgrade: a server and several
+    `sotmeasure worker` processes starting at once on a new database migrate one at a
+    time (the later ones find it at head), instead of racing to create the same tables.
+    """
+    if engine.dialect.name != "postgresql":
+        command.upgrade(alembic_config(engine), "head")
+        return
+    with engine.connect() as lock_connection:
+        lock_connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+        lock_connection.commit()
+        try:
+            command.upgrade(alembic_config(engine), "head")
+        finally:
+            lock_connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+            )
+            lock_connection.commit()
+
+
+def include_in_autogenerate(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Alembic's comparison covers sotmeasure's tables, not the job queue's own."""
+    return not (type_ == "table" and is_queue_table(name))
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -264,6 +264,8 @@ class Measurement(Base):
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     failure_reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Which worker process ("host:pid") claimed the row last: whose kill left it running.
+    processed_by: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]

@@ -4,6 +4,8 @@ measurement for the worker.
 Both the upload endpoint and the web page's live capture end here, so the two paths cannot
 drift apart: the same content is one recording row even when two requests store it at the
 same moment, and every new measurement starts `pending`, at progress 0, never attempted.
+On PostgreSQL its job is deferred in the same transaction (`store.job_queue`): a committed
+pending row always has its job, a rolled-back one never does.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sotmeasure.store.job_queue import defer_measurement
 from sotmeasure.store.models import Measurement, Recording, Source, Status
 from sotmeasure.store.recording_files import StoredRecording
 
@@ -71,7 +74,8 @@ def queue_measurement(
     blocking: BlockingNotes,
     setup_version_id: int | None = None,
 ) -> Measurement:
-    """A new `pending` measurement of `recording` for the visit's phase (flushed, not committed)."""
+    """A new `pending` measurement of `recording` for the visit's phase, and its job
+    (flushed, not committed)."""
     row = Measurement(
         visit_id=visit_id,
         recording_id=recording.id,
@@ -88,4 +92,5 @@ def queue_measurement(
     )
     session.add(row)
     session.flush()
+    defer_measurement(session, row.id)
     return row

@@ -25,7 +25,7 @@ from sotmeasure.services import visits as visit_service
 from sotmeasure.services.access import get_measurement, get_patient, get_visit
 from sotmeasure.services.assisted import latest_assisted
 from sotmeasure.services.comparison import compare_visit, finished_phases
-from sotmeasure.services.context import AppContext
+from sotmeasure.services.context import AppContext, measurements_processed
 from sotmeasure.services.errors import ConflictError, InvalidInputError, ServiceError
 from sotmeasure.services.inputs import PatientCreate, VisitCreate
 from sotmeasure.services.measurements import stored_result
@@ -332,7 +332,7 @@ def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUs
             comparison=comparison,
             comparison_error=comparison_error,
             capture=job.to_dict() if job else None,
-            worker_running=ctx.worker is not None,
+            worker_running=measurements_processed(ctx),
             capture_seconds=web.web.capture_seconds,
             rig_check=rig_check_status(session, ctx.settings, user),
         )
