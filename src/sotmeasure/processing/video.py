@@ -293,10 +293,12 @@ def _result(
             pts[k] = tr.mm[:, :2]
     unreliable = _unreliable_heels(tracks)
     if unreliable is not None:
-        raise _with_image_problems(unreliable, quality, image_first=True)
+        raise _with_image_problems(unreliable, quality, cause_at=("heels",))
     min_frames = max(2, round(params.window_s / 2 * _fps(t)))
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
-        raise _with_image_problems(_too_few_frames(tracks, params), quality, image_first=True)
+        raise _with_image_problems(
+            _too_few_frames(tracks, params), quality, cause_at=("heels", "hips")
+        )
     steady = with_steady_hip_width(pts)  # motion of the body, not of the model's hip width
     motion = frame_motion_mm(t, steady, params.motion())
     try:
@@ -361,21 +363,27 @@ def _result(
 
 
 def _with_image_problems(
-    exc: MeasurementError, quality: _QualitySamples, *, image_first: bool = False
+    exc: MeasurementError, quality: _QualitySamples, *, cause_at: tuple[str, ...] = ()
 ) -> MeasurementError:
     """The refusal, with what the image-quality figures say is wrong, if anything.
 
-    `image_first`: the refusal is about points the image could not show (heel outlines,
-    landmarks); a measured image problem (blur, low contrast, exposure, noise) is then the
-    cause and the failed points its symptom, so the sentence leads with it. A refusal for
-    motion keeps its own cause first: a blurred image does not make a patient move.
+    `cause_at`: the regions ("heels", "hips") whose points the image could not show. A
+    measured problem in one of them (blur, low contrast, exposure, noise) is the cause and
+    the failed points its symptom, so the sentence leads with it; problems elsewhere (low
+    contrast at the hips does not hide a heel) follow, as for a refusal for motion (a blurred
+    image does not make a patient move).
     """
     problems = quality.report()["problems"]
     if not problems:
         return exc
-    if image_first:
-        return MeasurementError(f"the image is not good enough: {'; '.join(problems)}; so {exc}")
-    return MeasurementError(f"{exc}; the image: {'; '.join(problems)}")
+    causes = [p for p in problems if any(f" at the {region} " in p for region in cause_at)]
+    others = [p for p in problems if p not in causes]
+    text = str(exc)
+    if causes:
+        text = f"the image is not good enough: {'; '.join(causes)}; so {text}"
+    if others:
+        text = f"{text}; the image: {'; '.join(others)}"
+    return MeasurementError(text)
 
 
 #: Named cause when the hips lay still but the heel points would not settle.
