@@ -395,25 +395,38 @@ REFUSE_HEELS_UNSTEADY = (
 )
 
 
+#: Named cause when the heels lay still but the hip points would not settle.
+REFUSE_HIPS_UNSTEADY = (
+    "the hips could not be located steadily while the heels lay still (the hip points "
+    "jumped by more than the motion threshold): another person may be beside the hips or "
+    "something may cover them, the image may be too dark or flat at the hips, or the patient "
+    "shifted the pelvis; record again with the hips uncovered and nobody beside them"
+)
+
+
 def _still_window(
     t: FloatArray, pts: FloatArray, motion: FloatArray, params: MeasureParams
 ) -> StillWindow:
     """The stillest window; a refusal names the real cause.
 
     The motion gate watches all four points, so unsteady heel points (covered or touched
-    feet, blur at the heels) look like a moving patient. When the hips alone were still long
-    enough, the patient did not move: the refusal says the heels were not found steadily.
+    feet, blur at the heels) or unsteady hip points (a person beside the hips, a dark or
+    flat image there) look like a moving patient. When one pair alone was still long
+    enough, the refusal names the other pair as the one that would not settle; only when
+    neither pair was still did the patient move.
     """
     try:
         return choose_still_window(t, motion, params.motion())
     except MeasurementError as moving:
-        hips_only = replace(params.motion(), points_moving=1)
-        hip_motion = frame_motion_mm(t, pts[:, 2:], hips_only)
-        try:
-            choose_still_window(t, hip_motion, hips_only)
-        except MeasurementError:
-            raise moving from None  # the hips moved too: the patient really moved
-        raise MeasurementError(REFUSE_HEELS_UNSTEADY) from None
+        one_pair = replace(params.motion(), points_moving=1)
+        hips, heels = slice(2, 4), slice(0, 2)
+        for pair, named in ((hips, REFUSE_HEELS_UNSTEADY), (heels, REFUSE_HIPS_UNSTEADY)):
+            try:
+                choose_still_window(t, frame_motion_mm(t, pts[:, pair], one_pair), one_pair)
+            except MeasurementError:
+                continue  # this pair moved too
+            raise MeasurementError(named) from None
+        raise moving from None  # neither pair lay still: the patient really moved
 
 
 def _fps(t: FloatArray) -> float:
