@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; empty = SQLite file `sotmeasure.db` in data_dir.",
     )
+    sqlite_busy_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="SQLite: how long a write waits for the write lock before the request "
+        "fails with 503 (readers never wait).",
+    )
 
     # HTTP
     host: str = "127.0.0.1"

@@ -58,7 +58,7 @@ def current_user(token: Token, session: DbSession) -> User:
     user = user_for_token(session, token)
     if user is None:
         raise _unauthorised("the token is invalid or has expired: log in again")
-    session.commit()  # end the read transaction (SQLite: release the lock early)
+    session.commit()  # end the read transaction (a no-op on SQLite, where reads autocommit)
     return user
 
 

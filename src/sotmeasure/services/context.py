@@ -64,7 +64,9 @@ class AppContext:
 
 def build_context(settings: Settings) -> AppContext:
     """Engine, sessions and file store for `settings` (no connection is opened yet)."""
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s
+    )
     files = RecordingFiles(
         settings.recordings_dir,
         settings.tmp_dir,

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.store.engine import lock_for_write
 from sotmeasure.store.models import AuthToken, Clinic, Role, User
 from sotmeasure.store.types import utcnow
 
@@ -171,8 +172,10 @@ LAST_ADMIN = (
 
 
 def other_active_admins(session: Session, user_id: int) -> int:
-    """How many active admins there are besides `user_id` (rows locked on PostgreSQL, so two
-    admins demoting each other at once cannot both succeed)."""
+    """How many active admins there are besides `user_id` (the write lock taken first on
+    SQLite, rows locked on PostgreSQL, so two admins demoting each other at once cannot both
+    succeed)."""
+    lock_for_write(session)
     rows = session.scalars(
         select(User.id)
         .where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != user_id)

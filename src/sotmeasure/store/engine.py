@@ -2,6 +2,23 @@
 
 Created inside `create_app` / the CLI, never at import time, so that tests can run several
 apps on several databases in one process.
+
+SQLite transactions (why they are begun the way they are):
+
+- Reads never take the write lock. The driver runs in autocommit mode and SQLAlchemy's
+  "begin" emits nothing, so every SELECT outside a write is its own short WAL read: it sees
+  the last commit, never waits for a writer and holds nothing between statements (the same
+  statement-level consistency as PostgreSQL's default READ COMMITTED).
+- A write transaction starts at its first write statement with `BEGIN IMMEDIATE`. Taking
+  the write lock before anything is read inside the transaction is what makes the busy
+  timeout work: SQLite waits for (and then gets) a free write lock, whereas a deferred
+  transaction that read first and then tries to write fails at once with "database is
+  locked" whenever another writer committed in between (its snapshot is stale; no amount
+  of waiting can fix that, so SQLite does not wait).
+- So the write lock is held from a service's first flush to its commit only: no request
+  holds it while it hashes a password, copies a file or waits for the thread pool.
+- Code whose reads decide its writes (the last-admin check) calls `lock_for_write` first,
+  which begins the immediate transaction before those reads (PostgreSQL: FOR UPDATE).
 """
 
 from __future__ import annotations
@@ -19,33 +36,62 @@ from sotmeasure.private_files import FILE_MODE, private_dir
 
 log = logging.getLogger(__name__)
 
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+#: How long a writer waits for SQLite's write lock by default (Settings.sqlite_busy_timeout_s).
+SQLITE_BUSY_TIMEOUT_S = 15.0
+
+#: First words of the statements that need the write lock (DDL included, for migrations).
+_WRITE_VERBS = frozenset(
+    {"INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER"}
+)
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    """Per-connection SQLite set-up.
+def _is_write(statement: str) -> bool:
+    first = statement.lstrip().split(None, 1)
+    return bool(first) and first[0].upper() in _WRITE_VERBS
+
+
+def _begin_immediate(driver_connection: Any) -> None:
+    """Start a write transaction unless one is open (waits up to the busy timeout)."""
+    if not driver_connection.in_transaction:
+        driver_connection.execute("BEGIN IMMEDIATE")
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
+    """Per-connection SQLite set-up (see the module docstring for the transaction rules).
 
     - foreign_keys=ON: SQLite ignores FOREIGN KEY clauses unless told otherwise.
-    - journal_mode=WAL: readers do not block the writer (the API reads while workers write).
-    - busy_timeout: wait for the write lock instead of failing at once.
-    - BEGIN IMMEDIATE: take the write lock at the start of every transaction. Deferred
-      transactions that read then write can deadlock each other under concurrency and
-      SQLite then fails one of them at once ("database is locked") despite busy_timeout.
+    - journal_mode=WAL: readers do not block the writer, the writer does not block readers.
+    - busy_timeout: a writer waits for the write lock instead of failing at once.
     """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event decide
+        dbapi_connection.isolation_level = None  # autocommit: BEGIN is ours to emit
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_write(
+        conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
+    ) -> None:
+        if _is_write(statement):
+            _begin_immediate(conn.connection.driver_connection)
+
+
+def lock_for_write(session: Session) -> None:
+    """Begin the write transaction now, before the reads that decide what to write.
+
+    SQLite: `BEGIN IMMEDIATE` (one writer at a time, so the reads that follow cannot be
+    invalidated before the commit). PostgreSQL: nothing; lock the rows read with
+    `SELECT ... FOR UPDATE` instead.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        _begin_immediate(connection.connection.driver_connection)
 
 
 def _private_sqlite_file(path: Path) -> None:
@@ -61,7 +107,7 @@ def _private_sqlite_file(path: Path) -> None:
             file.chmod(FILE_MODE)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, sqlite_busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """An Engine for `url`; SQLite files get their parent folder created and are configured."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -69,11 +115,11 @@ def make_engine(url: str) -> Engine:
             _private_sqlite_file(Path(parsed.database))
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_s},
             pool_size=20,
             max_overflow=40,
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_busy_timeout_s)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=40)
 
