@@ -23,7 +23,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sotmeasure import __version__
 from sotmeasure.api import include_api
-from sotmeasure.api.errors import error_response, status_for
+from sotmeasure.api.errors import (
+    SERVER_FAILURE_CLASSES,
+    error_response,
+    log_server_failure,
+    server_failure,
+    status_for,
+)
 from sotmeasure.api.routes import API_DESCRIPTION
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.services import context as service
@@ -78,5 +84,15 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
         for the API and the pages."""
         page = page_error(request, status_for(exc), str(exc))
         return page if page is not None else error_response(exc)
+
+    async def _server_failure(request: Request, exc: Exception) -> Response:
+        """The database busy or gone, the disk full, a bug: never a plain-text 500."""
+        failure = server_failure(exc)
+        log_server_failure(failure, exc)
+        page = page_error(request, failure.status, failure.detail)
+        return page if page is not None else failure.response()
+
+    for failure_class in SERVER_FAILURE_CLASSES:
+        app.add_exception_handler(failure_class, _server_failure)
 
     return app
