@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sotmeasure import __version__
 from sotmeasure.api import include_api
+from sotmeasure.api.body_auth import AuthBeforeBodyMiddleware
 from sotmeasure.api.errors import (
     SERVER_FAILURE_CLASSES,
     error_response,
@@ -35,9 +36,13 @@ from sotmeasure.errors import SotmeasureError
 from sotmeasure.services import context as service
 from sotmeasure.settings import Settings
 from sotmeasure.web import WebState, mount_web, page_error
+from sotmeasure.web.session import COOKIE_NAME, login_redirect
+from sotmeasure.web.session import LOGIN_PATH as PAGE_LOGIN_PATH
 from sotmeasure.web.settings import WebSettings
 
 __all__ = ["create_app"]
+
+API_LOGIN_PATH = "/auth/token"
 
 
 def create_app(settings: Settings | None = None, web: WebSettings | None = None) -> FastAPI:
@@ -71,6 +76,14 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
     app.state.ctx = ctx
     include_api(app, max_upload_bytes=settings.max_upload_bytes)
     pages = mount_web(app, ctx, web)  # the practitioner pages (docs/web.md)
+    app.add_middleware(  # added last = runs first: no body is read for a client without a token
+        AuthBeforeBodyMiddleware,
+        token_is_valid=ctx.token_is_valid,
+        public_paths=(API_LOGIN_PATH, PAGE_LOGIN_PATH),
+        cookie_name=COOKIE_NAME,
+        page_prefix="/ui/",
+        page_refusal=login_redirect,
+    )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

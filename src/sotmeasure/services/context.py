@@ -27,6 +27,7 @@ from sotmeasure.jobs.worker import MeasurementWorker, ProgressFn, fail_interrupt
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
+from sotmeasure.store.accounts import user_for_token
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.media_checks import ZipLimits
 from sotmeasure.store.migrate import upgrade_head
@@ -56,6 +57,11 @@ class AppContext:
             base_s=s.login_backoff_base_s,
             max_s=s.login_backoff_max_s,
         )
+
+    def token_is_valid(self, token: str) -> bool:
+        """Whether a bearer token (or the pages' login cookie) belongs to an active user."""
+        with self.sessions() as session:
+            return user_for_token(session, token) is not None
 
     def wake_worker(self) -> None:
         if self.worker is not None:
