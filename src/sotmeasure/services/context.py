@@ -32,6 +32,7 @@ from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.media_checks import ZipLimits
 from sotmeasure.store.migrate import upgrade_head
 from sotmeasure.store.models import SetupVersion
+from sotmeasure.store.queueing import recording_exists
 from sotmeasure.store.recording_files import RecordingFiles
 from sotmeasure.store.scratch import recover_scratch
 
@@ -63,6 +64,11 @@ class AppContext:
         with self.sessions() as session:
             return user_for_token(session, token) is not None
 
+    def recording_is_stored(self, sha256: str) -> bool:
+        """Whether a committed recording row points at these bytes (a fresh read)."""
+        with self.sessions() as session:
+            return recording_exists(session, sha256)
+
     def wake_worker(self) -> None:
         if self.worker is not None:
             self.worker.wake()
@@ -92,6 +98,7 @@ def start(ctx: AppContext) -> None:
     ctx.settings.ensure_dirs()
     recover_scratch(ctx.settings.tmp_dir, ctx.settings.interrupted_dir)
     upgrade_head(ctx.engine)
+    ctx.files.sweep_unfinished(ctx.recording_is_stored)
     fail_interrupted(ctx.sessions)
     if ctx.settings.processing_workers > 0:
         settings = ctx.settings

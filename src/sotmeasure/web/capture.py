@@ -244,28 +244,21 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         archive = scratch / "capture.zip"
         _zip_folder(folder, archive)
         with archive.open("rb") as fh:
-            stored = ctx.files.store_stream(fh)
-        job.measurement_id = queue_capture(
-            ctx,
-            stored,
-            visit_id=job.visit_id,
-            phase=job.phase,
-            user_id=job.user_id,
-            source_label=job.source_label,
-            blocking=BlockingNotes(
-                job.blocking.get("blocks"),
-                job.blocking.get("placement"),
-                job.blocking.get("category"),
-            ),
-        )
+            job.measurement_id = queue_capture(
+                ctx,
+                fh,
+                visit_id=job.visit_id,
+                phase=job.phase,
+                user_id=job.user_id,
+                source_label=job.source_label,
+                blocking=BlockingNotes(
+                    job.blocking.get("blocks"),
+                    job.blocking.get("placement"),
+                    job.blocking.get("category"),
+                ),
+            )
         outcome = (CaptureState.QUEUED, "recorded; measuring")
-        log.info(
-            "capture %s: %d frames stored as recording %s, measurement %d",
-            job.id,
-            frames,
-            stored.sha256[:12],
-            job.measurement_id,
-        )
+        log.info("capture %s: %d frames stored, measurement %d", job.id, frames, job.measurement_id)
     except SotmeasureError as exc:
         outcome = (
             CaptureState.FAILED,
