@@ -85,9 +85,18 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
         page_refusal=login_redirect,
     )
 
+    async def _server_failure(request: Request, exc: Exception) -> Response:
+        """The database busy or gone, the disk full, a bug: never a plain-text 500."""
+        failure = server_failure(exc)
+        log_server_failure(failure, exc)
+        page = page_error(request, failure.status, failure.detail)
+        return page if page is not None else failure.response()
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """Pages get an HTML answer; the API (and the pages' JSON endpoints) keep JSON."""
+        if isinstance(exc.__cause__, OSError):  # FastAPI's 400 for a body it could not spool
+            return await _server_failure(request, exc.__cause__)
         page = page_error(request, exc.status_code, exc.detail)
         return page if page is not None else await http_exception_handler(request, exc)
 
@@ -97,13 +106,6 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
         for the API and the pages."""
         page = page_error(request, status_for(exc), str(exc))
         return page if page is not None else error_response(exc)
-
-    async def _server_failure(request: Request, exc: Exception) -> Response:
-        """The database busy or gone, the disk full, a bug: never a plain-text 500."""
-        failure = server_failure(exc)
-        log_server_failure(failure, exc)
-        page = page_error(request, failure.status, failure.detail)
-        return page if page is not None else failure.response()
 
     for failure_class in SERVER_FAILURE_CLASSES:
         app.add_exception_handler(failure_class, _server_failure)
