@@ -273,11 +273,23 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         )
         log.exception("capture %s failed", job.id)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        # The scratch folder goes first: a page (or test) that sees the final state must
+        # never find the capture's files still on disk.
+        _remove_scratch(scratch)
         for camera in {id(c): c for c in (paused, hub.current()) if c is not None}.values():
             camera.pause_analysis(False)
         job.message = outcome[1]
         job.state = outcome[0]
+
+
+def _remove_scratch(scratch: Path) -> None:
+    """Remove a capture's scratch folder; a failure is logged (start-up recovery retries)."""
+    try:
+        shutil.rmtree(scratch)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        log.exception("could not remove the capture folder %s", scratch)
 
 
 def start_capture(
