@@ -9,7 +9,9 @@ password or token.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import threading
 import unicodedata
 from datetime import datetime, timedelta
 
@@ -30,6 +32,11 @@ class AccountError(SotmeasureError):
     """A user or clinic cannot be created or changed as asked."""
 
 
+#: argon2id takes ~64 MiB and one core per hash: at most one hash per core runs at once, so
+#: a flood of logins queues here instead of holding gigabytes (and never a database lock).
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+
+
 def _hasher() -> PasswordHasher:
     return PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -38,7 +45,8 @@ def hash_password(password: str) -> str:
     """argon2id hash of a password that meets the minimum length."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher().hash(password)
+    with _HASH_SLOTS:
+        return _hasher().hash(password)
 
 
 # A real hash to verify against when the user does not exist, so that a login for an
@@ -49,7 +57,8 @@ _DUMMY_HASH = PasswordHasher().hash("not-a-real-password-0123456789")
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; always spends one argon2 verification."""
     try:
-        return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        with _HASH_SLOTS:
+            return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
