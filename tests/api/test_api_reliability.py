@@ -18,6 +18,7 @@ from api_helpers import World, make_patient_visit, stored_files, write_video
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import Measurement, Recording
 
@@ -145,3 +146,28 @@ def test_an_unwritable_data_folder_answers_json_and_stores_nothing(
     assert "nothing was stored" in body["detail"] and str(data_dir) not in body["detail"]
     assert list((data_dir / "recordings").iterdir()) == []
     assert _rows(client) == (0, 0)
+
+
+def test_password_checks_in_progress_count_against_the_free_failures() -> None:
+    """A burst of simultaneous logins cannot all pass the counter before the first fails:
+    only as many checks run per key as it has free failures left (then 429 at once)."""
+    throttle = LoginThrottle(
+        free_per_account=2, free_per_address=3, base_s=1.0, max_s=60.0, max_in_flight=10
+    )
+    assert throttle.begin("a@x.org", "10.0.0.1") is None
+    assert throttle.begin("a@x.org", "10.0.0.1") is None
+    assert throttle.begin("a@x.org", "10.0.0.1") == 1  # the account's 2 free checks run
+    assert throttle.begin("b@x.org", "10.0.0.1") is None  # the address's third
+    assert throttle.begin("c@x.org", "10.0.0.1") == 1
+    throttle.end("a@x.org", "10.0.0.1")
+    throttle.failed("a@x.org", "10.0.0.1")  # the address has 2 free failures left, 2 running
+    assert throttle.begin("c@x.org", "10.0.0.1") == 1
+    throttle.end("b@x.org", "10.0.0.1")
+    throttle.succeeded("b@x.org")
+    assert throttle.begin("c@x.org", "10.0.0.1") is None  # one check ended: one more runs
+    everyone = LoginThrottle(
+        free_per_account=5, free_per_address=50, base_s=1.0, max_s=60.0, max_in_flight=2
+    )
+    assert everyone.begin("a@x.org", "10.0.0.1") is None
+    assert everyone.begin("b@x.org", "10.0.0.2") is None
+    assert everyone.begin("c@x.org", "10.0.0.3") == 1  # the server-wide bound

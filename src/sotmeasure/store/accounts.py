@@ -32,9 +32,10 @@ class AccountError(SotmeasureError):
     """A user or clinic cannot be created or changed as asked."""
 
 
-#: argon2id takes ~64 MiB and one core per hash: at most one hash per core runs at once, so
-#: a flood of logins queues here instead of holding gigabytes (and never a database lock).
-_HASH_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
+#: argon2id takes ~64 MiB and one core per hash: hashes run on at most half the cores at
+#: once, so a flood of logins queues here instead of holding gigabytes, and the other
+#: cores stay free for everyone else's requests (no database lock is held meanwhile).
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // 2))
 
 
 def _hasher() -> PasswordHasher:
