@@ -40,6 +40,7 @@ from bench_server import (
     HOST,
     PASSWORD,
     USER_EMAIL,
+    cpu_seconds,
     peak_rss_mb,
     postgres_database,
     rss_mb,
@@ -254,12 +255,15 @@ def bench_backend(
         world = _world(base)
         written = 1
         for clients in args.levels:
+            cpu_before = cpu_seconds(proc.pid)
             run = mixed_run(world, clients, args.seconds)
+            cpu_ms = (cpu_seconds(proc.pid) - cpu_before) * 1000 / max(1, len(run.latencies))
             written += run.statuses["201"]
             lines.append(
                 f"| {backend} | mixed | {clients} | {len(run.latencies)} | "
                 f"{run.errors({'200', '201'})} | {len(run.latencies) / run.seconds:.0f} | "
-                f"{run.p(50):.0f} | {run.p(99):.0f} | {_answers(run)} |"
+                f"{run.p(50):.0f} | {run.p(99):.0f} | {_answers(run)}; "
+                f"server CPU {cpu_ms:.1f} ms/request |"
             )
             print(lines[-1], file=sys.stderr)
         rows = httpx.get(f"{base}/visits/{world.visit_id}/measurements", headers=world.headers)

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sotmeasure import __version__
 from sotmeasure.api import include_api
+from sotmeasure.api.admission import AdmissionMiddleware
 from sotmeasure.api.body_auth import AuthBeforeBodyMiddleware
 from sotmeasure.api.errors import (
     SERVER_FAILURE_CLASSES,
@@ -83,6 +84,11 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
         cookie_name=COOKIE_NAME,
         page_prefix="/ui/",
         page_refusal=login_redirect,
+    )
+    app.add_middleware(  # outermost: requests beyond the limit wait holding nothing
+        AdmissionMiddleware,
+        max_in_flight=settings.max_concurrent_requests,
+        exempt_suffixes=(".mjpg",),
     )
 
     async def _server_failure(request: Request, exc: Exception) -> Response:

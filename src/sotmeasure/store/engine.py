@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,11 @@ log = logging.getLogger(__name__)
 #: How long a writer waits for SQLite's write lock by default (Settings.sqlite_busy_timeout_s).
 SQLITE_BUSY_TIMEOUT_S = 15.0
 
+#: Connections per engine: 20 kept, up to 80 in all (Settings.max_concurrent_requests stays
+#: below, leaving room for the worker and capture threads).
+POOL_SIZE = 20
+POOL_OVERFLOW = 60
+
 #: First words of the statements that need the write lock (DDL included, for migrations).
 _WRITE_VERBS = frozenset(
     {"INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT", "CREATE", "DROP", "ALTER"}
@@ -50,10 +58,42 @@ def _is_write(statement: str) -> bool:
     return bool(first) and first[0].upper() in _WRITE_VERBS
 
 
-def _begin_immediate(driver_connection: Any) -> None:
-    """Start a write transaction unless one is open (waits up to the busy timeout)."""
-    if not driver_connection.in_transaction:
-        driver_connection.execute("BEGIN IMMEDIATE")
+class _WriterQueue:
+    """The server's own writers take turns in a Python lock before `BEGIN IMMEDIATE`.
+
+    Why: SQLite's busy handler polls (sleeps of 1 to 100 ms) and is not fair, so under many
+    concurrent writers some can starve past the busy timeout while others win repeatedly.
+    A lock wakes the next writer as soon as one ends. SQLite's busy timeout still covers
+    the commit itself and writers of other processes (the CLI).
+    """
+
+    _HOLDS = "sotmeasure_writer"
+
+    def __init__(self, timeout_s: float) -> None:
+        self._lock = threading.Lock()  # not an RLock: a commit may end on another thread
+        self._timeout_s = timeout_s
+
+    def begin(self, record_info: dict[Any, Any], driver_connection: Any) -> None:
+        """Start a write transaction unless one is open (waits up to the busy timeout)."""
+        if driver_connection.in_transaction:
+            return
+        if not record_info.get(self._HOLDS):
+            if not self._lock.acquire(timeout=self._timeout_s):
+                raise sqlite3.OperationalError("database is locked (other writers were first)")
+            record_info[self._HOLDS] = True
+        try:
+            driver_connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(record_info)
+            raise
+
+    def end(self, record_info: dict[Any, Any]) -> None:
+        """The connection's transaction ends (commit, rollback, reset or close)."""
+        if record_info.pop(self._HOLDS, False):
+            self._lock.release()
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, _WriterQueue] = weakref.WeakKeyDictionary()
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
@@ -63,6 +103,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     - journal_mode=WAL: readers do not block the writer, the writer does not block readers.
     - busy_timeout: a writer waits for the write lock instead of failing at once.
     """
+    writers = _WRITERS[engine] = _WriterQueue(busy_timeout_s)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -79,7 +120,20 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
     ) -> None:
         if _is_write(statement):
-            _begin_immediate(conn.connection.driver_connection)
+            writers.begin(conn.connection.info, conn.connection.driver_connection)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _transaction_ends(conn: Any) -> None:
+        writers.end(conn.connection.info)
+
+    @event.listens_for(engine, "reset")
+    def _returned_to_pool(_dbapi: Any, record: Any, _state: Any) -> None:
+        writers.end(record.info)
+
+    @event.listens_for(engine, "close")
+    def _closed(_dbapi: Any, record: Any) -> None:
+        writers.end(record.info)
 
 
 def lock_for_write(session: Session) -> None:
@@ -91,7 +145,9 @@ def lock_for_write(session: Session) -> None:
     """
     connection = session.connection()
     if connection.dialect.name == "sqlite":
-        _begin_immediate(connection.connection.driver_connection)
+        _WRITERS[connection.engine].begin(
+            connection.connection.info, connection.connection.driver_connection
+        )
 
 
 def _private_sqlite_file(path: Path) -> None:
@@ -116,12 +172,12 @@ def make_engine(url: str, *, sqlite_busy_timeout_s: float = SQLITE_BUSY_TIMEOUT_
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": sqlite_busy_timeout_s},
-            pool_size=20,
-            max_overflow=40,
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
         )
         _configure_sqlite(engine, sqlite_busy_timeout_s)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=20, max_overflow=40)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
