@@ -26,12 +26,14 @@ class AdmissionMiddleware:
         self.max_in_flight = max_in_flight
         self.exempt_suffixes = tuple(exempt_suffixes)
         self._slots: asyncio.Semaphore | None = None  # made inside the server's event loop
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].endswith(self.exempt_suffixes):
             await self.app(scope, receive, send)
             return
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.max_in_flight)
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._loop is not loop:  # one per loop (tests run several)
+            self._slots, self._loop = asyncio.Semaphore(self.max_in_flight), loop
         async with self._slots:
             await self.app(scope, receive, send)
