@@ -65,12 +65,21 @@ def server(
         yield base
 
 
-def peak_rss_mb(pid: int) -> float:
-    """A process's high-water resident memory (VmHWM, Linux), MB: no spike is missed."""
+def _status_mb(pid: int, field: str) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A process's high-water resident memory (VmHWM, Linux), MB: no spike is missed."""
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory now (VmRSS, Linux), MB."""
+    return _status_mb(pid, "VmRSS")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -78,14 +87,6 @@ def cpu_seconds(pid: int) -> float:
     does not depend on what else the machine runs."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_mb(pid: int) -> float:
-    """A process's resident memory now (VmRSS, Linux), MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 @contextmanager

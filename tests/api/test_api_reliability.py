@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -90,14 +91,30 @@ def test_reads_do_not_wait_for_the_write_lock_and_a_blocked_write_answers_json_5
     assert client.post("/patients", json={"code": "P-LOCKED"}, headers=h).status_code == 201
 
 
-def test_an_upload_whose_commit_fails_leaves_no_file_and_no_row(
-    sqlite_world: tuple[TestClient, World, Path], data_dir: Path, tmp_path: Path
-) -> None:
+@dataclass
+class UploadCase:
+    client: TestClient
+    headers: dict[str, str]
+    visit_id: int
+    video: Path
+    database: Path
+
+
+@pytest.fixture
+def upload_case(sqlite_world: tuple[TestClient, World, Path], tmp_path: Path) -> UploadCase:
+    """A visit of clinic A and a small real video to upload to it (SQLite)."""
     client, world, database = sqlite_world
     h = world.headers["prac_a"]
     _patient_id, visit_id = make_patient_visit(client, h)
-    video = write_video(tmp_path / "clip.mp4", frames=8)
-    with sqlite_write_lock(database):
+    return UploadCase(client, h, visit_id, write_video(tmp_path / "clip.mp4", frames=8), database)
+
+
+def test_an_upload_whose_commit_fails_leaves_no_file_and_no_row(
+    upload_case: UploadCase, data_dir: Path
+) -> None:
+    c = upload_case
+    client, h, visit_id, video = c.client, c.headers, c.visit_id, c.video
+    with sqlite_write_lock(c.database):
         refused = _upload(client, visit_id, h, video)
         assert refused.status_code == 503, refused.text  # type: ignore[attr-defined]
         assert refused.json()["code"] == "database_busy"  # type: ignore[attr-defined]
@@ -112,16 +129,14 @@ def test_an_upload_whose_commit_fails_leaves_no_file_and_no_row(
 
 
 def test_a_second_upload_of_the_same_bytes_that_fails_keeps_the_first_ones_file(
-    sqlite_world: tuple[TestClient, World, Path], data_dir: Path, tmp_path: Path
+    upload_case: UploadCase, data_dir: Path
 ) -> None:
-    client, world, database = sqlite_world
-    h = world.headers["prac_a"]
-    _patient_id, visit_id = make_patient_visit(client, h)
-    video = write_video(tmp_path / "clip.mp4", frames=8)
+    c = upload_case
+    client, h, visit_id, video = c.client, c.headers, c.visit_id, c.video
     first = _upload(client, visit_id, h, video)
     assert first.status_code == 202  # type: ignore[attr-defined]
     kept = stored_files(data_dir)
-    with sqlite_write_lock(database):
+    with sqlite_write_lock(c.database):
         assert _upload(client, visit_id, h, video).status_code == 503  # type: ignore[attr-defined]
     assert stored_files(data_dir) == kept  # referenced by the first row: not removed
     assert _rows(client) == (1, 1)
