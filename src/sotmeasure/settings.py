@@ -50,10 +50,23 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; empty = SQLite file `sotmeasure.db` in data_dir.",
     )
+    sqlite_busy_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="SQLite: how long a write waits for the write lock before the request "
+        "fails with 503 (readers never wait).",
+    )
 
     # HTTP
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    max_concurrent_requests: int = Field(
+        default=48,
+        ge=1,
+        le=64,
+        description="Requests handled at once; more wait their turn (below the database "
+        "connection pool's 80, so a handler never waits for a connection).",
+    )
 
     # Uploads (limits protect the disk and the decoder; see api/uploads.py)
     max_upload_mb: float = Field(default=500.0, gt=0, description="Larger uploads get 413.")

@@ -285,9 +285,17 @@ class HealthOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """Every error answer: one sentence, or (invalid input) where and why each field failed."""
+    """Every error answer: one sentence, or (invalid input) where and why each field failed.
+
+    Failures of the server itself (database busy or unreachable, data disk full or not
+    writable, an unexpected error) also carry a stable machine-readable `code`."""
 
     detail: str | list[dict[str, Any]]
+    code: str | None = Field(
+        default=None,
+        description="On server-side failures only: database_busy, database_unavailable, "
+        "storage_full, storage_unwritable, storage_error, internal_error.",
+    )
 
 
 class RigCheckOut(BaseModel):

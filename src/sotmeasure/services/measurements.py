@@ -23,7 +23,6 @@ from sotmeasure.services.setups import version_for_visit
 from sotmeasure.store import queueing
 from sotmeasure.store.job_queue import defer_measurement
 from sotmeasure.store.models import Measurement, Phase, Source, Status, User, Visit
-from sotmeasure.store.recording_files import StoredRecording
 from sotmeasure.store.types import utcnow
 
 _CLIENT_NAME_MAX = 255
@@ -70,32 +69,32 @@ def queue_upload(
     """Store an uploaded video or zipped recording and queue its measurement (committed)."""
     visit = get_visit(session, user, visit_id)
     session.commit()  # hold no database transaction while the file is copied and checked
-    stored = ctx.files.store_stream(stream)
-    recording = queueing.recording_row(
-        session,
-        stored,
-        source=Source.UPLOAD,
-        client_filename=display_name(filename),
-        user_id=user.id,
-    )
-    row = queueing.queue_measurement(
-        session,
-        visit_id=visit.id,
-        recording=recording,
-        phase=phase.value,
-        source=Source.UPLOAD,
-        user_id=user.id,
-        blocking=blocking,
-        setup_version_id=_version_id(session, visit),
-    )
-    session.commit()
+    with ctx.files.store(stream, is_referenced=ctx.recording_is_stored) as stored:
+        recording = queueing.recording_row(
+            session,
+            stored,
+            source=Source.UPLOAD,
+            client_filename=display_name(filename),
+            user_id=user.id,
+        )
+        row = queueing.queue_measurement(
+            session,
+            visit_id=visit.id,
+            recording=recording,
+            phase=phase.value,
+            source=Source.UPLOAD,
+            user_id=user.id,
+            blocking=blocking,
+            setup_version_id=_version_id(session, visit),
+        )
+        session.commit()
     ctx.wake_worker()
     return row
 
 
 def queue_capture(
     ctx: AppContext,
-    stored: StoredRecording,
+    stream: BinaryIO,
     *,
     visit_id: int,
     phase: Phase,
@@ -103,9 +102,14 @@ def queue_capture(
     source_label: str,
     blocking: queueing.BlockingNotes,
 ) -> int:
-    """The recording row of a live capture (reused for the same bytes) and a pending
-    measurement, in one transaction; wakes the worker; returns the measurement id."""
-    with ctx.sessions() as session, session.begin():
+    """Store a live capture's zipped recording, its recording row (reused for the same
+    bytes) and a pending measurement, in one transaction; wakes the worker; returns the
+    measurement id."""
+    with (
+        ctx.files.store(stream, is_referenced=ctx.recording_is_stored) as stored,
+        ctx.sessions() as session,
+        session.begin(),
+    ):
         recording = queueing.recording_row(
             session,
             stored,

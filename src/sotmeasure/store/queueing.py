@@ -30,6 +30,11 @@ class BlockingNotes:
     category: str | None = None
 
 
+def recording_exists(session: Session, sha256: str) -> bool:
+    """Whether a recording row for these bytes is committed."""
+    return session.scalar(select(Recording.id).where(Recording.sha256 == sha256)) is not None
+
+
 def recording_row(
     session: Session,
     stored: StoredRecording,

@@ -104,7 +104,7 @@ async def login(
     lifetime = timedelta(minutes=ctx.settings.token_lifetime_minutes)
     throttle = ctx.login_throttle
     address = request.client.host if request.client else None
-    wait_s = throttle.retry_after_s(email, address)
+    wait_s = throttle.begin(email, address)
     if wait_s is not None:
         page = _render(
             web,
@@ -127,7 +127,10 @@ async def login(
             session.commit()
             return token
 
-    token = await run_in_threadpool(_issue)
+    try:
+        token = await run_in_threadpool(_issue)
+    finally:
+        throttle.end(email, address)
     if token is None:
         throttle.failed(email, address)
         return _render(
