@@ -192,6 +192,11 @@ class Settings(BaseSettings):
         return self.data_dir / "interrupted"
 
     @property
+    def report_cache_dir(self) -> Path:
+        """Annotated report frames (`m<measurement id>-*.png`); erasure removes a row's."""
+        return self.data_dir / "web-cache"
+
+    @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * _MB)
 

@@ -249,6 +249,17 @@ class RecordingFiles:
         folder = self.recordings_dir / stored_name.removesuffix(".zip")
         return self._inside(folder / str(media.get("video", "")))
 
+    def erase(self, kind: str, stored_name: str) -> None:
+        """Remove a recording's bytes for good: the file, and a zip's unpacked folder.
+
+        Called only after the row is deleted and committed (services/erasure.py); a file
+        already gone is fine (erasure is idempotent)."""
+        self.file_path(stored_name).unlink(missing_ok=True)
+        if kind == "recording_zip":
+            folder = self._inside(self.recordings_dir / stored_name.removesuffix(".zip"))
+            if folder != self.recordings_dir and folder.is_dir():
+                remove_tree_quietly(folder)
+
     def _inside(self, path: Path) -> Path:
         """Refuse any path that would leave the recordings folder (defence in depth)."""
         if not path.resolve().is_relative_to(self.recordings_dir.resolve()):

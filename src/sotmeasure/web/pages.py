@@ -48,6 +48,7 @@ from sotmeasure.web.sources import resolve_live_spec
 from sotmeasure.web.state import Ctx, Web, WebState
 from sotmeasure.web.views import (
     ComparisonView,
+    captured_from_demo_source,
     comparison_view,
     phase_view,
     provenance_items,
@@ -433,8 +434,7 @@ def report_page(
                         "provenance": provenance_items(row),
                         "assisted": assisted_view(latest_assisted(session, row.id)),
                         "mode": result.mode or "markerless",
-                        "demo": row.recording is not None
-                        and "demo source" in (row.recording.client_filename or ""),
+                        "demo": captured_from_demo_source(row),
                         "window": (
                             f"{result.window_start_s or 0:.1f}–{result.window_end_s or 0:.1f} s"
                         ),
