@@ -42,8 +42,8 @@ class Erasure:
 
     measurements: list[int] = field(default_factory=list)
     recordings_erased: list[int] = field(default_factory=list)
-    recordings_unlinked: list[int] = field(default_factory=list)
     recordings_kept: list[int] = field(default_factory=list)  # still used elsewhere
+    recordings_unlinked: list[int] = field(default_factory=list)  # kept, not by this clinic
 
     def details(self, **extra: int) -> dict[str, int | list[int]]:
         return {
@@ -106,16 +106,16 @@ def _erase(
     session.flush()
     files: list[tuple[str, str]] = []
     for recording_id in sorted(recording_ids):
-        if not _used_by_clinic(session, recording_id, clinic_id):
-            session.execute(
-                delete(RecordingLink).where(
-                    RecordingLink.recording_id == recording_id,
-                    RecordingLink.clinic_id == clinic_id,
-                )
-            )
-            done.recordings_unlinked.append(recording_id)
         if _used_at_all(session, recording_id):
             done.recordings_kept.append(recording_id)
+            if not _used_by_clinic(session, recording_id, clinic_id):
+                session.execute(
+                    delete(RecordingLink).where(
+                        RecordingLink.recording_id == recording_id,
+                        RecordingLink.clinic_id == clinic_id,
+                    )
+                )
+                done.recordings_unlinked.append(recording_id)
             continue
         recording = session.get(Recording, recording_id)
         if recording is not None:
