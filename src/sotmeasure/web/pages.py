@@ -387,6 +387,7 @@ def capture(
             visit.id,
             phase,
             user.id,
+            visit.patient.clinic_id,
             spec,
             web.web.capture_seconds,
             {
