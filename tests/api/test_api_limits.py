@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from api_helpers import (
     login,
     make_patient_visit,
@@ -23,7 +24,14 @@ from api_helpers import (
 from fastapi.testclient import TestClient
 
 from sotmeasure.app import create_app
+from sotmeasure.jobs.limits import GuardedProgress
 from sotmeasure.settings import Settings
+from sotmeasure.store.media_checks import (
+    LengthLimits,
+    RecordingTooLongError,
+    VideoInfo,
+    check_length,
+)
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
 CONFIGURED_SETUP = {
@@ -110,3 +118,19 @@ def test_a_measurement_over_its_time_limit_fails_with_the_reason(
         assert "longer than the limit of 0.01 s" in reason
         assert "stopped at frame 1" in reason
         assert body["lld_mm"] is None and body["provenance"] is None
+
+
+def test_a_video_without_a_frame_count_is_stopped_at_the_frame_budget() -> None:
+    """A container stating no frame count passes the cheap check (check_video reports 1
+    frame); the streaming pass then stops at the budget (frames, or seconds x fps)."""
+    unknown_length = VideoInfo(1280, 720, 10.0, 1, "mkv")
+    limits = LengthLimits(max_frames=50, max_duration_s=2.0)
+    check_length(unknown_length, limits)  # nothing to refuse from the container
+    seen: list[int] = []
+    guard = GuardedProgress(
+        lambda done, total, what: seen.append(done), unknown_length, limits, 600.0
+    )
+    with pytest.raises(RecordingTooLongError, match="at most 50 frames and 2 s"):
+        for frame in range(1, 1000):
+            guard(frame, 0, "pose")
+    assert seen == list(range(1, 21))  # 2 s at 10 fps: frame 21 is refused
