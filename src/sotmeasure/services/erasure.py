@@ -104,7 +104,7 @@ def _erase(
     recording_ids = {r.recording_id for r in rows if r.recording_id is not None}
     session.delete(target)  # visits and measurements go by ON DELETE CASCADE
     session.flush()
-    files: list[tuple[str, str]] = []
+    files: list[tuple[str, str, str]] = []
     for recording_id in sorted(recording_ids):
         if _used_at_all(session, recording_id):
             done.recordings_kept.append(recording_id)
@@ -119,7 +119,7 @@ def _erase(
             continue
         recording = session.get(Recording, recording_id)
         if recording is not None:
-            files.append((recording.kind, recording.stored_name))
+            files.append((recording.sha256, recording.kind, recording.stored_name))
             session.execute(delete(RecordingLink).where(RecordingLink.recording_id == recording_id))
             session.delete(recording)
             done.recordings_erased.append(recording_id)
@@ -133,7 +133,7 @@ def _erase(
         )
     )
     session.commit()
-    _remove_files(ctx, files, done.measurements)
+    _remove_files(ctx, session, files, done.measurements)
     log.info(
         "%s %d erased by user %d: %d measurements, recordings erased %s, kept %s",
         kind,
@@ -164,9 +164,20 @@ def _used_at_all(session: Session, recording_id: int) -> bool:
     return bool(session.scalar(select(exists().where(Measurement.recording_id == recording_id))))
 
 
-def _remove_files(ctx: AppContext, files: list[tuple[str, str]], measurements: list[int]) -> None:
-    """The erased recordings' bytes and the erased measurements' cached report frames."""
-    for kind, stored_name in files:
+def _remove_files(
+    ctx: AppContext, session: Session, files: list[tuple[str, str, str]], measurements: list[int]
+) -> None:
+    """The erased recordings' bytes and the erased measurements' cached report frames.
+
+    Bytes that were uploaded again since the commit (a new row with the same sha256) stay:
+    they belong to that upload now."""
+    gone = [
+        (kind, stored_name)
+        for sha256, kind, stored_name in files
+        if session.scalar(select(Recording.id).where(Recording.sha256 == sha256)) is None
+    ]
+    session.commit()  # end the read transaction: no database lock is held while files go
+    for kind, stored_name in gone:
         try:
             ctx.files.erase(kind, stored_name)
         except OSError as exc:  # the row is gone; say which file an operator must remove
