@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from api_helpers import (
+    CONFIGURED_SETUP,
     login,
     make_patient_visit,
     seed_users,
@@ -32,13 +33,6 @@ from sotmeasure.store.media_checks import (
     VideoInfo,
     check_length,
 )
-
-CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
-CONFIGURED_SETUP = {
-    "layout_path": CALIBRATION / "targets" / "table_8_markers.json",
-    "profile_path": CALIBRATION / "profiles" / "rendered_overhead_1280x720.toml",
-    "setup_path": CALIBRATION / "setups" / "rendered_table.toml",
-}
 
 
 def _upload(client: TestClient, visit: int, h: dict[str, str], video: Path) -> Any:
