@@ -15,12 +15,24 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from api_helpers import World, write_video
+import pytest
+from api_helpers import (
+    CONFIGURED_SETUP,
+    World,
+    login,
+    seed_users,
+    wait_for_measurement,
+    write_video,
+)
 from fastapi.testclient import TestClient
+
+from sotmeasure.app import create_app
+from sotmeasure.settings import Settings
 
 STORED = Path(__file__).resolve().parents[1] / "fixtures" / "stored_results" / "measured_v1.json"
 FILE_NAME = "John_Doe_1970-01-02_pre.mp4"
@@ -172,3 +184,51 @@ def test_a_study_name_must_be_a_plain_identifier(client: TestClient, world: Worl
     )
     assert response.status_code == 422
     assert "study name" in response.json()["detail"]
+
+
+@pytest.mark.slow
+def test_a_measured_zip_named_after_the_patient_leaves_no_trace_in_research(
+    make_settings: Callable[..., Settings], sessions_dir: Path
+) -> None:
+    """The reproduction of issue 13 row 6 with the real pipeline: the rendered clip, zipped
+    under the patient's name, measured by the worker; the researcher's export (CSV and
+    Parquet, with per-frame values) names neither the file nor its hash."""
+    settings = make_settings(processing_workers=1, **CONFIGURED_SETUP)
+    seed_users(settings)
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(sessions_dir / "pre_block" / "video.mp4", FILE_NAME)
+    with TestClient(create_app(settings)) as client:
+        h = login(client, "prac_a@example.org")
+        patient = client.post(
+            "/patients",
+            json={"code": "JD-1970", "name": "John Doe", "birth_date": "1970-01-02"},
+            headers=h,
+        ).json()["id"]
+        visit = client.post(f"/patients/{patient}/visits", json={}, headers=h).json()["id"]
+        upload = client.post(
+            f"/visits/{visit}/recordings",
+            files={"file": ("John_Doe.zip", archive.getvalue(), "application/zip")},
+            data={"phase": "pre"},
+            headers=h,
+        )
+        assert upload.status_code == 202, upload.text
+        done = wait_for_measurement(client, upload.json()["id"], h, bound_s=600)
+        assert done["status"] == "done", done["failure_reason"]
+        assert done["provenance"]["video"]["name"] == FILE_NAME  # the clinic's own record
+        sha = done["provenance"]["video"]["sha256"]
+        researcher = login(client, "researcher@example.org")
+        for fmt in ("csv", "parquet"):
+            blob = client.get(
+                f"/exports/research.{fmt}",
+                params={"study": "row-6", "frames": "true"},
+                headers=researcher,
+            ).content
+            table = (
+                pd.read_csv(io.BytesIO(blob)) if fmt == "csv" else pd.read_parquet(io.BytesIO(blob))
+            )
+            assert len(table) == 1 and table["lld_mm"].notna().all()
+            decoded = _cells_text(table)
+            for needle in ("John", "Doe", "JD-1970", "1970-01-02", sha, sha[:16], "2026-"):
+                assert needle.encode() not in blob, (fmt, needle)
+                assert needle not in decoded, (fmt, needle)
