@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from api_helpers import World, make_patient_visit, write_video
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from sotmeasure.settings import Settings
 from sotmeasure.store.engine import make_engine, make_session_factory
@@ -66,6 +66,18 @@ def _rows(settings: Settings) -> dict[str, Any]:
         engine.dispose()
 
 
+def _set_status(settings: Settings, measurement_id: int, status: str) -> None:
+    """Put a row in a state the worker would (no worker runs in these tests)."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            session.execute(
+                update(Measurement).where(Measurement.id == measurement_id).values(status=status)
+            )
+    finally:
+        engine.dispose()
+
+
 def test_deleting_a_patient_erases_recordings_only_it_used(
     client: TestClient, world: World, settings: Settings, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -91,6 +103,14 @@ def test_deleting_a_patient_erases_recordings_only_it_used(
     assert own_file.is_file() and zip_file.is_file() and zip_folder.is_dir()
     assert shared_file.is_file()
     assert client.get(f"/recordings/{own_id}/file", headers=admin).status_code == 200
+
+    # another clinic cannot erase (or learn of) the patient; a running measurement blocks
+    assert client.delete(f"/patients/{patient_a}", headers=b).status_code == 404
+    _set_status(settings, own_m["id"], "running")
+    busy = client.delete(f"/patients/{patient_a}", headers=a)
+    assert busy.status_code == 409 and "being processed" in busy.json()["detail"]
+    assert own_file.is_file() and _rows(settings)["audit"] == []
+    _set_status(settings, own_m["id"], "failed")
 
     assert client.delete(f"/patients/{patient_a}", headers=a).status_code == 204
 
