@@ -15,13 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from api_helpers import World, make_patient_visit, write_video
+from api_helpers import PASSWORD, World, make_patient_visit, write_video
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from sotmeasure.jobs.results import apply_result
+from sotmeasure.measure.result import ResultRecord
 from sotmeasure.settings import Settings
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.models import AuditEvent, Measurement, Recording, RecordingLink
+from sotmeasure.store.types import utcnow
+
+MEASURED = Path(__file__).resolve().parents[1] / "fixtures" / "stored_results" / "measured_v1.json"
 
 
 def _upload(
@@ -212,3 +217,48 @@ def test_clinics_sharing_bytes_see_only_their_own_name_and_time(
             assert other_name not in text and other["recording"]["created_at"] not in text
     # an admin sees the bytes (the first clinic's link), both clinics' measurements
     assert client.get(f"/recordings/{recording_id}", headers=admin).status_code == 200
+
+
+def _finish_with_stored_result(settings: Settings, measurement_id: int) -> None:
+    """Store a real pipeline result on the row, as the worker does when it finishes."""
+    record = ResultRecord.from_dict(json.loads(MEASURED.read_text()))
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            row = session.get(Measurement, measurement_id)
+            assert row is not None
+            apply_result(row, record)
+            row.status, row.progress, row.finished_at = "done", 1.0, utcnow()
+    finally:
+        engine.dispose()
+
+
+def test_the_report_page_names_the_readers_own_upload_only(
+    client: TestClient, world: World, settings: Settings, tmp_path: Path
+) -> None:
+    a, b = world.headers["prac_a"], world.headers["prac_b"]
+    data = write_video(tmp_path / "same.mp4", frames=5).read_bytes()
+    reports = {}
+    for key, headers, name in (
+        ("prac_a", a, "Alice_Alpha_upload.mp4"),
+        ("prac_b", b, "Bob_Beta_upload.mp4"),
+    ):
+        _pid, visit = make_patient_visit(client, headers, code=f"REPORT-{key}")
+        measurement = _upload(client, visit, headers, name, data)["id"]
+        _finish_with_stored_result(settings, measurement)
+        client.cookies.clear()
+        login = client.post(
+            "/ui/login",
+            data={"email": f"{key}@example.org", "password": PASSWORD},
+            headers={"Origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        assert login.status_code == 303, login.text
+        page = client.get(f"/ui/visits/{visit}/report")
+        assert page.status_code == 200, page.text
+        reports[key] = page.text
+    client.cookies.clear()
+    assert "Alice_Alpha_upload.mp4" in reports["prac_a"]
+    assert "Bob_Beta_upload.mp4" not in reports["prac_a"]
+    assert "Bob_Beta_upload.mp4" in reports["prac_b"]
+    assert "Alice_Alpha_upload.mp4" not in reports["prac_b"]
