@@ -130,6 +130,11 @@ def _subject_visits(session: Session, patient_ids: set[int]) -> dict[int, list[t
     return out
 
 
+def _without_times(values: dict[str, Any]) -> dict[str, Any]:
+    """The measured values without calendar times (`*_at` columns, e.g. `assisted_at`)."""
+    return {k: v for k, v in values.items() if not k.endswith("_at")}
+
+
 def research_table(
     session: Session,
     flt: ExportFilter,
@@ -167,7 +172,7 @@ def research_table(
             "days_since_first_visit": (v.visit_date - history[0][0]).days,
             "phase": m.phase,
             "source": m.source,
-            **measured_values(m),
+            **_without_times(measured_values(m)),
             **changes.columns(v, m),
             **research_provenance(m.provenance),
         }
