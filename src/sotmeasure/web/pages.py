@@ -381,13 +381,14 @@ def capture(
     """Start recording a window for `phase`; answers 202 with the job to poll (409 if busy)."""
     with ctx.sessions() as session:
         visit = get_visit(session, user, visit_id)
+        clinic_id = visit.patient.clinic_id  # the camera is this clinic's while it records
     try:
         spec = resolve_live_spec(ctx.settings.camera_source, phase)
         job = new_job(
             visit.id,
             phase,
             user.id,
-            visit.patient.clinic_id,
+            clinic_id,
             spec,
             web.web.capture_seconds,
             {
