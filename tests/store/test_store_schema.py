@@ -158,7 +158,7 @@ def test_passwords_hashed_and_tokens_stored_as_digests(engine: Engine) -> None:
 
 
 def test_existing_recordings_get_one_link_per_clinic_on_upgrade(engine: Engine) -> None:
-    """0001 -> 0004_privacy: the shared row's file name goes to the clinic that stored it
+    """0001 -> 0011_privacy: the shared row's file name goes to the clinic that stored it
     first; every clinic using the bytes keeps its own link (uploader, time)."""
     command.upgrade(alembic_config(engine), "0001")
     with engine.begin() as conn:

@@ -6,8 +6,8 @@ every clinic whose measurements use a recording gets a link (uploader and time o
 first measurement of it); the old file name goes to the clinic that used the bytes first
 (the only one that can have uploaded it under that name).
 
-Revision ID: 0004_privacy
-Revises: 0003_clinic_setups
+Revision ID: 0011_privacy
+Revises: 0010_job_queue
 Create Date: 2026-12-06 19:50:00
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_privacy"
-down_revision = "0003_clinic_setups"
+revision = "0011_privacy"
+down_revision = "0010_job_queue"
 branch_labels = None
 depends_on = None
 
