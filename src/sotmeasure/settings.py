@@ -90,6 +90,20 @@ class Settings(BaseSettings):
     login_backoff_base_s: float = Field(default=1.0, gt=0, description="First lock-out, s.")
     login_backoff_max_s: float = Field(default=900.0, gt=0, description="Longest lock-out, s.")
 
+    # Length of what is measured (issue 13 row 5): checked from the container's frame count
+    # and rate before anything is stored or decoded, and again while a measurement streams
+    # (containers without a frame count); a measurement running longer than the time limit
+    # fails with that reason, so one file cannot block the worker for every clinic.
+    max_recording_s: float = Field(
+        default=600.0, gt=0, description="Longest recording measured, seconds (10 minutes)."
+    )
+    max_recording_frames: int = Field(
+        default=36_000, ge=1, description="Most frames measured (10 minutes at 60 fps)."
+    )
+    measurement_time_limit_s: float = Field(
+        default=900.0, gt=0, description="A measurement still running after this fails."
+    )
+
     # Background processing
     processing_workers: int = Field(
         default=1, ge=0, description="Worker threads; 0 = store uploads, process nothing."
@@ -190,6 +204,11 @@ class Settings(BaseSettings):
     def interrupted_dir(self) -> Path:
         """Live captures cut off by a stopped server, kept for inspection (never in the DB)."""
         return self.data_dir / "interrupted"
+
+    @property
+    def report_cache_dir(self) -> Path:
+        """Annotated report frames (`m<measurement id>-*.png`); erasure removes a row's."""
+        return self.data_dir / "web-cache"
 
     @property
     def max_upload_bytes(self) -> int:

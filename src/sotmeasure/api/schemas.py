@@ -25,7 +25,7 @@ from sotmeasure.services.inputs import (
 )
 from sotmeasure.services.measurements import is_retryable, stored_result
 from sotmeasure.store.accounts import MIN_PASSWORD_LENGTH
-from sotmeasure.store.models import Measurement, Phase, Role, Status
+from sotmeasure.store.models import Measurement, Phase, Recording, Role, Status
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 
@@ -124,14 +124,32 @@ class VisitOut(_Out):
 # --- recordings and measurements ----------------------------------------------------------
 
 
-class RecordingOut(_Out):
+class RecordingOut(BaseModel):
+    """Shared bytes as one clinic sees them: its own file name and upload time only."""
+
     id: int
     sha256: str
     kind: str
     size_bytes: int
     media: dict[str, Any]
     source: str
-    created_at: datetime
+    client_filename: str | None = Field(description="The name this clinic uploaded it under.")
+    created_at: datetime | None = Field(description="When this clinic stored these bytes.")
+
+    @classmethod
+    def seen_by(cls, recording: Recording, clinic_id: int | None) -> RecordingOut:
+        """The recording with `clinic_id`'s link (None: the earliest link, admins)."""
+        link = recording.link_of(clinic_id)
+        return cls(
+            id=recording.id,
+            sha256=recording.sha256,
+            kind=recording.kind,
+            size_bytes=recording.size_bytes,
+            media=recording.media,
+            source=recording.source,
+            client_filename=link.client_filename if link else None,
+            created_at=link.uploaded_at if link else None,
+        )
 
 
 class MeasurementImport(_In):
@@ -190,7 +208,11 @@ class MeasurementOut(BaseModel):
             retryable=is_retryable(row),
             attempts=row.attempts,
             source=row.source,
-            recording=RecordingOut.model_validate(row.recording) if row.recording else None,
+            recording=(
+                RecordingOut.seen_by(row.recording, row.visit.patient.clinic_id)
+                if row.recording
+                else None
+            ),
             blocking=BlockingNotes(
                 blocks=row.blocking_blocks,
                 placement=row.blocking_placement,

@@ -40,7 +40,7 @@ from sotmeasure.settings import Settings
 from sotmeasure.store.accounts import user_for_token
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.job_queue import live_queue_workers, uses_job_queue
-from sotmeasure.store.media_checks import ZipLimits
+from sotmeasure.store.media_checks import LengthLimits, ZipLimits
 from sotmeasure.store.migrate import upgrade_head
 from sotmeasure.store.models import SetupVersion
 from sotmeasure.store.queueing import recording_exists
@@ -100,6 +100,7 @@ def build_context(settings: Settings) -> AppContext:
             max_ratio=settings.max_zip_ratio,
         ),
         max_video_side_px=settings.max_video_side_px,
+        length_limits=LengthLimits(settings.max_recording_frames, settings.max_recording_s),
     )
     return AppContext(settings, engine, make_session_factory(engine), files)
 

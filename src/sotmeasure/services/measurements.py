@@ -17,7 +17,7 @@ from sotmeasure.jobs.results import apply_result, clear_result
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.context import AppContext
-from sotmeasure.services.errors import ConflictError
+from sotmeasure.services.errors import ConflictError, NotFoundError
 from sotmeasure.services.inputs import BlockingNotes, ResultPayload
 from sotmeasure.services.setups import version_for_visit
 from sotmeasure.store import queueing
@@ -74,6 +74,7 @@ def queue_upload(
             session,
             stored,
             source=Source.UPLOAD,
+            clinic_id=visit.patient.clinic_id,
             client_filename=display_name(filename),
             user_id=user.id,
         )
@@ -110,10 +111,14 @@ def queue_capture(
         ctx.sessions() as session,
         session.begin(),
     ):
+        visit = session.get(Visit, visit_id)
+        if visit is None:  # erased while the capture ran
+            raise NotFoundError("visit")
         recording = queueing.recording_row(
             session,
             stored,
             source=Source.CAPTURE,
+            clinic_id=visit.patient.clinic_id,
             client_filename=f"live capture ({source_label})"[:_CLIENT_NAME_MAX],
             user_id=user_id,
         )
@@ -202,12 +207,3 @@ def retry_measurement(
     session.commit()
     ctx.wake_worker()
     return row
-
-
-def delete_measurement(session: Session, user: User, measurement_id: int) -> None:
-    """Delete a measurement that is not being processed (the recording file stays)."""
-    row = get_measurement(session, user, measurement_id)
-    if row.status == Status.RUNNING.value:
-        raise ConflictError("the measurement is being processed")
-    session.delete(row)
-    session.commit()

@@ -26,8 +26,10 @@ from sotmeasure.errors import SotmeasureError
 from sotmeasure.private_files import open_private, private_dir
 from sotmeasure.settings import megabytes
 from sotmeasure.store.media_checks import (
+    LengthLimits,
     UploadRejectedError,
     ZipLimits,
+    check_length,
     check_recording_folder,
     check_video,
     extract_zip,
@@ -79,8 +81,10 @@ class RecordingFiles:
         max_upload_bytes: int,
         zip_limits: ZipLimits,
         max_video_side_px: int,
+        length_limits: LengthLimits,
     ) -> None:
         self.recordings_dir = recordings_dir
+        self.length_limits = length_limits
         self.tmp_dir = tmp_dir
         self.max_upload_bytes = max_upload_bytes
         self.zip_limits = zip_limits
@@ -221,6 +225,7 @@ class RecordingFiles:
 
     def _stage_video(self, checked: Path, digest: str, size: int, suffix: str) -> _Staged:
         info = check_video(checked, max_side_px=self.max_video_side_px)
+        check_length(info, self.length_limits)
         name = f"{digest}{suffix}"
         stored = StoredRecording(digest, "video", name, size, info.to_dict())
         return _Staged(stored, ((checked, self.recordings_dir / name),))
@@ -230,6 +235,7 @@ class RecordingFiles:
         video = find_recording_video(unpack)
         check_recording_folder(video.parent, unpack)
         info = check_video(video, max_side_px=self.max_video_side_px)
+        check_length(info, self.length_limits)
         media = info.to_dict() | {"video": video.relative_to(unpack).as_posix()}
         name = f"{digest}.zip"
         stored = StoredRecording(digest, "recording_zip", name, size, media)
@@ -248,6 +254,17 @@ class RecordingFiles:
             return self.file_path(stored_name)
         folder = self.recordings_dir / stored_name.removesuffix(".zip")
         return self._inside(folder / str(media.get("video", "")))
+
+    def erase(self, kind: str, stored_name: str) -> None:
+        """Remove a recording's bytes for good: the file, and a zip's unpacked folder.
+
+        Called only after the row is deleted and committed (services/erasure.py); a file
+        already gone is fine (erasure is idempotent)."""
+        self.file_path(stored_name).unlink(missing_ok=True)
+        if kind == "recording_zip":
+            folder = self._inside(self.recordings_dir / stored_name.removesuffix(".zip"))
+            if folder != self.recordings_dir and folder.is_dir():
+                remove_tree_quietly(folder)
 
     def _inside(self, path: Path) -> Path:
         """Refuse any path that would leave the recordings folder (defence in depth)."""

@@ -65,6 +65,7 @@ class CaptureJob:
     visit_id: int
     phase: Phase
     user_id: int
+    clinic_id: int  # the visit's clinic: the camera is that clinic's while it records
     source_label: str
     seconds: float
     state: CaptureState = CaptureState.CAPTURING
@@ -158,6 +159,7 @@ def new_job(
     visit_id: int,
     phase: Phase,
     user_id: int,
+    clinic_id: int,
     spec: LiveSpec,
     seconds: float,
     blocking: dict[str, str | None],
@@ -167,6 +169,7 @@ def new_job(
         visit_id=visit_id,
         phase=phase,
         user_id=user_id,
+        clinic_id=clinic_id,
         source_label=spec.label,
         seconds=seconds,
         blocking=blocking,
@@ -185,7 +188,7 @@ def _record(job: CaptureJob, spec: LiveSpec, hub: LiveHub, folder: Path) -> int:
             fps = source.info.fps or 30.0
             rec = record_from_source(source, folder, seconds=job.seconds, progress=progress)
         return rec.frame_count
-    camera = hub.camera(spec)
+    camera = hub.camera(spec, job.clinic_id)
     camera.pause_analysis(True)  # leave the CPU to the recorder (resumed by run_capture)
     with camera.held():
         sink: queue.Queue[SinkItem] = queue.Queue(maxsize=1000)

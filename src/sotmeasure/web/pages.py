@@ -48,6 +48,7 @@ from sotmeasure.web.sources import resolve_live_spec
 from sotmeasure.web.state import Ctx, Web, WebState
 from sotmeasure.web.views import (
     ComparisonView,
+    captured_from_demo_source,
     comparison_view,
     phase_view,
     provenance_items,
@@ -380,12 +381,14 @@ def capture(
     """Start recording a window for `phase`; answers 202 with the job to poll (409 if busy)."""
     with ctx.sessions() as session:
         visit = get_visit(session, user, visit_id)
+        clinic_id = visit.patient.clinic_id  # the camera is this clinic's while it records
     try:
         spec = resolve_live_spec(ctx.settings.camera_source, phase)
         job = new_job(
             visit.id,
             phase,
             user.id,
+            clinic_id,
             spec,
             web.web.capture_seconds,
             {
@@ -433,8 +436,7 @@ def report_page(
                         "provenance": provenance_items(row),
                         "assisted": assisted_view(latest_assisted(session, row.id)),
                         "mode": result.mode or "markerless",
-                        "demo": row.recording is not None
-                        and "demo source" in (row.recording.client_filename or ""),
+                        "demo": captured_from_demo_source(row),
                         "window": (
                             f"{result.window_start_s or 0:.1f}–{result.window_end_s or 0:.1f} s"
                         ),

@@ -78,7 +78,7 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
     rec = row.recording
     if rec is None:
         raise ReportFrameError("this measurement has no stored recording to show")
-    cache = ctx.settings.data_dir / "web-cache" / f"m{row.id}-{rec.sha256[:16]}.png"
+    cache = ctx.settings.report_cache_dir / f"m{row.id}-{rec.sha256[:16]}.png"
     if cache.is_file():
         return cache.read_bytes()
     result = stored_result(row)

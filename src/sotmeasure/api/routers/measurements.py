@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
 from sotmeasure.api.schemas import BlockingNotes, MeasurementImport, MeasurementOut
-from sotmeasure.services import measurements
+from sotmeasure.services import erasure, measurements
 from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.visits import visit_measurements
 
@@ -69,6 +69,9 @@ def retry_measurement(
 
 
 @router.delete("/measurements/{measurement_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_measurement(measurement_id: int, user: ClinicalUser, session: DbSession) -> None:
-    """Delete a measurement that is not being processed (the recording file stays)."""
-    measurements.delete_measurement(session, user, measurement_id)
+def delete_measurement(
+    measurement_id: int, ctx: Ctx, user: ClinicalUser, session: DbSession
+) -> None:
+    """Erase a measurement that is not being processed, and its recording (row and file)
+    when no other measurement uses it."""
+    erasure.erase_measurement(ctx, session, user, measurement_id)
