@@ -91,7 +91,9 @@ class MeasureParams:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready (tuples such as sticker colours as lists), so that a result read back
+        from its stored JSON equals the result as measured."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
