@@ -66,10 +66,10 @@ def _mutate(path: str, value: Any) -> dict[str, Any]:
         (_mutate("marker_size_mm", "60"), "marker_size_mm: input should be a valid number"),
         (_mutate("marker_size_mm", KeyError), "missing key marker_size_mm"),
         (_mutate("markers", []), "markers: input should be a valid dictionary"),
-        (_mutate("markers.3", [[0, 0, 0]]), r"markers\.3: too few entries"),
+        (_mutate("markers.3", [[0, 0, 0]]), "marker 3 must be a list of 4 corners"),
         (
             _mutate("markers.3", [[1885, 16, 0], [1885, 76, 0], [1945, 76, 0], [1945, 16]]),
-            r"markers\.3\[3\]: too few entries",
+            r"marker 3 corner \[3\] must be \[x, y, z\]",
         ),
         (
             _mutate("markers.3", [[1885, 16, 0], [1885, 76, 12], [1945, 76, 0], [1945, 16, 0]]),

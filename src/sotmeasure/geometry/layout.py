@@ -69,6 +69,19 @@ class MarkerLayoutV1(BaseModel):
     corner_order: Any = None
     markers: dict[str, tuple[Corner, Corner, Corner, Corner]] = Field(min_length=1)
 
+    @field_validator("markers", mode="before")
+    @classmethod
+    def _four_corners(cls, value: Any) -> Any:
+        """Say what a marker needs in words, not as a missing tuple entry."""
+        if isinstance(value, dict):
+            for key, corners in value.items():
+                if not isinstance(corners, list) or len(corners) != 4:
+                    raise ValueError(f"marker {key} must be a list of 4 corners [x, y, z] (mm)")
+                for k, corner in enumerate(corners):
+                    if not isinstance(corner, list) or len(corner) != 3:
+                        raise ValueError(f"marker {key} corner [{k}] must be [x, y, z] in mm")
+        return value
+
 
 class CharucoBoardV1(BaseModel):
     """A ChArUco board file, format version 1 (calibration/targets/charuco_7x5.json)."""
