@@ -39,6 +39,7 @@ from sotmeasure.services.access import clinic_scope
 from sotmeasure.services.assisted import export_columns as assisted_columns
 from sotmeasure.services.comparison import compare_visit
 from sotmeasure.services.errors import InvalidInputError
+from sotmeasure.services.measurements import measurement_mode
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import (
     RESULT_NUMBER_COLUMNS,
@@ -230,6 +231,7 @@ def _query(flt: ExportFilter, scope: int | None) -> _ExportSelect:
         .join(Clinic, Clinic.id == Patient.clinic_id)
         .outerjoin(practitioner, practitioner.id == Visit.practitioner_id)
         .outerjoin(Recording, Recording.id == Measurement.recording_id)
+        .where(Measurement.deleted_at.is_(None))
         .order_by(Visit.visit_date, Measurement.id)
     )
     if scope is not None:
@@ -253,6 +255,7 @@ def _numbers(m: Measurement) -> dict[str, Any]:
     return {
         **{name: getattr(m, name) for name in NUMBER_COLUMNS},
         "short_side": m.short_side,
+        "mode": measurement_mode(m),
         "calibration": m.calibration,
         "frames_used": _int_or_none(m.frames_used),
         "frames_rejected_json": _json(m.frames_rejected),
@@ -303,6 +306,7 @@ def measurements_table(
             "practitioner_id": practitioner.id if practitioner else None,
             "practitioner_email": practitioner.email if practitioner else None,
             "phase": m.phase,
+            "measured_phase": m.measured_phase or m.phase,
             "source": m.source,
             **_numbers(m),
             **changes.columns(v, m),
