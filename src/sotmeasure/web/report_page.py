@@ -33,7 +33,7 @@ from sotmeasure.services.comparison import (
     missing_sentence,
 )
 from sotmeasure.services.context import AppContext
-from sotmeasure.services.errors import ConflictError
+from sotmeasure.services.errors import ConflictError, NotFoundError
 from sotmeasure.services.measurements import stored_result
 from sotmeasure.store.models import Measurement, User
 from sotmeasure.web.landmark_pages import assisted_view
@@ -140,7 +140,10 @@ def render_visit_pdf(web: WebState, user: User, visit_id: int) -> bytes:
     """The visit report as PDF bytes (the printable page printed by headless Chromium)."""
     ctx = web.ctx
     with ctx.sessions() as session:
-        context = report_context(ctx, session, user, visit_id, inline=True)
+        own = session.get(User, user.id)  # the caller's object may belong to a closed session
+        if own is None:
+            raise NotFoundError("user")
+        context = report_context(ctx, session, own, visit_id, inline=True)
         html = web.templates.get_template("report.html").render(context)
     return html_to_pdf(html, work_dir=ctx.settings.tmp_dir)
 

@@ -42,7 +42,9 @@ def visit_comparison(
 def visit_report_pdf(visit_id: int, ctx: Ctx, user: ClinicalUser, session: DbSession) -> Response:
     """The visit report as PDF: the same document as the printable page (/ui/visits/{id}/report)."""
     found = get_visit(session, user, visit_id).id
-    session.commit()  # hold no transaction while Chromium prints
+    # Hold no transaction while Chromium prints; close (not commit) so that `user` keeps
+    # its loaded attributes for the renderer's own session (SQLite allows one writer).
+    session.close()
     if ctx.visit_report_pdf is None:
         raise PdfUnavailableError("this server runs without its pages, which make the report")
     pdf = ctx.visit_report_pdf(user, found)
