@@ -59,6 +59,45 @@ def server(
     startup_timeout_s: float = 60.0,
 ) -> Iterator[str]:
     """`sotmeasure serve` in a subprocess; yields its base URL; SIGTERM (then kill) on exit."""
+    with server_process(
+        database_url, data_dir, extra_env=extra_env, startup_timeout_s=startup_timeout_s
+    ) as (base, _proc):
+        yield base
+
+
+def _status_mb(pid: int, field: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A process's high-water resident memory (VmHWM, Linux), MB: no spike is missed."""
+    return _status_mb(pid, "VmHWM")
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory now (VmRSS, Linux), MB."""
+    return _status_mb(pid, "VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far: unlike wall-clock latency it
+    does not depend on what else the machine runs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server_process(
+    database_url: str,
+    data_dir: Path,
+    *,
+    extra_env: dict[str, str] | None = None,
+    startup_timeout_s: float = 60.0,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`sotmeasure serve` in a subprocess; yields its base URL and the process."""
     env = {
         **os.environ,
         "SOTMEASURE_DATA_DIR": str(data_dir),
@@ -91,7 +130,7 @@ def server(
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start; see {data_dir / 'server.log'}")
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

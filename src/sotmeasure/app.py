@@ -23,15 +23,27 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sotmeasure import __version__
 from sotmeasure.api import include_api
-from sotmeasure.api.errors import error_response, status_for
+from sotmeasure.api.admission import AdmissionMiddleware
+from sotmeasure.api.body_auth import AuthBeforeBodyMiddleware
+from sotmeasure.api.errors import (
+    SERVER_FAILURE_CLASSES,
+    error_response,
+    log_server_failure,
+    server_failure,
+    status_for,
+)
 from sotmeasure.api.routes import API_DESCRIPTION
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.services import context as service
 from sotmeasure.settings import Settings
 from sotmeasure.web import WebState, mount_web, page_error
+from sotmeasure.web.session import COOKIE_NAME, login_redirect
+from sotmeasure.web.session import LOGIN_PATH as PAGE_LOGIN_PATH
 from sotmeasure.web.settings import WebSettings
 
 __all__ = ["create_app"]
+
+API_LOGIN_PATH = "/auth/token"
 
 
 def create_app(settings: Settings | None = None, web: WebSettings | None = None) -> FastAPI:
@@ -65,10 +77,32 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
     app.state.ctx = ctx
     include_api(app, max_upload_bytes=settings.max_upload_bytes)
     pages = mount_web(app, ctx, web)  # the practitioner pages (docs/web.md)
+    app.add_middleware(  # added last = runs first: no body is read for a client without a token
+        AuthBeforeBodyMiddleware,
+        token_is_valid=ctx.token_is_valid,
+        public_paths=(API_LOGIN_PATH, PAGE_LOGIN_PATH),
+        cookie_name=COOKIE_NAME,
+        page_prefix="/ui/",
+        page_refusal=login_redirect,
+    )
+    app.add_middleware(  # outermost: requests beyond the limit wait holding nothing
+        AdmissionMiddleware,
+        max_in_flight=settings.max_concurrent_requests,
+        exempt_suffixes=(".mjpg",),
+    )
+
+    async def _server_failure(request: Request, exc: Exception) -> Response:
+        """The database busy or gone, the disk full, a bug: never a plain-text 500."""
+        failure = server_failure(exc)
+        log_server_failure(failure, exc)
+        page = page_error(request, failure.status, failure.detail)
+        return page if page is not None else failure.response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         """Pages get an HTML answer; the API (and the pages' JSON endpoints) keep JSON."""
+        if isinstance(exc.__cause__, OSError):  # FastAPI's 400 for a body it could not spool
+            return await _server_failure(request, exc.__cause__)
         page = page_error(request, exc.status_code, exc.detail)
         return page if page is not None else await http_exception_handler(request, exc)
 
@@ -78,5 +112,8 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
         for the API and the pages."""
         page = page_error(request, status_for(exc), str(exc))
         return page if page is not None else error_response(exc)
+
+    for failure_class in SERVER_FAILURE_CLASSES:
+        app.add_exception_handler(failure_class, _server_failure)
 
     return app

@@ -50,10 +50,23 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL; empty = SQLite file `sotmeasure.db` in data_dir.",
     )
+    sqlite_busy_timeout_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="SQLite: how long a write waits for the write lock before the request "
+        "fails with 503 (readers never wait).",
+    )
 
     # HTTP
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    max_concurrent_requests: int = Field(
+        default=48,
+        ge=1,
+        le=64,
+        description="Requests handled at once; more wait their turn (below the database "
+        "connection pool's 80, so a handler never waits for a connection).",
+    )
 
     # Uploads (limits protect the disk and the decoder; see api/uploads.py)
     max_upload_mb: float = Field(default=500.0, gt=0, description="Larger uploads get 413.")
@@ -76,6 +89,20 @@ class Settings(BaseSettings):
     )
     login_backoff_base_s: float = Field(default=1.0, gt=0, description="First lock-out, s.")
     login_backoff_max_s: float = Field(default=900.0, gt=0, description="Longest lock-out, s.")
+
+    # Length of what is measured (issue 13 row 5): checked from the container's frame count
+    # and rate before anything is stored or decoded, and again while a measurement streams
+    # (containers without a frame count); a measurement running longer than the time limit
+    # fails with that reason, so one file cannot block the worker for every clinic.
+    max_recording_s: float = Field(
+        default=600.0, gt=0, description="Longest recording measured, seconds (10 minutes)."
+    )
+    max_recording_frames: int = Field(
+        default=36_000, ge=1, description="Most frames measured (10 minutes at 60 fps)."
+    )
+    measurement_time_limit_s: float = Field(
+        default=900.0, gt=0, description="A measurement still running after this fails."
+    )
 
     # Background processing
     processing_workers: int = Field(
@@ -177,6 +204,11 @@ class Settings(BaseSettings):
     def interrupted_dir(self) -> Path:
         """Live captures cut off by a stopped server, kept for inspection (never in the DB)."""
         return self.data_dir / "interrupted"
+
+    @property
+    def report_cache_dir(self) -> Path:
+        """Annotated report frames (`m<measurement id>-*.png`); erasure removes a row's."""
+        return self.data_dir / "web-cache"
 
     @property
     def max_upload_bytes(self) -> int:

@@ -21,6 +21,14 @@ from sotmeasure.store.models import Role, User
 
 PASSWORD = "correct-horse-battery"
 
+CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
+#: A clinic's own setup files (here the rendered rig's, configured explicitly).
+CONFIGURED_SETUP = {
+    "layout_path": CALIBRATION / "targets" / "table_8_markers.json",
+    "profile_path": CALIBRATION / "profiles" / "rendered_overhead_1280x720.toml",
+    "setup_path": CALIBRATION / "setups" / "rendered_table.toml",
+}
+
 
 @dataclass
 class World:

@@ -54,6 +54,17 @@ PROTECTED = [
     ("GET", "/rig-checks/status"),
     ("POST", "/measurements/1/assisted-landmarks"),
     ("GET", "/measurements/1/assisted-landmarks"),
+    ("GET", "/setups"),
+    ("POST", "/setups"),
+    ("GET", "/setups/1"),
+    ("PATCH", "/setups/1"),
+    ("GET", "/setups/1/versions"),
+    ("POST", "/setups/1/versions"),
+    ("GET", "/setups/1/versions/1"),
+    ("POST", "/setups/1/calibration"),
+    ("POST", "/setups/1/table-check"),
+    ("PUT", "/visits/1/setup"),
+    ("GET", "/cameras"),
 ]
 
 
@@ -63,7 +74,15 @@ def test_every_protected_route_is_listed(client: TestClient) -> None:
     listed = {(method, path.replace("/1", "/{id}")) for method, path in PROTECTED}
     for path, operations in client.get("/openapi.json").json()["paths"].items():
         normalised = path
-        for name in ("user_id", "patient_id", "visit_id", "measurement_id", "recording_id"):
+        for name in (
+            "user_id",
+            "patient_id",
+            "visit_id",
+            "measurement_id",
+            "recording_id",
+            "setup_id",
+            "version",
+        ):
             normalised = normalised.replace("{" + name + "}", "{id}")
         normalised = normalised.replace("{fmt}", "csv")
         for method in operations:

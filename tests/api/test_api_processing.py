@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_helpers import login, make_patient_visit, seed_users, wait_for_measurement, write_video
+from api_helpers import (
+    CONFIGURED_SETUP,
+    login,
+    make_patient_visit,
+    seed_users,
+    wait_for_measurement,
+    write_video,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
@@ -15,14 +22,6 @@ from sotmeasure.app import create_app
 from sotmeasure.jobs import INTERRUPTED_REASON
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import Measurement
-
-CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
-#: A clinic's own setup files (here the rendered rig's, configured explicitly).
-CONFIGURED_SETUP = {
-    "layout_path": CALIBRATION / "targets" / "table_8_markers.json",
-    "profile_path": CALIBRATION / "profiles" / "rendered_overhead_1280x720.toml",
-    "setup_path": CALIBRATION / "setups" / "rendered_table.toml",
-}
 
 Factory = Callable[[Settings], tuple[TestClient, object]]
 

@@ -40,8 +40,12 @@ def test_csv_exports_escape_formula_cells_but_keep_numbers(
     ).json()
     payload = result_payload(-3.0, 1.0, -1.5, 0.5)
     payload["provenance"] = {f"k{i}": value for i, value in enumerate(FORMULAS)}
+    # the research export keeps allow-listed provenance keys only (docs/api.md)
+    payload["provenance"]["software_version"] = FORMULAS[0]
     imported = client.post(
-        f"/visits/{visit['id']}/measurements", json={"phase": "pre", "result": payload}, headers=a
+        f"/visits/{visit['id']}/measurements",
+        json={"phase": "pre", "result": payload, "blocking": {"blocks": FORMULAS[1]}},
+        headers=a,
     )
     assert imported.status_code == 201, imported.text
 
@@ -51,8 +55,11 @@ def test_csv_exports_escape_formula_cells_but_keep_numbers(
         assert response.status_code == 200, response.text
         rows = _rows(response.text)
         (row,) = rows
-        for i, value in enumerate(FORMULAS):
-            assert row[f"prov_k{i}"] == "'" + value
+        assert row["prov_software_version"] == "'" + FORMULAS[0]
+        assert row["blocking_blocks"] == "'" + FORMULAS[1]
+        if response is clinical:
+            for i, value in enumerate(FORMULAS):
+                assert row[f"prov_k{i}"] == "'" + value
         # numbers stay numbers: a negative LLD and tilt are not escaped
         assert float(row["lld_mm"]) == -3.0 and float(row["pelvic_tilt_deg"]) == -1.5
         assert not any(

@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-import pytest
 from hardening_helpers import (
     FIXTURE_CLIP,
     PASSWORD,
@@ -28,8 +27,6 @@ from hardening_helpers import (
     data_files,
     make_patient_visit,
     measurement_rows,
-    postgres_database,
-    postgres_unavailable,
     result_payload,
     seed_users,
     table_counts,
@@ -40,18 +37,6 @@ from hardening_helpers import (
 from sotmeasure.capture import RecordingSource, load_recording
 from sotmeasure.jobs import INTERRUPTED_REASON
 from sotmeasure.provenance import sha256_file
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'service.db'}"
-        return
-    reason = postgres_unavailable()
-    if reason:
-        pytest.skip(reason)
-    with postgres_database() as url:
-        yield url
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Migration 0011_corrections on a database with rows from before it (SQLite and
+"""Migration 0012_corrections on a database with rows from before it (SQLite and
 PostgreSQL): old measurements stay valid, a finished row gets the mode its stored result
 names, and nothing is marked deleted or relabelled."""
 
@@ -11,7 +11,7 @@ from sqlalchemy import Engine, text
 
 from sotmeasure.store.migrate import alembic_config, upgrade_head
 
-BEFORE = "0010_job_queue"
+BEFORE = "0011_privacy"
 
 
 def test_old_rows_upgrade_with_the_mode_of_their_result(engine: Engine) -> None:

@@ -26,7 +26,17 @@ from sotmeasure.store.migrate import (
     include_in_autogenerate,
     upgrade_head,
 )
-from sotmeasure.store.models import AuthToken, Base, Clinic, Measurement, Patient, Role, User, Visit
+from sotmeasure.store.models import (
+    AuthToken,
+    Base,
+    Clinic,
+    Measurement,
+    Patient,
+    RecordingLink,
+    Role,
+    User,
+    Visit,
+)
 
 
 def test_migrations_build_exactly_the_models(engine: Engine) -> None:
@@ -145,3 +155,42 @@ def test_passwords_hashed_and_tokens_stored_as_digests(engine: Engine) -> None:
         assert found is not None and found.id == row.id
         assert user_for_token(session, token + "x") is None
         assert expires_at > datetime.now(UTC)
+
+
+def test_existing_recordings_get_one_link_per_clinic_on_upgrade(engine: Engine) -> None:
+    """0001 -> 0011_privacy: the shared row's file name goes to the clinic that stored it
+    first; every clinic using the bytes keeps its own link (uploader, time)."""
+    command.upgrade(alembic_config(engine), "0001")
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO clinics (id, name, created_at) VALUES "
+            "(1, 'A', '2026-01-01 00:00:00'), (2, 'B', '2026-01-01 00:00:00')",
+            "INSERT INTO users (id, email, password_hash, role, clinic_id, active, created_at) "
+            "VALUES (1, 'a@x', 'h', 'practitioner', 1, TRUE, '2026-01-01 00:00:00'), "
+            "(2, 'b@x', 'h', 'practitioner', 2, TRUE, '2026-01-01 00:00:00')",
+            "INSERT INTO patients (id, clinic_id, code, created_at) VALUES "
+            "(1, 1, 'PA', '2026-01-01 00:00:00'), (2, 2, 'PB', '2026-01-01 00:00:00')",
+            "INSERT INTO visits (id, patient_id, visit_date, created_at) VALUES "
+            "(1, 1, '2026-01-02', '2026-01-02 00:00:00'), "
+            "(2, 2, '2026-01-03', '2026-01-03 00:00:00')",
+            "INSERT INTO recordings (id, sha256, kind, stored_name, size_bytes, media, source, "
+            "client_filename, created_by_id, created_at) VALUES (1, 'ab', 'video', 'ab.mp4', 3, "
+            "'{}', 'upload', 'a_name.mp4', 1, '2026-01-02 00:00:00')",
+            "INSERT INTO measurements (id, visit_id, recording_id, phase, source, status, "
+            "progress, attempts, created_by_id, created_at) VALUES "
+            "(1, 1, 1, 'pre', 'upload', 'pending', 0, 0, 1, '2026-01-02 00:00:00'), "
+            "(2, 2, 1, 'pre', 'upload', 'pending', 0, 0, 2, '2026-01-03 00:00:00'), "
+            "(3, 1, 1, 'post', 'upload', 'pending', 0, 0, 1, '2026-01-04 00:00:00')",
+        ):
+            conn.execute(text(sql))
+    upgrade_head(engine)
+    with make_session_factory(engine)() as session:
+        links = {
+            link.clinic_id: (link.client_filename, link.uploaded_by_id, link.uploaded_at.day)
+            for link in session.scalars(select(RecordingLink))
+        }
+    assert links == {1: ("a_name.mp4", 1, 2), 2: (None, 2, 3)}
+    command.downgrade(alembic_config(engine), "0001")
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT client_filename, created_by_id FROM recordings")).one()
+    assert tuple(row) == ("a_name.mp4", 1)

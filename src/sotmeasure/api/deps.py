@@ -23,7 +23,10 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 NOT_AUTHENTICATED = "not authenticated: log in and send the token as 'Authorization: Bearer ...'"
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    """Async on purpose, as are the role checks below: FastAPI runs a sync dependency in the
+    thread pool, and a hop there costs a thread switch per request (and a wait in the
+    pool's queue under load) for what is one attribute read."""
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -58,14 +61,14 @@ def current_user(token: Token, session: DbSession) -> User:
     user = user_for_token(session, token)
     if user is None:
         raise _unauthorised("the token is invalid or has expired: log in again")
-    session.commit()  # end the read transaction (SQLite: release the lock early)
+    session.commit()  # end the read transaction (a no-op on SQLite, where reads autocommit)
     return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def clinical_user(user: CurrentUser) -> User:
+async def clinical_user(user: CurrentUser) -> User:
     """Admins and practitioners: the people who handle identifiable patient data."""
     if user.role == Role.RESEARCHER.value:
         raise HTTPException(
@@ -74,7 +77,7 @@ def clinical_user(user: CurrentUser) -> User:
     return user
 
 
-def admin_user(user: CurrentUser) -> User:
+async def admin_user(user: CurrentUser) -> User:
     if user.role != Role.ADMIN.value:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only an admin may do this")
     return user

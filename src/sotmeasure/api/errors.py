@@ -1,14 +1,23 @@
-"""User-facing errors become HTTP answers with a one-line `detail` (never a traceback)."""
+"""User-facing errors become HTTP answers with a one-line `detail` (never a traceback).
+
+Failures of the server itself (the database busy past its timeout or unreachable, the data
+disk full or not writable, an unexpected exception) are answered with the same JSON shape
+plus a stable `code` (`server_failure`), never with a plain-text 500: a client can tell
+"try again" (503, with Retry-After) from "an operator must act" (507, 500).
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+from dataclasses import dataclass
 
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.jobs.measure_adapter import ProcessingUnavailableError
@@ -35,6 +44,98 @@ def status_for(exc: SotmeasureError) -> int:
 def error_response(exc: SotmeasureError) -> JSONResponse:
     """The API's answer to a user-facing error: its one sentence, with its status."""
     return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+
+
+@dataclass(frozen=True, slots=True)
+class ServerFailure:
+    """How the API answers one kind of failure of its own (not of the request)."""
+
+    status: int
+    code: str
+    detail: str
+    retry_after_s: int | None = None
+
+    def response(self) -> JSONResponse:
+        headers = {"Retry-After": str(self.retry_after_s)} if self.retry_after_s else None
+        return JSONResponse(
+            {"detail": self.detail, "code": self.code}, status_code=self.status, headers=headers
+        )
+
+
+#: The exception classes `server_failure` answers (Exception last: anything unexpected).
+SERVER_FAILURE_CLASSES: tuple[type[Exception], ...] = (
+    DBAPIError,
+    PoolTimeoutError,
+    OSError,
+    Exception,
+)
+
+DATABASE_BUSY = ServerFailure(
+    status.HTTP_503_SERVICE_UNAVAILABLE,
+    "database_busy",
+    "the database is busy with other writes: nothing was changed; try again in a few seconds",
+    retry_after_s=5,
+)
+DATABASE_UNAVAILABLE = ServerFailure(
+    status.HTTP_503_SERVICE_UNAVAILABLE,
+    "database_unavailable",
+    "the database cannot be reached: nothing was changed; try again later",
+    retry_after_s=30,
+)
+STORAGE_FULL = ServerFailure(
+    status.HTTP_507_INSUFFICIENT_STORAGE,
+    "storage_full",
+    "the data disk is full: nothing was stored; an administrator must free space",
+)
+STORAGE_UNWRITABLE = ServerFailure(
+    status.HTTP_503_SERVICE_UNAVAILABLE,
+    "storage_unwritable",
+    "the data folder cannot be written: nothing was stored; an administrator must check it",
+)
+STORAGE_ERROR = ServerFailure(
+    status.HTTP_500_INTERNAL_SERVER_ERROR,
+    "storage_error",
+    "the data folder could not be read or written: nothing was stored; see the server log",
+)
+INTERNAL_ERROR = ServerFailure(
+    status.HTTP_500_INTERNAL_SERVER_ERROR,
+    "internal_error",
+    "internal error: the request failed; see the server log",
+)
+
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def server_failure(exc: BaseException) -> ServerFailure:
+    """The answer to a failure of the server's own database, disk or code."""
+    if isinstance(exc, PoolTimeoutError):
+        return DATABASE_BUSY  # every connection of the pool stayed in use
+    if isinstance(exc, DBAPIError):
+        message = str(exc.orig).lower()
+        if "locked" in message or "busy" in message or "lock timeout" in message:
+            return DATABASE_BUSY
+        if "disk is full" in message or "no space" in message:
+            return STORAGE_FULL
+        if "readonly" in message or "read-only" in message:
+            return STORAGE_UNWRITABLE
+        return DATABASE_UNAVAILABLE
+    if isinstance(exc, OSError) and exc.errno is not None:
+        if exc.errno in _DISK_FULL:
+            return STORAGE_FULL
+        if exc.errno in _NOT_WRITABLE:
+            return STORAGE_UNWRITABLE
+        return STORAGE_ERROR
+    return INTERNAL_ERROR
+
+
+def log_server_failure(failure: ServerFailure, exc: BaseException) -> None:
+    """One line each (an unexpected exception is re-raised by Starlette after the answer is
+    sent, so the server logs its traceback once)."""
+    if failure is INTERNAL_ERROR:
+        log.error("unexpected error answered with 500: %s: %s", type(exc).__name__, exc)
+    else:
+        log.warning("%s answered with %d: %s", failure.code, failure.status, exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

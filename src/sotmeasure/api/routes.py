@@ -42,6 +42,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such row (or not in the user's clinic)"},
     409: {"model": ErrorOut, "description": "conflicts with the stored state"},
     422: {"model": ErrorOut, "description": "invalid input: field errors, or one sentence"},
+    500: {"model": ErrorOut, "description": "internal or storage error (`code` says which)"},
+    503: {
+        "model": ErrorOut,
+        "description": "database busy or unreachable, data folder not "
+        "writable (`code`; Retry-After when trying again can help)",
+    },
 }
 
 

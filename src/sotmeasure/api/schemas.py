@@ -26,7 +26,7 @@ from sotmeasure.services.inputs import (
 )
 from sotmeasure.services.measurements import is_retryable, measurement_mode, stored_result
 from sotmeasure.store.accounts import MIN_PASSWORD_LENGTH
-from sotmeasure.store.models import Measurement, Phase, Role, Status
+from sotmeasure.store.models import Measurement, Phase, Recording, Role, Status
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
 
@@ -132,14 +132,32 @@ class VisitOut(_Out):
 # --- recordings and measurements ----------------------------------------------------------
 
 
-class RecordingOut(_Out):
+class RecordingOut(BaseModel):
+    """Shared bytes as one clinic sees them: its own file name and upload time only."""
+
     id: int
     sha256: str
     kind: str
     size_bytes: int
     media: dict[str, Any]
     source: str
-    created_at: datetime
+    client_filename: str | None = Field(description="The name this clinic uploaded it under.")
+    created_at: datetime | None = Field(description="When this clinic stored these bytes.")
+
+    @classmethod
+    def seen_by(cls, recording: Recording, clinic_id: int | None) -> RecordingOut:
+        """The recording with `clinic_id`'s link (None: the earliest link, admins)."""
+        link = recording.link_of(clinic_id)
+        return cls(
+            id=recording.id,
+            sha256=recording.sha256,
+            kind=recording.kind,
+            size_bytes=recording.size_bytes,
+            media=recording.media,
+            source=recording.source,
+            client_filename=link.client_filename if link else None,
+            created_at=link.uploaded_at if link else None,
+        )
 
 
 class MeasurementImport(_In):
@@ -212,7 +230,11 @@ class MeasurementOut(BaseModel):
             phase_changed_by_id=row.phase_changed_by_id,
             deleted_at=row.deleted_at,
             deleted_by_id=row.deleted_by_id,
-            recording=RecordingOut.model_validate(row.recording) if row.recording else None,
+            recording=(
+                RecordingOut.seen_by(row.recording, row.visit.patient.clinic_id)
+                if row.recording
+                else None
+            ),
             blocking=BlockingNotes(
                 blocks=row.blocking_blocks,
                 placement=row.blocking_placement,
@@ -307,9 +329,17 @@ class HealthOut(BaseModel):
 
 
 class ErrorOut(BaseModel):
-    """Every error answer: one sentence, or (invalid input) where and why each field failed."""
+    """Every error answer: one sentence, or (invalid input) where and why each field failed.
+
+    Failures of the server itself (database busy or unreachable, data disk full or not
+    writable, an unexpected error) also carry a stable machine-readable `code`."""
 
     detail: str | list[dict[str, Any]]
+    code: str | None = Field(
+        default=None,
+        description="On server-side failures only: database_busy, database_unavailable, "
+        "storage_full, storage_unwritable, storage_error, internal_error.",
+    )
 
 
 class RigCheckOut(BaseModel):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.jobs.limits import GuardedProgress
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.processing.params import checked_mode, rgb_from_hex, setup_toml
 from sotmeasure.processing.setup import (
@@ -35,6 +36,7 @@ from sotmeasure.processing.setup import (
     stored_version_files,
 )
 from sotmeasure.settings import Settings
+from sotmeasure.store.media_checks import LengthLimits, check_length, check_video
 from sotmeasure.store.models import SetupVersion
 
 #: The name other modules used for the setup's files (kept for the API's health check).
@@ -103,6 +105,9 @@ def measure_recording(
         )
     from sotmeasure.processing import measure_video
 
+    limits = LengthLimits(settings.max_recording_frames, settings.max_recording_s)
+    info = check_video(video, max_side_px=settings.max_video_side_px)
+    check_length(info, limits)  # before the pose model loads (cheap: container figures)
     setup = (
         LoadedSetup.from_settings(settings, mode=mode)
         if setup_files is None
@@ -121,7 +126,7 @@ def measure_recording(
         setup.layout,
         setup.profile,
         setup.params,
-        progress=progress,
+        progress=GuardedProgress(progress, info, limits, settings.measurement_time_limit_s),
         demo_calibration=setup.is_demo,
     )
     return result.to_record()

@@ -38,11 +38,13 @@ from sotmeasure.jobs.worker import MeasurementWorker, fail_interrupted
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
+from sotmeasure.store.accounts import user_for_token
 from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.job_queue import live_queue_workers, uses_job_queue
-from sotmeasure.store.media_checks import ZipLimits
+from sotmeasure.store.media_checks import LengthLimits, ZipLimits
 from sotmeasure.store.migrate import upgrade_head
 from sotmeasure.store.models import SetupVersion, User
+from sotmeasure.store.queueing import recording_exists
 from sotmeasure.store.recording_files import RecordingFiles
 from sotmeasure.store.scratch import recover_scratch
 
@@ -73,6 +75,16 @@ class AppContext:
             max_s=s.login_backoff_max_s,
         )
 
+    def token_is_valid(self, token: str) -> bool:
+        """Whether a bearer token (or the pages' login cookie) belongs to an active user."""
+        with self.sessions() as session:
+            return user_for_token(session, token) is not None
+
+    def recording_is_stored(self, sha256: str) -> bool:
+        """Whether a committed recording row points at these bytes (a fresh read)."""
+        with self.sessions() as session:
+            return recording_exists(session, sha256)
+
     def wake_worker(self) -> None:
         if self.worker is not None:
             self.worker.wake()
@@ -80,7 +92,9 @@ class AppContext:
 
 def build_context(settings: Settings) -> AppContext:
     """Engine, sessions and file store for `settings` (no connection is opened yet)."""
-    engine = make_engine(settings.effective_database_url)
+    engine = make_engine(
+        settings.effective_database_url, sqlite_busy_timeout_s=settings.sqlite_busy_timeout_s
+    )
     files = RecordingFiles(
         settings.recordings_dir,
         settings.tmp_dir,
@@ -91,6 +105,7 @@ def build_context(settings: Settings) -> AppContext:
             max_ratio=settings.max_zip_ratio,
         ),
         max_video_side_px=settings.max_video_side_px,
+        length_limits=LengthLimits(settings.max_recording_frames, settings.max_recording_s),
     )
     return AppContext(settings, engine, make_session_factory(engine), files)
 
@@ -144,6 +159,7 @@ def start(ctx: AppContext) -> None:
     ctx.settings.ensure_dirs()
     recover_scratch(ctx.settings.tmp_dir, ctx.settings.interrupted_dir)
     upgrade_head(ctx.engine)
+    ctx.files.sweep_unfinished(ctx.recording_is_stored)
     settings = ctx.settings
     if uses_queue(ctx):
         if settings.processing_workers > 0:

@@ -1,10 +1,5 @@
-"""Tables for the exports: clinical (with provenance) and de-identified research.
-
-The research table never contains names, birth dates, patient codes, database ids, e-mail
-addresses, calendar dates or file names. Subjects, sites and practitioners appear as keyed
-hashes (HMAC-SHA256) with a random key made for that one export, so ids cannot be linked
-across exports or back to the clinic's codes; time appears as days since the subject's
-first exported visit.
+"""Tables for the exports: the clinical one (with provenance), and the pieces the
+de-identified research table (services/research.py) shares with it.
 
 Both tables carry the visit's pre/post change on each of its rows (`visit_*` columns): the
 change post - pre with its 95% CI and the verdicts exactly as the visit page and
@@ -20,12 +15,9 @@ as a formula (CSV injection); numbers are never escaped.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 import json
-import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -70,7 +62,6 @@ def download_headers(name: str, fmt: Format) -> dict[str, str]:
 _ExportSelect = Select[Measurement, Visit, Patient, Clinic, User, Recording]
 
 NUMBER_COLUMNS = RESULT_NUMBER_COLUMNS
-_RESEARCH_DROPPED_PROVENANCE = ("path", "filename", "user", "host")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,22 +107,6 @@ def export_measurements(
         settings,
         include_frames=include_frames,
         include_identity=include_identity,
-    )
-    return encode(table, fmt)
-
-
-def export_research(
-    session: Session,
-    user: User,
-    flt: ExportFilter,
-    fmt: Format,
-    settings: Settings,
-    *,
-    include_frames: bool,
-) -> bytes:
-    """The de-identified export (a researcher's clinic when they have one, else all)."""
-    table = research_table(
-        session, flt, clinic_scope(user), settings, include_frames=include_frames
     )
     return encode(table, fmt)
 
@@ -186,7 +161,7 @@ def _visit_change(session: Session, settings: Settings, visit: Visit) -> _VisitC
     return _VisitChange(columns, frozenset({compared.pre_row.id, compared.post_row.id}))
 
 
-class _VisitChanges:
+class VisitChanges:
     """Each visit's change, computed once per export however many rows the visit has."""
 
     def __init__(self, session: Session, settings: Settings) -> None:
@@ -200,7 +175,7 @@ class _VisitChanges:
         return {**change.columns, "in_visit_comparison": measurement.id in change.compared_ids}
 
 
-def _json(value: Any) -> str | None:
+def to_json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
@@ -208,21 +183,17 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _provenance_columns(provenance: Any, *, research: bool) -> dict[str, str | None]:
+def _provenance_columns(provenance: Any) -> dict[str, str | None]:
     """Top-level provenance keys as `prov_<key>` text columns (nested values as JSON)."""
     if not isinstance(provenance, dict):
         return {}
-    out: dict[str, str | None] = {}
-    for key, value in provenance.items():
-        if research and any(word in key.lower() for word in _RESEARCH_DROPPED_PROVENANCE):
-            continue
-        if research and key.lower() in ("params", "parameters") and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if "path" not in k.lower()}
-        out[f"prov_{key}"] = value if isinstance(value, str) or value is None else _json(value)
-    return out
+    return {
+        f"prov_{key}": value if isinstance(value, str) or value is None else to_json(value)
+        for key, value in provenance.items()
+    }
 
 
-def _query(flt: ExportFilter, scope: int | None) -> _ExportSelect:
+def export_query(flt: ExportFilter, scope: int | None) -> _ExportSelect:
     practitioner = aliased(User)
     stmt: _ExportSelect = (
         select(Measurement, Visit, Patient, Clinic, practitioner, Recording)
@@ -251,15 +222,15 @@ def _query(flt: ExportFilter, scope: int | None) -> _ExportSelect:
     return stmt
 
 
-def _numbers(m: Measurement) -> dict[str, Any]:
+def measured_values(m: Measurement) -> dict[str, Any]:
     return {
         **{name: getattr(m, name) for name in NUMBER_COLUMNS},
         "short_side": m.short_side,
         "mode": measurement_mode(m),
         "calibration": m.calibration,
         "frames_used": _int_or_none(m.frames_used),
-        "frames_rejected_json": _json(m.frames_rejected),
-        "error_budget_json": _json(m.error_budget),
+        "frames_rejected_json": to_json(m.frames_rejected),
+        "error_budget_json": to_json(m.error_budget),
         "blocking_blocks": m.blocking_blocks,
         "blocking_placement": m.blocking_placement,
         "blocking_category": m.blocking_category,
@@ -267,11 +238,11 @@ def _numbers(m: Measurement) -> dict[str, Any]:
     }
 
 
-def _frames(m: Measurement) -> str | None:
+def frames_json(m: Measurement) -> str | None:
     """The per-frame values as stored (an import's own frame format is kept as it came)."""
     if not isinstance(m.result, dict):
         return None
-    return _json(ResultRecord.from_dict(m.result).to_dict().get("frames"))
+    return to_json(ResultRecord.from_dict(m.result).to_dict().get("frames"))
 
 
 def measurements_table(
@@ -285,9 +256,9 @@ def measurements_table(
 ) -> pd.DataFrame:
     """One row per measurement, with clinic, patient code, visit, practitioner, the visit's
     change and verdicts, provenance."""
-    changes = _VisitChanges(session, settings)
+    changes = VisitChanges(session, settings)
     rows: list[dict[str, Any]] = []
-    for m, v, p, c, practitioner, rec in session.execute(_query(flt, scope)):
+    for m, v, p, c, practitioner, rec in session.execute(export_query(flt, scope)):
         row: dict[str, Any] = {
             "measurement_id": m.id,
             "status": m.status,
@@ -308,68 +279,22 @@ def measurements_table(
             "phase": m.phase,
             "measured_phase": m.measured_phase or m.phase,
             "source": m.source,
-            **_numbers(m),
+            **measured_values(m),
             **changes.columns(v, m),
             "recording_sha256": rec.sha256 if rec else None,
             "created_at": m.created_at.isoformat(),
             "finished_at": m.finished_at.isoformat() if m.finished_at else None,
-            **_provenance_columns(m.provenance, research=False),
+            **_provenance_columns(m.provenance),
         }
         if include_frames:
-            row["frames_json"] = _frames(m)
+            row["frames_json"] = frames_json(m)
         rows.append(row)
-    return _frame(rows, ["measurement_id", "patient_code", "visit_date", "phase", *NUMBER_COLUMNS])
+    return export_table(
+        rows, ["measurement_id", "patient_code", "visit_date", "phase", *NUMBER_COLUMNS]
+    )
 
 
-def research_table(
-    session: Session,
-    flt: ExportFilter,
-    scope: int | None,
-    settings: Settings,
-    *,
-    include_frames: bool,
-) -> pd.DataFrame:
-    """De-identified: keyed-hash ids (new key per export), relative days, no identity; the
-    visit's change and verdicts like the clinical table."""
-    changes = _VisitChanges(session, settings)
-    key = secrets.token_bytes(32)
-    export_id = secrets.token_hex(8)
-
-    def ref(kind: str, value: int | None) -> str | None:
-        if value is None:
-            return None
-        return hmac.new(key, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()[:16]
-
-    fetched = list(session.execute(_query(replace(flt, only_done=True), scope)))
-    first_visit: dict[int, date] = {}
-    visit_numbers: dict[int, dict[int, int]] = {}
-    for _m, v, p, _c, _pr, _rec in fetched:
-        first_visit[p.id] = min(first_visit.get(p.id, v.visit_date), v.visit_date)
-        visits = visit_numbers.setdefault(p.id, {})
-        visits.setdefault(v.id, len(visits) + 1)  # rows come in visit-date order
-    rows: list[dict[str, Any]] = []
-    for m, v, p, c, practitioner, _rec in fetched:
-        row: dict[str, Any] = {
-            "export_id": export_id,
-            "subject_ref": ref("patient", p.id),
-            "site_ref": ref("clinic", c.id),
-            "practitioner_ref": ref("user", practitioner.id if practitioner else None),
-            "visit_ref": ref("visit", v.id),
-            "visit_number": visit_numbers[p.id][v.id],
-            "days_since_first_visit": (v.visit_date - first_visit[p.id]).days,
-            "phase": m.phase,
-            "source": m.source,
-            **_numbers(m),
-            **changes.columns(v, m),
-            **_provenance_columns(m.provenance, research=True),
-        }
-        if include_frames:
-            row["frames_json"] = _frames(m)
-        rows.append(row)
-    return _frame(rows, ["export_id", "subject_ref", "visit_number", "phase", *NUMBER_COLUMNS])
-
-
-def _frame(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame:
+def export_table(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame(columns=empty_columns)
     frame = pd.DataFrame(rows)

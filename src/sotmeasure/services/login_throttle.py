@@ -10,6 +10,12 @@ beyond the free ones), capped at `max`. A locked key is answered 429 with Retry-
 without checking the password. A successful login clears the account's counter (not the
 address's: one good password must not unlock a flood from that address). Keys idle for
 longer than `max` are forgotten, so memory stays bounded by recent attackers.
+
+Checks in progress count too (`begin` ... `end`): a key may have only as many password
+checks running as it has free failures left (at least one), and the whole server at most
+`max_in_flight`; beyond that a login is answered 429 (Retry-After 1 s) at once. Otherwise
+50 simultaneous wrong passwords all pass the counter before the first one fails, and wait
+for argon2 in the thread pool that every other request needs.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,6 +43,7 @@ class LoginThrottle:
         free_per_address: int,
         base_s: float,
         max_s: float,
+        max_in_flight: int = 8,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._free = {"account": free_per_account, "address": free_per_address}
@@ -44,6 +52,9 @@ class LoginThrottle:
         self._clock = clock
         self._entries: dict[tuple[str, str], _Entry] = {}
         self._lock = threading.Lock()
+        self._in_flight: Counter[tuple[str, str]] = Counter()
+        self._max_in_flight = max_in_flight
+        self._in_flight_total = 0
 
     @staticmethod
     def _keys(email: str, address: str | None) -> list[tuple[str, str]]:
@@ -63,6 +74,36 @@ class LoginThrottle:
                 if (entry := self._entries.get(key)) is not None and entry.locked_until > now
             ]
         return max(1, math.ceil(max(waits))) if waits else None
+
+    def begin(self, email: str, address: str | None) -> int | None:
+        """Claim a password check: None when it may run now (then call `end` after it),
+        else the whole seconds to wait (answer 429)."""
+        wait = self.retry_after_s(email, address)
+        if wait is not None:
+            return wait
+        keys = self._keys(email, address)
+        with self._lock:
+            if self._in_flight_total >= self._max_in_flight or any(
+                self._in_flight[key] >= self._allowed_in_flight(key) for key in keys
+            ):
+                return 1
+            for key in keys:
+                self._in_flight[key] += 1
+            self._in_flight_total += 1
+        return None
+
+    def end(self, email: str, address: str | None) -> None:
+        """The password check claimed by `begin` is over (before `failed`/`succeeded`)."""
+        with self._lock:
+            self._in_flight_total -= 1
+            for key in self._keys(email, address):
+                self._in_flight[key] -= 1
+                if self._in_flight[key] <= 0:
+                    del self._in_flight[key]
+
+    def _allowed_in_flight(self, key: tuple[str, str]) -> int:
+        entry = self._entries.get(key)
+        return max(1, self._free[key[0]] - (entry.failures if entry else 0))
 
     def failed(self, email: str, address: str | None) -> None:
         now = self._clock()

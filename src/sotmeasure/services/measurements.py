@@ -21,14 +21,13 @@ from sotmeasure.jobs.results import apply_result, clear_result
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.context import AppContext
-from sotmeasure.services.errors import ConflictError
+from sotmeasure.services.errors import ConflictError, NotFoundError
 from sotmeasure.services.inputs import BlockingNotes, MeasurementUpdate, ResultPayload
 from sotmeasure.services.setups import version_for_visit
 from sotmeasure.settings import Settings
 from sotmeasure.store import queueing
 from sotmeasure.store.job_queue import defer_measurement
 from sotmeasure.store.models import Measurement, Mode, Phase, Source, Status, User, Visit
-from sotmeasure.store.recording_files import StoredRecording
 from sotmeasure.store.types import utcnow
 
 _CLIENT_NAME_MAX = 255
@@ -95,33 +94,34 @@ def queue_upload(
     """Store an uploaded video or zipped recording and queue its measurement (committed)."""
     visit = get_visit(session, user, visit_id)
     session.commit()  # hold no database transaction while the file is copied and checked
-    stored = ctx.files.store_stream(stream)
-    recording = queueing.recording_row(
-        session,
-        stored,
-        source=Source.UPLOAD,
-        client_filename=display_name(filename),
-        user_id=user.id,
-    )
-    row = queueing.queue_measurement(
-        session,
-        visit_id=visit.id,
-        recording=recording,
-        phase=phase.value,
-        mode=mode.value,
-        source=Source.UPLOAD,
-        user_id=user.id,
-        blocking=blocking,
-        setup_version_id=_version_id(session, visit),
-    )
-    session.commit()
+    with ctx.files.store(stream, is_referenced=ctx.recording_is_stored) as stored:
+        recording = queueing.recording_row(
+            session,
+            stored,
+            source=Source.UPLOAD,
+            clinic_id=visit.patient.clinic_id,
+            client_filename=display_name(filename),
+            user_id=user.id,
+        )
+        row = queueing.queue_measurement(
+            session,
+            visit_id=visit.id,
+            recording=recording,
+            phase=phase.value,
+            mode=mode.value,
+            source=Source.UPLOAD,
+            user_id=user.id,
+            blocking=blocking,
+            setup_version_id=_version_id(session, visit),
+        )
+        session.commit()
     ctx.wake_worker()
     return row
 
 
 def queue_capture(
     ctx: AppContext,
-    stored: StoredRecording,
+    stream: BinaryIO,
     *,
     visit_id: int,
     phase: Phase,
@@ -130,13 +130,22 @@ def queue_capture(
     source_label: str,
     blocking: queueing.BlockingNotes,
 ) -> int:
-    """The recording row of a live capture (reused for the same bytes) and a pending
-    measurement, in one transaction; wakes the worker; returns the measurement id."""
-    with ctx.sessions() as session, session.begin():
+    """Store a live capture's zipped recording, its recording row (reused for the same
+    bytes) and a pending measurement, in one transaction; wakes the worker; returns the
+    measurement id."""
+    with (
+        ctx.files.store(stream, is_referenced=ctx.recording_is_stored) as stored,
+        ctx.sessions() as session,
+        session.begin(),
+    ):
+        visit = session.get(Visit, visit_id)
+        if visit is None:  # erased while the capture ran
+            raise NotFoundError("visit")
         recording = queueing.recording_row(
             session,
             stored,
             source=Source.CAPTURE,
+            clinic_id=visit.patient.clinic_id,
             client_filename=f"live capture ({source_label})"[:_CLIENT_NAME_MAX],
             user_id=user_id,
         )

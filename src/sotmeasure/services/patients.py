@@ -81,12 +81,6 @@ def update_patient(session: Session, user: User, patient_id: int, body: PatientU
     return patient
 
 
-def delete_patient(session: Session, user: User, patient_id: int) -> None:
-    """Delete a patient with every visit and measurement (recording files stay)."""
-    session.delete(get_patient(session, user, patient_id))
-    session.commit()
-
-
 @dataclass(frozen=True, slots=True)
 class PatientSummary:
     """One line of the patients page: the patient, how many visits, the last visit date."""

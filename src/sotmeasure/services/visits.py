@@ -72,12 +72,6 @@ def update_visit(session: Session, user: User, visit_id: int, body: VisitUpdate)
     return visit
 
 
-def delete_visit(session: Session, user: User, visit_id: int) -> None:
-    """Delete a visit and its measurements (recording files stay)."""
-    session.delete(get_visit(session, user, visit_id))
-    session.commit()
-
-
 def visit_measurements(
     session: Session, visit_id: int, *, include_deleted: bool = False
 ) -> list[Measurement]:

@@ -9,7 +9,9 @@ password or token.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
+import threading
 import unicodedata
 from datetime import datetime, timedelta
 
@@ -19,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.store.engine import lock_for_write
 from sotmeasure.store.models import AuthToken, Clinic, Role, User
 from sotmeasure.store.types import utcnow
 
@@ -29,6 +32,12 @@ class AccountError(SotmeasureError):
     """A user or clinic cannot be created or changed as asked."""
 
 
+#: argon2id takes ~64 MiB and one core per hash: hashes run on at most half the cores at
+#: once, so a flood of logins queues here instead of holding gigabytes, and the other
+#: cores stay free for everyone else's requests (no database lock is held meanwhile).
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // 2))
+
+
 def _hasher() -> PasswordHasher:
     return PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -37,7 +46,8 @@ def hash_password(password: str) -> str:
     """argon2id hash of a password that meets the minimum length."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher().hash(password)
+    with _HASH_SLOTS:
+        return _hasher().hash(password)
 
 
 # A real hash to verify against when the user does not exist, so that a login for an
@@ -48,7 +58,8 @@ _DUMMY_HASH = PasswordHasher().hash("not-a-real-password-0123456789")
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; always spends one argon2 verification."""
     try:
-        return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        with _HASH_SLOTS:
+            return _hasher().verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -171,8 +182,10 @@ LAST_ADMIN = (
 
 
 def other_active_admins(session: Session, user_id: int) -> int:
-    """How many active admins there are besides `user_id` (rows locked on PostgreSQL, so two
-    admins demoting each other at once cannot both succeed)."""
+    """How many active admins there are besides `user_id` (the write lock taken first on
+    SQLite, rows locked on PostgreSQL, so two admins demoting each other at once cannot both
+    succeed)."""
+    lock_for_write(session)
     rows = session.scalars(
         select(User.id)
         .where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != user_id)

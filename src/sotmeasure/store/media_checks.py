@@ -61,6 +61,39 @@ class VideoInfo:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class LengthLimits:
+    """The longest recording this installation measures (settings: max_recording_s,
+    max_recording_frames): one worker must not be blocked for every clinic by one file."""
+
+    max_frames: int
+    max_duration_s: float
+
+
+class RecordingTooLongError(UploadRejectedError):
+    """The recording is longer than the installation measures (HTTP 422)."""
+
+
+def check_length(info: VideoInfo, limits: LengthLimits) -> None:
+    """Refuse a video whose container says it is too long (no frame is decoded for this).
+
+    Some containers state no frame count (OpenCV then reports none or an estimate); such a
+    video passes here and the measurement stops at the same limits while it streams."""
+    if info.frame_count > limits.max_frames:
+        raise RecordingTooLongError(
+            f"the recording has {info.frame_count} frames; this installation measures "
+            f"recordings of at most {limits.max_frames} frames (SOTMEASURE_MAX_RECORDING_FRAMES)"
+        )
+    if info.fps > 0 and info.frame_count > 1:
+        seconds = info.frame_count / info.fps
+        if seconds > limits.max_duration_s:
+            raise RecordingTooLongError(
+                f"the recording is {seconds:.1f} s long; this installation measures recordings "
+                f"of at most {limits.max_duration_s:g} s (SOTMEASURE_MAX_RECORDING_S): "
+                "upload the still part around the measurement"
+            )
+
+
 def sniff_kind(head: bytes) -> tuple[str, str]:
     """(kind, file suffix) from the first bytes: ("video", ".mp4") or ("recording_zip", ".zip")."""
     if head.startswith(b"PK\x03\x04"):

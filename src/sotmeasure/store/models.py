@@ -233,7 +233,12 @@ class Visit(Base):
 
 
 class Recording(Base):
-    """A stored upload or capture. The file name under data_dir is derived from sha256 only."""
+    """Stored bytes (an upload or a capture), shared by content: one row per sha256.
+
+    The file name under data_dir is derived from sha256 only. Who uploaded it, under which
+    name and when is per clinic (RecordingLink), so that two clinics storing the same bytes
+    never see each other's names or times; `created_at` (first stored) is never shown.
+    """
 
     __tablename__ = "recordings"
 
@@ -244,7 +249,69 @@ class Recording(Base):
     size_bytes: Mapped[int] = mapped_column(Integer)
     media: Mapped[dict[str, Any]] = mapped_column(default=dict)  # width, height, fps, frames
     source: Mapped[str] = mapped_column(String(20))  # Source.UPLOAD | Source.CAPTURE
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    links: Mapped[list[RecordingLink]] = relationship(
+        order_by="(RecordingLink.uploaded_at, RecordingLink.id)",
+        viewonly=True,
+    )
+
+    def link_of(self, clinic_id: int | None) -> RecordingLink | None:
+        """The clinic's link (name, uploader, time); None = the earliest (admins' view)."""
+        for link in self.links:
+            if clinic_id is None or link.clinic_id == clinic_id:
+                return link
+        return None
+
+
+class RecordingLink(Base):
+    """One clinic's claim on shared recording bytes: its own file name, uploader and time.
+
+    Erasure removes a clinic's link when none of its measurements uses the bytes any more,
+    and the bytes themselves when no measurement of any clinic does (services/erasure.py).
+    """
+
+    __tablename__ = "recording_links"
+    __table_args__ = (
+        UniqueConstraint("recording_id", "clinic_id", name="uq_recording_links_recording_clinic"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(
+        ForeignKey("recordings.id", ondelete="CASCADE"), index=True
+    )
+    clinic_id: Mapped[int] = mapped_column(
+        ForeignKey("clinics.id", ondelete="RESTRICT"), index=True
+    )
     client_filename: Mapped[str | None] = mapped_column(String(255))  # display only
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what to which row, when: ids and counts only, never patient data."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # a user id, kept if the user goes
+    action: Mapped[str] = mapped_column(String(40))  # e.g. "patient.erased"
+    target_kind: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)  # ids and counts only
+
+
+class ResearchStudy(Base):
+    """A study of the research export: its secret keys the pseudonymous ids (HMAC), so the
+    same patient keeps the same id across the study's exports. The secret never leaves
+    the server."""
+
+    __tablename__ = "research_studies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_hex: Mapped[str] = mapped_column(String(64))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sotmeasure.store.job_queue import defer_measurement
-from sotmeasure.store.models import Measurement, Recording, Source, Status
+from sotmeasure.store.models import Measurement, Recording, RecordingLink, Source, Status
 from sotmeasure.store.recording_files import StoredRecording
 
 
@@ -30,15 +30,30 @@ class BlockingNotes:
     category: str | None = None
 
 
+def recording_exists(session: Session, sha256: str) -> bool:
+    """Whether a recording row for these bytes is committed."""
+    return session.scalar(select(Recording.id).where(Recording.sha256 == sha256)) is not None
+
+
 def recording_row(
     session: Session,
     stored: StoredRecording,
     *,
     source: Source,
+    clinic_id: int,
     client_filename: str | None,
     user_id: int | None,
 ) -> Recording:
-    """The row for these bytes: the existing one (same sha256) or a new one, race-safe."""
+    """The row for these bytes (the existing one, same sha256, or a new one, race-safe),
+    linked to the clinic with the clinic's own file name, uploader and time."""
+    recording = _shared_row(session, stored, source)
+    link_recording(
+        session, recording, clinic_id=clinic_id, client_filename=client_filename, user_id=user_id
+    )
+    return recording
+
+
+def _shared_row(session: Session, stored: StoredRecording, source: Source) -> Recording:
     existing = session.scalar(select(Recording).where(Recording.sha256 == stored.sha256))
     if existing is not None:
         return existing
@@ -49,8 +64,6 @@ def recording_row(
         size_bytes=stored.size_bytes,
         media=stored.media,
         source=source.value,
-        client_filename=client_filename,
-        created_by_id=user_id,
     )
     try:
         with session.begin_nested():
@@ -61,6 +74,38 @@ def recording_row(
             raise
         return existing
     return row
+
+
+def link_recording(
+    session: Session,
+    recording: Recording,
+    *,
+    clinic_id: int,
+    client_filename: str | None,
+    user_id: int | None,
+) -> RecordingLink:
+    """The clinic's link to the bytes: the first upload's name and time stay (race-safe)."""
+    query = select(RecordingLink).where(
+        RecordingLink.recording_id == recording.id, RecordingLink.clinic_id == clinic_id
+    )
+    existing = session.scalar(query)
+    if existing is not None:
+        return existing
+    link = RecordingLink(
+        recording_id=recording.id,
+        clinic_id=clinic_id,
+        client_filename=client_filename,
+        uploaded_by_id=user_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(link)
+    except IntegrityError:  # the same clinic stored the same bytes at the same moment
+        existing = session.scalar(query)
+        if existing is None:
+            raise
+        return existing
+    return link
 
 
 def queue_measurement(

@@ -65,6 +65,7 @@ class CaptureJob:
     visit_id: int
     phase: Phase
     user_id: int
+    clinic_id: int  # the visit's clinic: the camera is that clinic's while it records
     source_label: str
     seconds: float
     state: CaptureState = CaptureState.CAPTURING
@@ -160,6 +161,7 @@ def new_job(
     visit_id: int,
     phase: Phase,
     user_id: int,
+    clinic_id: int,
     spec: LiveSpec,
     seconds: float,
     blocking: dict[str, str | None],
@@ -170,6 +172,7 @@ def new_job(
         visit_id=visit_id,
         phase=phase,
         user_id=user_id,
+        clinic_id=clinic_id,
         source_label=spec.label,
         seconds=seconds,
         blocking=blocking,
@@ -189,7 +192,7 @@ def _record(job: CaptureJob, spec: LiveSpec, hub: LiveHub, folder: Path) -> int:
             fps = source.info.fps or 30.0
             rec = record_from_source(source, folder, seconds=job.seconds, progress=progress)
         return rec.frame_count
-    camera = hub.camera(spec)
+    camera = hub.camera(spec, job.clinic_id)
     camera.pause_analysis(True)  # leave the CPU to the recorder (resumed by run_capture)
     with camera.held():
         sink: queue.Queue[SinkItem] = queue.Queue(maxsize=1000)
@@ -248,29 +251,22 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         archive = scratch / "capture.zip"
         _zip_folder(folder, archive)
         with archive.open("rb") as fh:
-            stored = ctx.files.store_stream(fh)
-        job.measurement_id = queue_capture(
-            ctx,
-            stored,
-            visit_id=job.visit_id,
-            phase=job.phase,
-            mode=job.mode,
-            user_id=job.user_id,
-            source_label=job.source_label,
-            blocking=BlockingNotes(
-                job.blocking.get("blocks"),
-                job.blocking.get("placement"),
-                job.blocking.get("category"),
-            ),
-        )
+            job.measurement_id = queue_capture(
+                ctx,
+                fh,
+                visit_id=job.visit_id,
+                phase=job.phase,
+                mode=job.mode,
+                user_id=job.user_id,
+                source_label=job.source_label,
+                blocking=BlockingNotes(
+                    job.blocking.get("blocks"),
+                    job.blocking.get("placement"),
+                    job.blocking.get("category"),
+                ),
+            )
         outcome = (CaptureState.QUEUED, "recorded; measuring")
-        log.info(
-            "capture %s: %d frames stored as recording %s, measurement %d",
-            job.id,
-            frames,
-            stored.sha256[:12],
-            job.measurement_id,
-        )
+        log.info("capture %s: %d frames stored, measurement %d", job.id, frames, job.measurement_id)
     except SotmeasureError as exc:
         outcome = (
             CaptureState.FAILED,
@@ -285,11 +281,23 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         )
         log.exception("capture %s failed", job.id)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        # The scratch folder goes first: a page (or test) that sees the final state must
+        # never find the capture's files still on disk.
+        _remove_scratch(scratch)
         for camera in {id(c): c for c in (paused, hub.current()) if c is not None}.values():
             camera.pause_analysis(False)
         job.message = outcome[1]
         job.state = outcome[0]
+
+
+def _remove_scratch(scratch: Path) -> None:
+    """Remove a capture's scratch folder; a failure is logged (start-up recovery retries)."""
+    try:
+        shutil.rmtree(scratch)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        log.exception("could not remove the capture folder %s", scratch)
 
 
 def start_capture(

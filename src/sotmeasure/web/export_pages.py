@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from sotmeasure.services import exports
+from sotmeasure.services import exports, research
 from sotmeasure.services import patients as patient_service
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import InvalidInputError, NotFoundError
@@ -90,7 +90,7 @@ def _download(
             only_done=not _flag(all_statuses),
         )
         if kind == "research":
-            data = exports.export_research(
+            data = research.export_research(
                 session, user, flt, fmt, ctx.settings, include_frames=_flag(frames)
             )
         else:

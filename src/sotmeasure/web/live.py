@@ -57,8 +57,12 @@ class LiveCamera:
         pose_hz: float,
         idle_stop_s: float,
         opener: Opener = open_live,
+        clinic_id: int | None = None,
     ) -> None:
         self.spec = spec
+        #: The clinic whose user started the camera (None: an admin); only its users
+        #: (and admins) may watch it or record from it while it runs.
+        self.clinic_id = clinic_id
         self._opener = opener
         self._analyser_factory = analyser_factory
         self._pose_period_s = 1.0 / pose_hz
@@ -80,6 +84,17 @@ class LiveCamera:
     @property
     def running(self) -> bool:
         return any(t.is_alive() for t in self._threads)
+
+    @property
+    def busy(self) -> bool:
+        """Running or held: a clinic is using it (a stopped, idle camera is free)."""
+        with self._lock:
+            holders = self._holders
+        return not self.stopped and (self.running or holders > 0)
+
+    def watchable_by(self, clinic_id: int | None) -> bool:
+        """May a user of `clinic_id` (None: an admin) see this camera's frames?"""
+        return clinic_id is None or clinic_id == self.clinic_id
 
     @property
     def stopped(self) -> bool:
@@ -251,6 +266,13 @@ class LiveCamera:
                 analyser.close()
 
 
+CAMERA_TAKEN = "the live camera is in use by another clinic: try again when it is free"
+
+
+class LiveCameraTakenError(SotmeasureError):
+    """The server's camera is in use by another clinic (HTTP 403)."""
+
+
 class LiveHub:
     """The one running camera of this app, by source."""
 
@@ -269,18 +291,27 @@ class LiveHub:
         self._lock = threading.Lock()
         self._camera: LiveCamera | None = None
 
-    def camera(self, spec: LiveSpec) -> LiveCamera:
-        """The camera for `spec`, replacing (stopping) one for another source."""
+    def camera(self, spec: LiveSpec, clinic_id: int | None) -> LiveCamera:
+        """The camera for `spec` as a user of `clinic_id` (None: an admin) may use it.
+
+        The camera shows a patient of the clinic that started it: while it is busy, a user
+        of another clinic is refused (LiveCameraTakenError). Otherwise a camera for another
+        source or another clinic replaces (stops) the current one, so no frame of one
+        clinic's patient is ever shown to another.
+        """
         with self._lock:
             current = self._camera
-            if current is not None and current.spec == spec:
+            if current is not None and current.spec == spec and current.watchable_by(clinic_id):
                 return current
+            if current is not None and current.busy and not current.watchable_by(clinic_id):
+                raise LiveCameraTakenError(CAMERA_TAKEN)
             self._camera = LiveCamera(
                 spec,
                 self._factory,
                 pose_hz=self._pose_hz,
                 idle_stop_s=self._idle_stop_s,
                 opener=self._opener,
+                clinic_id=clinic_id,
             )
         if current is not None:
             current.stop()

@@ -12,13 +12,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.services.access import clinic_scope
 from sotmeasure.store.models import Phase
-from sotmeasure.web.live import LiveCamera
+from sotmeasure.web.live import CAMERA_TAKEN, LiveCamera, LiveCameraTakenError
 from sotmeasure.web.overlay import draw_live, encode_jpeg, message_card
 from sotmeasure.web.session import require_page_user
 from sotmeasure.web.sources import resolve_live_spec
@@ -75,7 +76,8 @@ async def _frames(camera: LiveCamera, web: WebState, note: str) -> AsyncIterator
 
 @router.get("/stream.mjpg")
 def stream(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> StreamingResponse:
-    require_page_user(ctx, request)
+    """The preview of the clinic that started the camera; 403 for another clinic's user."""
+    clinic = clinic_scope(require_page_user(ctx, request))
     try:
         spec = resolve_live_spec(ctx.settings.camera_source, phase)
     except SotmeasureError as exc:
@@ -88,7 +90,10 @@ def stream(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> St
         return StreamingResponse(
             once(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}"
         )
-    camera = web.hub.camera(spec)
+    try:
+        camera = web.hub.camera(spec, clinic)
+    except LiveCameraTakenError as exc:
+        raise HTTPException(403, str(exc)) from None
     return StreamingResponse(
         _frames(camera, web, spec.label),
         media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
@@ -99,7 +104,7 @@ def stream(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> St
 @router.get("/status.json")
 def status(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> JSONResponse:
     """Source, whether it runs, its error, and the latest quality word and live numbers."""
-    require_page_user(ctx, request)
+    clinic = clinic_scope(require_page_user(ctx, request))
     body: dict[str, object] = {"phase": phase, "capture_active": web.captures.any_active()}
     try:
         spec = resolve_live_spec(ctx.settings.camera_source, phase)
@@ -109,7 +114,9 @@ def status(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> JS
     camera = web.hub.current()
     body["source"] = spec.label
     body["demo"] = spec.is_demo
-    if camera is None or camera.spec != spec:
+    if camera is not None and camera.busy and not camera.watchable_by(clinic):
+        body.update(running=False, error=CAMERA_TAKEN, reading=None, in_use_by_other_clinic=True)
+    elif camera is None or camera.spec != spec or not camera.watchable_by(clinic):
         body.update(running=False, error=None, reading=None)
     else:
         _frame, reading, error = camera.snapshot()

@@ -105,7 +105,7 @@ async def login(
     lifetime = timedelta(minutes=ctx.settings.token_lifetime_minutes)
     throttle = ctx.login_throttle
     address = request.client.host if request.client else None
-    wait_s = throttle.retry_after_s(email, address)
+    wait_s = throttle.begin(email, address)
     if wait_s is not None:
         page = _render(
             web,
@@ -128,7 +128,10 @@ async def login(
             session.commit()
             return token
 
-    token = await run_in_threadpool(_issue)
+    try:
+        token = await run_in_threadpool(_issue)
+    finally:
+        throttle.end(email, address)
     if token is None:
         throttle.failed(email, address)
         return _render(
@@ -384,12 +387,14 @@ def capture(
     """Start recording a window for `phase`; answers 202 with the job to poll (409 if busy)."""
     with ctx.sessions() as session:
         visit = get_visit(session, user, visit_id)
+        clinic_id = visit.patient.clinic_id  # the camera is this clinic's while it records
     try:
         spec = resolve_live_spec(ctx.settings.camera_source, phase)
         job = new_job(
             visit.id,
             phase,
             user.id,
+            clinic_id,
             spec,
             web.web.capture_seconds,
             {

@@ -79,7 +79,7 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
     if rec is None:
         raise ReportFrameError("this measurement has no stored recording to show")
     # The caption names the phase, so a relabelled measurement gets a new picture.
-    cache = ctx.settings.data_dir / "web-cache" / f"m{row.id}-{row.phase}-{rec.sha256[:16]}.png"
+    cache = ctx.settings.report_cache_dir / f"m{row.id}-{row.phase}-{rec.sha256[:16]}.png"
     if cache.is_file():
         return cache.read_bytes()
     result = stored_result(row)

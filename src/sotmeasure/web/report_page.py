@@ -40,7 +40,12 @@ from sotmeasure.web.landmark_pages import assisted_view
 from sotmeasure.web.report_frames import annotated_frame_png
 from sotmeasure.web.session import require_page_user, same_origin
 from sotmeasure.web.state import STATIC_DIR, Ctx, Web, WebState
-from sotmeasure.web.views import comparison_view, phase_view, provenance_items
+from sotmeasure.web.views import (
+    captured_from_demo_source,
+    comparison_view,
+    phase_view,
+    provenance_items,
+)
 
 router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(same_origin)])
 
@@ -76,8 +81,7 @@ def _phase(ctx: AppContext, session: Session, row: Measurement, inline: bool) ->
         "budget": budget_sentences(result),
         "provenance": provenance_items(row),
         "frame_src": _frame_src(ctx, row, inline),
-        "demo": row.recording is not None
-        and "demo source" in (row.recording.client_filename or ""),
+        "demo": captured_from_demo_source(row),
         "window": f"{result.window_start_s or 0:.1f}–{result.window_end_s or 0:.1f} s",
     }
 

@@ -194,14 +194,20 @@ def provenance_items(row: Measurement) -> list[tuple[str, str]]:
     return items
 
 
+def captured_from_demo_source(row: Measurement) -> bool:
+    """True when the clinic's own link says the recording came from the demo camera."""
+    rec = row.recording
+    link = rec.link_of(row.visit.patient.clinic_id) if rec is not None else None
+    return link is not None and "demo source" in (link.client_filename or "")
+
+
 def _recording_text(row: Measurement) -> str:
     rec = row.recording
     if rec is None:
         return f"none (source: {row.source})"
-    return (
-        f"#{rec.id}, {rec.source}, {rec.client_filename or rec.stored_name}, "
-        f"sha256 {rec.sha256[:16]}"
-    )
+    link = rec.link_of(row.visit.patient.clinic_id)  # this clinic's name, never another's
+    name = link.client_filename if link and link.client_filename else rec.stored_name
+    return f"#{rec.id}, {rec.source}, {name}, sha256 {rec.sha256[:16]}"
 
 
 def verdict_sentence(

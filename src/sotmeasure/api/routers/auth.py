@@ -69,7 +69,7 @@ async def login(request: Request, ctx: Ctx) -> TokenOut:
     creds = await _credentials(request)
     throttle = ctx.login_throttle
     address = request.client.host if request.client else None
-    wait_s = throttle.retry_after_s(creds.email, address)
+    wait_s = throttle.begin(creds.email, address)
     if wait_s is not None:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
@@ -87,7 +87,10 @@ async def login(request: Request, ctx: Ctx) -> TokenOut:
             session.commit()
             return TokenOut(access_token=token, expires_at=expires_at)
 
-    issued = await run_in_threadpool(_issue)  # argon2 is CPU-bound: keep it off the loop
+    try:
+        issued = await run_in_threadpool(_issue)  # argon2 is CPU-bound: keep it off the loop
+    finally:
+        throttle.end(creds.email, address)
     if issued is None:
         throttle.failed(creds.email, address)
         raise HTTPException(

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from sotmeasure.api.deps import ClinicalUser, Ctx, CurrentUser, DbSession
-from sotmeasure.services import exports
+from sotmeasure.services import exports, research
 from sotmeasure.services.exports import Format
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -64,11 +64,19 @@ def export_research(
     date_from: date | None = None,
     date_to: date | None = None,
     frames: Annotated[bool, Query(description="Add per-frame values (JSON column).")] = False,
+    study: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="A study name: references stay the same in every export of the study "
+            "(keyed with the study's server-side secret); without it, new ones per export.",
+        ),
+    ] = None,
 ) -> Response:
-    """De-identified finished measurements: hashed ids (new per export), no names or dates."""
+    """De-identified finished measurements: keyed-hash ids, relative days, no names,
+    dates, file names or recording hashes (docs/api.md, "Research export")."""
     flt = exports.export_filter(clinic_id, None, practitioner_id, date_from, date_to)
-    return _file(
-        exports.export_research(session, user, flt, fmt, ctx.settings, include_frames=frames),
-        "research",
-        fmt,
+    data = research.export_research(
+        session, user, flt, fmt, ctx.settings, include_frames=frames, study=study
     )
+    return _file(data, "research", fmt)

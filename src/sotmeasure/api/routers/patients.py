@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sotmeasure.api.deps import ClinicalUser, DbSession
+from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
 from sotmeasure.api.schemas import PatientCreate, PatientOut, PatientUpdate
-from sotmeasure.services import patients
+from sotmeasure.services import erasure, patients
 from sotmeasure.services.access import get_patient
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -46,6 +46,8 @@ def update_patient(
 
 
 @router.delete("/{patient_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_patient(patient_id: int, user: ClinicalUser, session: DbSession) -> None:
-    """Delete a patient with every visit and measurement (recording files stay)."""
-    patients.delete_patient(session, user, patient_id)
+def delete_patient(patient_id: int, ctx: Ctx, user: ClinicalUser, session: DbSession) -> None:
+    """Erase a patient: every visit and measurement, and the recordings (rows and files)
+    no other measurement uses; 409 while one of them is being processed (docs/api.md,
+    "Erasure")."""
+    erasure.erase_patient(ctx, session, user, patient_id)

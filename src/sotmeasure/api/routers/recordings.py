@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse
 
 from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
 from sotmeasure.api.schemas import MeasurementOut, RecordingOut
-from sotmeasure.services.access import get_recording
+from sotmeasure.services.access import clinic_scope, get_recording
 from sotmeasure.services.errors import NotFoundError
 from sotmeasure.services.measurements import default_mode, queue_upload
 from sotmeasure.store.models import Mode, Phase
@@ -65,7 +65,8 @@ def upload_recording(
 
 @router.get("/recordings/{recording_id}", response_model=RecordingOut)
 def read_recording(recording_id: int, user: ClinicalUser, session: DbSession) -> RecordingOut:
-    return RecordingOut.model_validate(get_recording(session, user, recording_id))
+    """The recording as the user's clinic sees it (its own file name and upload time)."""
+    return RecordingOut.seen_by(get_recording(session, user, recording_id), clinic_scope(user))
 
 
 @router.get("/recordings/{recording_id}/file", response_class=FileResponse)

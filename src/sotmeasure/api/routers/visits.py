@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from sotmeasure.api.deps import ClinicalUser, DbSession
+from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
 from sotmeasure.api.schemas import VisitCreate, VisitOut, VisitUpdate
-from sotmeasure.services import visits
+from sotmeasure.services import erasure, visits
 from sotmeasure.services.access import get_visit
 
 router = APIRouter(tags=["visits"])
@@ -50,6 +50,6 @@ def update_visit(
 
 
 @router.delete("/visits/{visit_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_visit(visit_id: int, user: ClinicalUser, session: DbSession) -> None:
-    """Delete a visit and its measurements (recording files stay)."""
-    visits.delete_visit(session, user, visit_id)
+def delete_visit(visit_id: int, ctx: Ctx, user: ClinicalUser, session: DbSession) -> None:
+    """Erase a visit, its measurements and the recordings no other measurement uses."""
+    erasure.erase_visit(ctx, session, user, visit_id)

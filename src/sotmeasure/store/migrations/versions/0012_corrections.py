@@ -1,7 +1,7 @@
 """Corrections and mode per measurement: soft delete, relabel, the mode a row was measured in.
 
-Revision ID: 0011_corrections
-Revises: 0010_job_queue
+Revision ID: 0012_corrections
+Revises: 0011_privacy
 Create Date: 2026-12-06 19:55:00
 
 Old rows stay valid: every new column is nullable. A finished row's `mode` is filled from
@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_corrections"
-down_revision = "0010_job_queue"
+revision = "0012_corrections"
+down_revision = "0011_privacy"
 branch_labels = None
 depends_on = None
 
