@@ -153,13 +153,19 @@ def test_deleting_a_patient_erases_recordings_only_it_used(
     for identifying in ("ERASE-A", "Ada", "1980", ".mp4", own_m["recording"]["sha256"]):
         assert identifying not in logged
 
-    # when clinic B's last use goes too, the shared bytes are erased
+    # deleting clinic B's measurement is a soft delete (kept for audit): the bytes stay
     assert client.delete(f"/measurements/{shared_b['id']}", headers=b).status_code == 204
+    assert shared_file.read_bytes() == shared
+    assert _rows(settings)["measurements"] == {shared_b["id"]}
+    # when clinic B's visit (its last use, the deleted measurement included) is erased,
+    # the shared bytes are erased
+    assert client.delete(f"/visits/{visit_b}", headers=b).status_code == 204
     assert not shared_file.exists()
     assert client.get(f"/recordings/{shared_id}/file", headers=admin).status_code == 404
     rows = _rows(settings)
     assert rows["recordings"] == set() and rows["links"] == set()
-    assert [event[0] for event in rows["audit"]] == ["patient.erased", "measurement.erased"]
+    assert rows["measurements"] == set()
+    assert [event[0] for event in rows["audit"]] == ["patient.erased", "visit.erased"]
 
 
 def test_a_recording_used_twice_in_one_clinic_survives_one_visits_erasure(

@@ -52,3 +52,13 @@ def image_loaded(page: Any, selector: str) -> None:
         "return i && i.complete && i.naturalWidth > 0; }",
         arg=selector,
     )
+
+
+def report_frames_loaded(page: Any, count: int = 2, timeout_ms: int = 60_000) -> None:
+    """Wait until the report shows `count` annotated frames, all decoded."""
+    page.wait_for_function(
+        "n => { const f = [...document.querySelectorAll('img.frame')]; "
+        "return f.length === n && f.every(i => i.complete && i.naturalWidth > 0); }",
+        arg=count,
+        timeout=timeout_ms,
+    )

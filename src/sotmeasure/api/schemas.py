@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sotmeasure.services.inputs import (
     BlockingNotes,
     InputModel,
+    MeasurementUpdate,
     PatientCreate,
     PatientUpdate,
     ResultPayload,
     VisitCreate,
     VisitUpdate,
 )
-from sotmeasure.services.measurements import is_retryable, stored_result
+from sotmeasure.services.measurements import is_retryable, measurement_mode, stored_result
 from sotmeasure.store.accounts import MIN_PASSWORD_LENGTH
 from sotmeasure.store.models import Measurement, Phase, Recording, Role, Status
 
@@ -37,7 +38,14 @@ class _Out(BaseModel):
 _In = InputModel
 
 #: Input bodies defined in services.inputs, re-exported for the routers.
-__all__ = ["BlockingNotes", "PatientCreate", "PatientUpdate", "VisitCreate", "VisitUpdate"]
+__all__ = [
+    "BlockingNotes",
+    "MeasurementUpdate",
+    "PatientCreate",
+    "PatientUpdate",
+    "VisitCreate",
+    "VisitUpdate",
+]
 
 
 # --- auth -------------------------------------------------------------------------------
@@ -170,6 +178,14 @@ class MeasurementOut(BaseModel):
     retryable: bool
     attempts: int
     source: str
+    mode: Literal["markerless", "stickers"] | None = Field(
+        description="How the points were found (null only on rows from before the choice)."
+    )
+    measured_phase: Phase = Field(description="The phase it was measured as (before relabels).")
+    phase_changed_at: datetime | None
+    phase_changed_by_id: int | None
+    deleted_at: datetime | None = Field(description="Set when deleted (kept for audit).")
+    deleted_by_id: int | None
     recording: RecordingOut | None
     blocking: BlockingNotes
     setup_id: int | None = Field(description="The setup measured with (None: installation).")
@@ -208,6 +224,12 @@ class MeasurementOut(BaseModel):
             retryable=is_retryable(row),
             attempts=row.attempts,
             source=row.source,
+            mode=measurement_mode(row),  # type: ignore[arg-type]  # a Mode value or None
+            measured_phase=Phase(row.measured_phase or row.phase),
+            phase_changed_at=row.phase_changed_at,
+            phase_changed_by_id=row.phase_changed_by_id,
+            deleted_at=row.deleted_at,
+            deleted_by_id=row.deleted_by_id,
             recording=(
                 RecordingOut.seen_by(row.recording, row.visit.patient.clinic_id)
                 if row.recording

@@ -25,7 +25,7 @@ from typing import Any
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.jobs.limits import GuardedProgress
 from sotmeasure.measure.result import ResultRecord
-from sotmeasure.processing.params import rgb_from_hex, setup_toml
+from sotmeasure.processing.params import checked_mode, rgb_from_hex, setup_toml
 from sotmeasure.processing.setup import (
     LoadedSetup,
     ServiceSetupError,
@@ -86,10 +86,16 @@ def setup_version_files(settings: Settings, version: SetupVersion) -> SetupFiles
 
 
 def measure_recording(
-    settings: Settings, video: Path, progress: Any, setup_files: SetupFiles | None = None
+    settings: Settings,
+    video: Path,
+    progress: Any,
+    setup_files: SetupFiles | None = None,
+    *,
+    mode: str | None = None,
 ) -> ResultRecord:
     """Measure one stored video with a stored setup version's files (None: the installation
-    setup); the result as the store keeps it (with per-frame values).
+    setup) in `mode` (the measurement's choice; None: the installation's default mode); the
+    result as the store keeps it (with per-frame values).
 
     A stored version's plane heights are its own: the installation's SOTMEASURE_*_PLANE_MM
     overrides apply to the installation setup only."""
@@ -103,9 +109,9 @@ def measure_recording(
     info = check_video(video, max_side_px=settings.max_video_side_px)
     check_length(info, limits)  # before the pose model loads (cheap: container figures)
     setup = (
-        LoadedSetup.from_settings(settings)
+        LoadedSetup.from_settings(settings, mode=mode)
         if setup_files is None
-        else load_files(setup_files, mode=settings.measure_mode)
+        else load_files(setup_files, mode=checked_mode(mode or settings.measure_mode))
     )
     refusal = demo_setup_refusal(video, setup)
     if refusal is not None and setup_files is not None:

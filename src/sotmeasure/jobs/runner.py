@@ -39,8 +39,8 @@ NO_RECORDING_REASON = "this measurement has no recording to process"
 
 ProgressFn = Callable[..., None]
 #: Measures one video with a setup version (its `setup_versions.id`; None: the installation
-#: setup of the settings file).
-Processor = Callable[[Path, int | None, ProgressFn], ResultRecord]
+#: setup of the settings file) in a mode ("markerless" / "stickers"; None: the default).
+Processor = Callable[[Path, int | None, str | None, ProgressFn], ResultRecord]
 
 
 class Stopping(Exception):  # noqa: N818 - a control-flow signal, not an error
@@ -60,6 +60,7 @@ class Claim:
     attempt: int
     video: Path
     setup_version_id: int | None = None
+    mode: str | None = None
 
 
 class MeasurementRunner:
@@ -79,7 +80,10 @@ class MeasurementRunner:
             with self._sessions() as session:
                 candidate = session.scalar(
                     select(Measurement.id)
-                    .where(Measurement.status == Status.PENDING.value)
+                    .where(
+                        Measurement.status == Status.PENDING.value,
+                        Measurement.deleted_at.is_(None),
+                    )
                     .order_by(Measurement.id)
                     .limit(1)
                 )
@@ -99,6 +103,7 @@ class MeasurementRunner:
                 .where(
                     Measurement.id == measurement_id,
                     Measurement.status.in_([s.value for s in from_states]),
+                    Measurement.deleted_at.is_(None),
                 )
                 .values(
                     status=Status.RUNNING.value,
@@ -122,10 +127,12 @@ class MeasurementRunner:
                 video = self._files.video_path(
                     recording.kind, recording.stored_name, recording.media or {}
                 )
-                version_id = session.scalar(
-                    select(Measurement.setup_version_id).where(Measurement.id == measurement_id)
-                )
-                return Claim(measurement_id, int(attempt), video, version_id)
+                version_id, mode = session.execute(
+                    select(Measurement.setup_version_id, Measurement.mode).where(
+                        Measurement.id == measurement_id
+                    )
+                ).one()
+                return Claim(measurement_id, int(attempt), video, version_id, mode)
         self.finish_failed(Claim(measurement_id, int(attempt), Path()), NO_RECORDING_REASON)
         return None
 
@@ -137,7 +144,10 @@ class MeasurementRunner:
             if not claim.video.is_file():
                 raise SotmeasureError("the stored recording file is missing from the data folder")
             record = self._processor(
-                claim.video, claim.setup_version_id, self._progress_callback(claim, should_stop)
+                claim.video,
+                claim.setup_version_id,
+                claim.mode,
+                self._progress_callback(claim, should_stop),
             )
         except Stopping:
             raise

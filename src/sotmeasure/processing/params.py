@@ -64,6 +64,14 @@ class SetupError(SotmeasureError):
     exit_code = 1
 
 
+def checked_mode(value: str) -> Mode:
+    """`value` as a Mode; SetupError naming the two modes otherwise."""
+    for mode in MODES:
+        if value == mode:
+            return mode
+    raise SetupError(f"unknown mode {value!r}: use markerless or stickers")
+
+
 @dataclass(frozen=True, slots=True)
 class MeasureParams:
     """Everything that changes the numbers; recorded verbatim in the result's provenance."""

@@ -24,7 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.private_files import private_dir, write_private_bytes
-from sotmeasure.processing.params import MeasureParams, Mode, load_setup, resolve_params
+from sotmeasure.processing.params import (
+    MeasureParams,
+    Mode,
+    checked_mode,
+    load_setup,
+    resolve_params,
+)
 from sotmeasure.provenance import sha256_file
 from sotmeasure.settings import Settings
 
@@ -82,11 +88,12 @@ class LoadedSetup:
         return self.source != SOURCE_CONFIGURED
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LoadedSetup:
-        """This installation's setup (Settings paths, else the demo), with its parameters."""
+    def from_settings(cls, settings: Settings, *, mode: str | None = None) -> LoadedSetup:
+        """This installation's setup (Settings paths, else the demo), with its parameters,
+        in `mode` (None: the mode in Settings)."""
         return load_files(
             resolve_setup(settings),
-            mode=settings.measure_mode,
+            mode=checked_mode(mode) if mode is not None else settings.measure_mode,
             heel_plane_mm=settings.heel_plane_mm,
             hip_plane_mm=settings.hip_plane_mm,
         )

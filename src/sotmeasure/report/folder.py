@@ -15,7 +15,14 @@ from sotmeasure.measure.compare import Comparison
 from sotmeasure.measure.result import MeasurementResult
 from sotmeasure.report.annotate import write_annotated
 from sotmeasure.report.plot import write_series_plot
-from sotmeasure.report.wording import budget_sentences, hips_sentence
+from sotmeasure.report.wording import (
+    VERDICT_EXPLANATION,
+    budget_sentences,
+    change_words,
+    hips_sentence,
+    short_side_words,
+    verdict_words,
+)
 
 DISCLAIMER = (
     "This report states measurements and their uncertainty only. It makes no health claim, "
@@ -34,7 +41,8 @@ def _phase_md(name: str, r: MeasurementResult) -> list[str]:
         f"![{name} frame]({name}_frame.png)",
         "",
         f"- LLD: **{r.lld_mm:+.1f} mm** (95% CI {_ci(r.lld_ci95_mm, 'mm')}); short side: "
-        f"{r.short_side} (positive LLD = right heel further toward the feet)",
+        f"{short_side_words(r.short_side, r.lld_ci95_mm)} (positive LLD = right heel further "
+        "toward the feet; not determined when the 95% CI includes 0)",
         f"- Pelvic tilt: **{r.pelvic_tilt_deg:+.1f} deg** (95% CI "
         f"{_ci(r.pelvic_tilt_ci95_deg, 'deg')}); positive = left hip more toward the head",
         f"- Body axis: {r.body_axis_deg:+.1f} deg to the table's long axis",
@@ -63,13 +71,18 @@ def report_markdown(c: Comparison) -> str:
         "## Change (post - pre)",
         "",
         f"- LLD change: **{ch['lld_mm']:+.1f} mm** (95% CI {_ci(ch['lld_ci95_mm'], 'mm')}); "
-        f"minimal detectable change {c.mdc95.lld_mm:.1f} mm: **{d['verdict']['lld']}**",
+        f"minimal detectable change {c.mdc95.lld_mm:.1f} mm. "
+        + change_words("lld", c.pre.lld_mm, c.post.lld_mm, tuple(ch["lld_ci95_mm"]))
+        + f" **{verdict_words('lld', d['verdict']['lld'])}**",
         f"- Pelvic tilt change: **{ch['pelvic_tilt_deg']:+.1f} deg** (95% CI "
         f"{_ci(ch['pelvic_tilt_ci95_deg'], 'deg')}); minimal detectable change "
-        f"{c.mdc95.pelvic_tilt_deg:.1f} deg: **{d['verdict']['pelvic_tilt']}**",
+        f"{c.mdc95.pelvic_tilt_deg:.1f} deg. "
+        + change_words(
+            "tilt", c.pre.pelvic_tilt_deg, c.post.pelvic_tilt_deg, tuple(ch["pelvic_tilt_ci95_deg"])
+        )
+        + f" **{verdict_words('tilt', d['verdict']['pelvic_tilt'])}**",
         "",
-        "A change is called real only when it exceeds both its own 95% interval and the minimal "
-        f"detectable change. MDC source: {c.mdc95.source}",
+        f"{VERDICT_EXPLANATION} MDC source: {c.mdc95.source}",
         "",
         *_phase_md("pre", c.pre),
         *_phase_md("post", c.post),

@@ -5,6 +5,7 @@ Only measurements and their uncertainty: no sentence here interprets a number cl
 
 from __future__ import annotations
 
+from sotmeasure.measure.compare import REAL_CHANGE, WITHIN_NOISE
 from sotmeasure.measure.result import ResultRecord
 
 COMPONENT_NAMES = {
@@ -75,3 +76,102 @@ def hips_sentence(mode: str | None) -> str:
         "Hip points are hip joint centres as estimated by the pose model from the body's "
         "outline, not palpated bony landmarks."
     )
+
+
+# --- Results in words (the visit page, the report and its PDF use these, nothing else) ---
+
+#: The two verdicts of `measure.compare.verdict`, said as what was measured (never as an
+#: effect of a treatment).
+VERDICT_WORDS = {
+    REAL_CHANGE: "changed by more than the measurement's noise",
+    WITHIN_NOISE: "changed within the measurement's noise",
+}
+VERDICT_EXPLANATION = (
+    "“More than the measurement's noise” means the change is larger than both its own 95% "
+    "confidence interval half-width and the minimal detectable change (MDC95); otherwise it "
+    "is “within the measurement's noise”. It says whether the number changed, not why."
+)
+#: Where the markerless tilt's caveat comes from: docs/robustness.md (rendered test clips).
+MARKERLESS_TILT_CAVEAT = (
+    "Markerless pelvic tilt: the hip points are the pose model's estimate of the hip joint "
+    "centres, not the PSIS; on the project's test clips this tilt was off by 2–4 deg "
+    "(docs/robustness.md), which its wide CI reflects. For the tilt of the PSIS line, "
+    "measure with stickers."
+)
+SIDE_NOT_DETERMINED = "not determined"
+MODE_WORDS = {"markerless": "markerless", "stickers": "stickers on heels and PSIS"}
+
+_QUANTITIES = {
+    "lld": ("the difference between the legs", "measured leg length difference", "mm"),
+    "tilt": ("the pelvic tilt", "measured pelvic tilt", "deg"),
+}
+
+
+def short_side_words(short_side: str | None, ci95: tuple[float, float] | None) -> str:
+    """The short side, or "not determined" when the LLD's 95% CI includes zero (the page
+    and the report explain the rule next to the sign conventions)."""
+    if short_side is None or ci95 is None:
+        return "-"
+    if ci95[0] <= 0.0 <= ci95[1]:
+        return SIDE_NOT_DETERMINED
+    if short_side not in ("left", "right"):
+        return "none"
+    return short_side
+
+
+def _number(value: float, unit: str) -> str:
+    return f"{value:.1f} {unit}"
+
+
+def change_words(quantity: str, pre: float, post: float, ci95: tuple[float, float]) -> str:
+    """The change post - pre in words: got bigger or smaller, by how much, with its CI.
+
+    "Smaller" and "bigger" are about the size of the difference (or tilt), so they are
+    only said when pre and post lie on the same side of zero; a change of side is said as
+    such. The CI is the CI of that same number (of the size's change, same direction).
+    """
+    noun, _, unit = _QUANTITIES[quantity]
+    change = post - pre
+    if pre * post < 0:
+        return (
+            f"{noun.capitalize()} changed sides: from {pre:+.1f} {unit} to {post:+.1f} {unit} "
+            f"(change {change:+.1f} {unit}, 95% CI {ci95[0]:+.1f} to {ci95[1]:+.1f} {unit})."
+        )
+    side = 1.0 if (pre if pre != 0 else post) >= 0 else -1.0
+    size_change = side * change
+    low, high = sorted((side * ci95[0], side * ci95[1]))
+    if size_change == 0:
+        return f"{noun.capitalize()} did not change (95% CI {low:+.1f} to {high:+.1f} {unit})."
+    if size_change > 0:
+        word, amount, lo, hi = "bigger", size_change, low, high
+    else:  # the CI of "smaller by": the negated CI of the size's change
+        word, amount, lo, hi = "smaller", -size_change, -high, -low
+    return (
+        f"{noun.capitalize()} got {word} by {_number(amount, unit)} "
+        f"(95% CI {lo:.1f} to {hi:.1f} {unit})."
+    )
+
+
+def verdict_words(quantity: str, verdict: str) -> str:
+    """The verdict as a sentence about what was measured."""
+    _, measured, _ = _QUANTITIES[quantity]
+    return f"The {measured} {VERDICT_WORDS.get(verdict, verdict)}."
+
+
+def verdict_short(verdict: str) -> str:
+    """The verdict for a table cell: "more than noise" / "within noise"."""
+    return "more than the noise" if verdict == REAL_CHANGE else "within the noise"
+
+
+def tilt_caveat(mode: str | None) -> str | None:
+    """The caveat printed next to a markerless tilt number (None for sticker tilt)."""
+    return None if mode == "stickers" else MARKERLESS_TILT_CAVEAT
+
+
+def mode_words(mode: str | None) -> str:
+    return MODE_WORDS.get(mode or "", "not recorded")
+
+
+def person_name(full_name: str | None, email: str | None) -> str:
+    """A person as a report names them: the stored name, the e-mail only without one."""
+    return (full_name or "").strip() or (email or "-")

@@ -125,12 +125,26 @@ def finished_phases(
     return latest_done(session, visit.id, Phase.PRE), latest_done(session, visit.id, Phase.POST)
 
 
+def missing_phases(pre: Measurement | None, post: Measurement | None) -> list[Phase]:
+    """The phases without a finished (not deleted) measurement: nothing is compared then."""
+    return [phase for phase, row in ((Phase.PRE, pre), (Phase.POST, post)) if row is None]
+
+
+def missing_sentence(missing: list[Phase]) -> str:
+    """Why there is no change and no verdict (a post alone is allowed, never compared)."""
+    names = " and ".join(p.value for p in missing)
+    return (
+        f"the visit has no finished {names} measurement: no change and no verdict are "
+        "computed until both pre and post are measured"
+    )
+
+
 def compare_visit(session: Session, settings: Settings, visit: Visit) -> VisitComparison:
     """Change post - pre with its 95% CI and verdicts; ConflictError until both are done."""
     pre, post = finished_phases(session, visit)
+    missing = missing_phases(pre, post)
     if pre is None or post is None:
-        missing = [name for name, row in (("pre", pre), ("post", post)) if row is None]
-        raise ConflictError(f"the visit has no finished {' and '.join(missing)} measurement yet")
+        raise ConflictError(missing_sentence(missing))
     comparison = StoredComparison(
         stored_result(pre), stored_result(post), post_measurement_mdc(settings, post)
     )

@@ -18,6 +18,7 @@ files of an interrupted run aside, then starts the background work:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,7 @@ from sotmeasure.store.engine import make_engine, make_session_factory
 from sotmeasure.store.job_queue import live_queue_workers, uses_job_queue
 from sotmeasure.store.media_checks import LengthLimits, ZipLimits
 from sotmeasure.store.migrate import upgrade_head
-from sotmeasure.store.models import SetupVersion
+from sotmeasure.store.models import SetupVersion, User
 from sotmeasure.store.queueing import recording_exists
 from sotmeasure.store.recording_files import RecordingFiles
 from sotmeasure.store.scratch import recover_scratch
@@ -60,6 +61,10 @@ class AppContext:
     files: RecordingFiles
     worker: MeasurementWorker | QueueWorkers | None = None
     login_throttle: LoginThrottle = field(init=False)
+    #: The visit report as PDF bytes, for (user, visit id). Set by the pages
+    #: (`web.mount_web`), which own the report's template; None when this app has none,
+    #: and the API then answers 503.
+    visit_report_pdf: Callable[[User, int], bytes] | None = None
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -106,10 +111,15 @@ def build_context(settings: Settings) -> AppContext:
 
 
 def _processor(ctx: AppContext) -> Processor:
-    """Measure a video with the measurement's setup version (None: the installation's)."""
+    """Measure a video with the measurement's setup version (None: the installation's) in
+    the measurement's mode (None: the installation's default)."""
 
-    def processor(video: Path, version_id: int | None, progress: ProgressFn) -> ResultRecord:
-        return measure_recording(ctx.settings, video, progress, stored_setup(ctx, version_id))
+    def processor(
+        video: Path, version_id: int | None, mode: str | None, progress: ProgressFn
+    ) -> ResultRecord:
+        return measure_recording(
+            ctx.settings, video, progress, stored_setup(ctx, version_id), mode=mode
+        )
 
     return processor
 

@@ -1,4 +1,5 @@
-"""Erasure: deleting a patient, a visit or a measurement removes the recordings it used.
+"""Erasure: deleting a patient or a visit removes the recordings it used (deleting one
+measurement is a soft delete kept for audit: services/measurements.py).
 
 Recordings are shared by content (one stored file per sha256), so a recording is erased
 only when no measurement of any clinic uses it any more; when another clinic (or another
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from sotmeasure.services.access import get_measurement, get_patient, get_visit
+from sotmeasure.services.access import get_patient, get_visit
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError
 from sotmeasure.store.models import (
@@ -77,19 +78,11 @@ def erase_visit(ctx: AppContext, session: Session, user: User, visit_id: int) ->
     return _erase(ctx, session, user, visit, visit.patient.clinic_id, rows, "visit", {})
 
 
-def erase_measurement(
-    ctx: AppContext, session: Session, user: User, measurement_id: int
-) -> Erasure:
-    """Delete one measurement, and its recording when nothing else uses it."""
-    row = get_measurement(session, user, measurement_id)
-    return _erase(ctx, session, user, row, row.visit.patient.clinic_id, [row], "measurement", {})
-
-
 def _erase(
     ctx: AppContext,
     session: Session,
     user: User,
-    target: Patient | Visit | Measurement,
+    target: Patient | Visit,
     clinic_id: int,
     rows: list[Measurement],
     kind: str,

@@ -31,6 +31,7 @@ from sotmeasure.services.access import clinic_scope
 from sotmeasure.services.assisted import export_columns as assisted_columns
 from sotmeasure.services.comparison import compare_visit
 from sotmeasure.services.errors import InvalidInputError
+from sotmeasure.services.measurements import measurement_mode
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import (
     RESULT_NUMBER_COLUMNS,
@@ -201,6 +202,7 @@ def export_query(flt: ExportFilter, scope: int | None) -> _ExportSelect:
         .join(Clinic, Clinic.id == Patient.clinic_id)
         .outerjoin(practitioner, practitioner.id == Visit.practitioner_id)
         .outerjoin(Recording, Recording.id == Measurement.recording_id)
+        .where(Measurement.deleted_at.is_(None))
         .order_by(Visit.visit_date, Measurement.id)
     )
     if scope is not None:
@@ -224,6 +226,7 @@ def measured_values(m: Measurement) -> dict[str, Any]:
     return {
         **{name: getattr(m, name) for name in NUMBER_COLUMNS},
         "short_side": m.short_side,
+        "mode": measurement_mode(m),
         "calibration": m.calibration,
         "frames_used": _int_or_none(m.frames_used),
         "frames_rejected_json": to_json(m.frames_rejected),
@@ -274,6 +277,7 @@ def measurements_table(
             "practitioner_id": practitioner.id if practitioner else None,
             "practitioner_email": practitioner.email if practitioner else None,
             "phase": m.phase,
+            "measured_phase": m.measured_phase or m.phase,
             "source": m.source,
             **measured_values(m),
             **changes.columns(v, m),

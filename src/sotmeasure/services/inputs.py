@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sotmeasure.measure.result import check_ci_brackets
+from sotmeasure.store.models import Phase
 
 PATIENT_CODE_MAX = 64
 PATIENT_CODE_RULE = (
@@ -100,6 +101,14 @@ class BlockingNotes(InputModel):
     blocks: str | None = Field(default=None, max_length=200)
     placement: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=50)
+
+
+class MeasurementUpdate(BlockingNotes):
+    """A correction of a measurement: its blocking notes and/or its phase (relabel)."""
+
+    phase: Phase | None = Field(
+        default=None, description="Relabel as pre or post (who and when are recorded)."
+    )
 
 
 class ResultPayload(BaseModel):

@@ -1,10 +1,14 @@
 """Measurements: queue one from an upload or a live capture, import a finished result,
-change its blocking notes, retry a failed one, delete one.
+change its blocking notes, relabel its phase, retry a failed one, delete or dismiss one.
 
-A new measurement is committed `pending` together with its recording row (and, on
-PostgreSQL, its job); a worker (jobs.worker threads, or the job queue) measures it. The
-retry rule lives here once: only a failed measurement of a stored recording can be queued
-again.
+A new measurement is committed `pending` together with its recording row, the mode it is
+to be measured in (and, on PostgreSQL, its job); a worker (jobs.worker threads, or the job
+queue) measures it. The retry rule lives here once: only a failed measurement of a stored
+recording can be queued again.
+
+Corrections never destroy what was measured (an audit must be able to see it): deleting
+or dismissing a row stamps who and when and hides it from lists, exports and comparisons;
+relabelling pre/post stamps who and when and keeps the phase it was measured as.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.errors import ConflictError, NotFoundError
-from sotmeasure.services.inputs import BlockingNotes, ResultPayload
+from sotmeasure.services.inputs import BlockingNotes, MeasurementUpdate, ResultPayload
 from sotmeasure.services.setups import version_for_visit
+from sotmeasure.settings import Settings
 from sotmeasure.store import queueing
 from sotmeasure.store.job_queue import defer_measurement
-from sotmeasure.store.models import Measurement, Phase, Source, Status, User, Visit
+from sotmeasure.store.models import Measurement, Mode, Phase, Source, Status, User, Visit
 from sotmeasure.store.types import utcnow
 
 _CLIENT_NAME_MAX = 255
+_MODES = frozenset(m.value for m in Mode)
 
 
 def stored_result(row: Measurement) -> ResultRecord:
@@ -36,8 +42,26 @@ def stored_result(row: Measurement) -> ResultRecord:
 
 
 def is_retryable(row: Measurement) -> bool:
-    """Only a failed measurement whose recording is stored can be measured again."""
-    return row.status == Status.FAILED.value and row.recording_id is not None
+    """Only a failed, not deleted measurement whose recording is stored can be measured again."""
+    return row.status == Status.FAILED.value and row.recording_id is not None and not row.deleted
+
+
+def measurement_mode(row: Measurement) -> str | None:
+    """The mode the row is (or was) measured in: its column, else what its result says."""
+    if row.mode:
+        return row.mode
+    mode = row.result.get("mode") if isinstance(row.result, dict) else None
+    return known_mode(mode)
+
+
+def known_mode(value: object) -> str | None:
+    """`value` when it names a mode, else None (an imported result may say anything)."""
+    return value if isinstance(value, str) and value in _MODES else None
+
+
+def default_mode(settings: Settings) -> Mode:
+    """The mode a new measurement gets when the practitioner does not choose one."""
+    return Mode(settings.measure_mode)
 
 
 def display_name(filename: str | None) -> str | None:
@@ -64,6 +88,7 @@ def queue_upload(
     *,
     filename: str | None,
     phase: Phase,
+    mode: Mode,
     blocking: queueing.BlockingNotes,
 ) -> Measurement:
     """Store an uploaded video or zipped recording and queue its measurement (committed)."""
@@ -83,6 +108,7 @@ def queue_upload(
             visit_id=visit.id,
             recording=recording,
             phase=phase.value,
+            mode=mode.value,
             source=Source.UPLOAD,
             user_id=user.id,
             blocking=blocking,
@@ -99,6 +125,7 @@ def queue_capture(
     *,
     visit_id: int,
     phase: Phase,
+    mode: Mode,
     user_id: int,
     source_label: str,
     blocking: queueing.BlockingNotes,
@@ -127,6 +154,7 @@ def queue_capture(
             visit_id=visit_id,
             recording=recording,
             phase=phase.value,
+            mode=mode.value,
             source=Source.CAPTURE,
             user_id=user_id,
             blocking=blocking,
@@ -164,17 +192,25 @@ def import_measurement(
         blocking_placement=blocking.placement,
         blocking_category=blocking.category,
     )
-    apply_result(row, ResultRecord.from_dict(result.model_dump(mode="json")))
+    record = ResultRecord.from_dict(result.model_dump(mode="json"))
+    apply_result(row, record)
+    row.mode = known_mode(record.mode)
     session.add(row)
     session.commit()
     return row
 
 
-def update_blocking_notes(
-    session: Session, user: User, measurement_id: int, body: BlockingNotes
+def _not_deleted(row: Measurement) -> Measurement:
+    if row.deleted:
+        raise ConflictError(f"measurement {row.id} was deleted and cannot be changed")
+    return row
+
+
+def update_measurement(
+    session: Session, user: User, measurement_id: int, body: MeasurementUpdate
 ) -> Measurement:
-    """Change the blocking notes given in `body` (fields not sent stay as they are)."""
-    row = get_measurement(session, user, measurement_id)
+    """Change the blocking notes and/or the phase given in `body` (the rest stays)."""
+    row = _not_deleted(get_measurement(session, user, measurement_id))
     changes = body.model_dump(exclude_unset=True)
     if "blocks" in changes:
         row.blocking_blocks = changes["blocks"]
@@ -182,8 +218,28 @@ def update_blocking_notes(
         row.blocking_placement = changes["placement"]
     if "category" in changes:
         row.blocking_category = changes["category"]
+    if changes.get("phase") is not None:
+        _relabel(row, user, Phase(changes["phase"]))
     session.commit()
     return row
+
+
+def _relabel(row: Measurement, user: User, phase: Phase) -> None:
+    """Pre <-> post; who and when are stamped, the phase it was measured as is kept."""
+    if row.phase == phase.value:
+        return
+    if row.measured_phase is None:
+        row.measured_phase = row.phase
+    row.phase = phase.value
+    row.phase_changed_at = utcnow()
+    row.phase_changed_by_id = user.id
+
+
+def relabel_measurement(
+    session: Session, user: User, measurement_id: int, phase: Phase
+) -> Measurement:
+    """Relabel one measurement as pre or post (committed)."""
+    return update_measurement(session, user, measurement_id, MeasurementUpdate(phase=phase))
 
 
 def retry_measurement(
@@ -207,3 +263,25 @@ def retry_measurement(
     session.commit()
     ctx.wake_worker()
     return row
+
+
+def delete_measurement(session: Session, user: User, measurement_id: int) -> Measurement:
+    """Delete a measurement that is not being processed: kept for audit with who and when,
+    hidden from lists, exports and comparisons (its recording file stays)."""
+    row = _not_deleted(get_measurement(session, user, measurement_id))
+    if row.status == Status.RUNNING.value:
+        raise ConflictError("the measurement is being processed")
+    row.deleted_at = utcnow()
+    row.deleted_by_id = user.id
+    session.commit()
+    return row
+
+
+def dismiss_failed(session: Session, user: User, measurement_id: int) -> Measurement:
+    """Take a failed measurement off the visit's list (a soft delete: kept for audit)."""
+    row = get_measurement(session, user, measurement_id)
+    if row.status != Status.FAILED.value:
+        raise ConflictError(
+            f"only a failed measurement can be dismissed (this one is {row.status})"
+        )
+    return delete_measurement(session, user, measurement_id)

@@ -12,7 +12,17 @@ from sqlalchemy.orm import Session
 from sotmeasure.services.access import get_patient, scoped_patients
 from sotmeasure.services.errors import ConflictError, InvalidInputError
 from sotmeasure.services.inputs import PatientCreate, PatientUpdate
-from sotmeasure.store.models import Clinic, Measurement, Patient, Role, Status, User, Visit
+from sotmeasure.services.measurements import measurement_mode
+from sotmeasure.store.models import (
+    Clinic,
+    Measurement,
+    Mode,
+    Patient,
+    Role,
+    Status,
+    User,
+    Visit,
+)
 
 DUPLICATE = "a patient with this code already exists in the clinic"
 
@@ -140,6 +150,7 @@ class VisitPoints:
     label: str
     lld: dict[str, Point]  # phase -> point
     tilt: dict[str, Point]
+    markerless_tilt: bool = False  # a tilt shown comes from the pose model's hip points
 
 
 def patient_history(session: Session, patient_id: int) -> list[VisitPoints]:
@@ -153,11 +164,16 @@ def patient_history(session: Session, patient_id: int) -> list[VisitPoints]:
     for visit in visits:
         rows = session.scalars(
             select(Measurement)
-            .where(Measurement.visit_id == visit.id, Measurement.status == Status.DONE.value)
+            .where(
+                Measurement.visit_id == visit.id,
+                Measurement.status == Status.DONE.value,
+                Measurement.deleted_at.is_(None),
+            )
             .order_by(Measurement.finished_at, Measurement.id)
         )
         lld: dict[str, Point] = {}
         tilt: dict[str, Point] = {}
+        markerless: set[str] = set()  # phases whose shown tilt is markerless
         for row in rows:  # later rows of a phase overwrite earlier ones
             if row.lld_mm is None or row.lld_ci95_low_mm is None or row.lld_ci95_high_mm is None:
                 continue
@@ -168,5 +184,10 @@ def patient_history(session: Session, patient_id: int) -> list[VisitPoints]:
                     row.pelvic_tilt_ci95_low_deg or row.pelvic_tilt_deg,
                     row.pelvic_tilt_ci95_high_deg or row.pelvic_tilt_deg,
                 )
-        out.append(VisitPoints(visit.id, f"{visit.visit_date.isoformat()}\n#{visit.id}", lld, tilt))
+                if measurement_mode(row) == Mode.STICKERS.value:
+                    markerless.discard(row.phase)
+                else:
+                    markerless.add(row.phase)
+        label = f"{visit.visit_date.isoformat()}\n#{visit.id}"
+        out.append(VisitPoints(visit.id, label, lld, tilt, bool(markerless & tilt.keys())))
     return out

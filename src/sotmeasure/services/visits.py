@@ -72,13 +72,14 @@ def update_visit(session: Session, user: User, visit_id: int, body: VisitUpdate)
     return visit
 
 
-def visit_measurements(session: Session, visit_id: int) -> list[Measurement]:
-    """Every measurement of the visit, oldest first."""
-    return list(
-        session.scalars(
-            select(Measurement).where(Measurement.visit_id == visit_id).order_by(Measurement.id)
-        )
-    )
+def visit_measurements(
+    session: Session, visit_id: int, *, include_deleted: bool = False
+) -> list[Measurement]:
+    """The visit's measurements, oldest first; deleted ones only for the audit view."""
+    stmt = select(Measurement).where(Measurement.visit_id == visit_id)
+    if not include_deleted:
+        stmt = stmt.where(Measurement.deleted_at.is_(None))
+    return list(session.scalars(stmt.order_by(Measurement.id)))
 
 
 def latest_done(session: Session, visit_id: int, phase: Phase) -> Measurement | None:
@@ -89,6 +90,7 @@ def latest_done(session: Session, visit_id: int, phase: Phase) -> Measurement | 
             Measurement.visit_id == visit_id,
             Measurement.phase == phase.value,
             Measurement.status == Status.DONE.value,
+            Measurement.deleted_at.is_(None),
         )
         .order_by(Measurement.finished_at.desc(), Measurement.id.desc())
         .limit(1)

@@ -66,6 +66,13 @@ class Status(enum.StrEnum):
     FAILED = "failed"
 
 
+class Mode(enum.StrEnum):
+    """How the heel and hip points are found (processing.params.MODES)."""
+
+    MARKERLESS = "markerless"
+    STICKERS = "stickers"
+
+
 class Source(enum.StrEnum):
     """Where a recording or a measurement came from."""
 
@@ -316,6 +323,7 @@ class Measurement(Base):
     __table_args__ = (
         CheckConstraint(_in(Phase, "phase"), name="phase"),
         CheckConstraint(_in(Status, "status"), name="status"),
+        CheckConstraint(f"mode IS NULL OR {_in(Mode, 'mode')}", name="mode"),
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
         Index("ix_measurements_status_id", "status", "id"),
     )
@@ -348,6 +356,20 @@ class Measurement(Base):
     blocking_placement: Mapped[str | None] = mapped_column(String(200))
     blocking_category: Mapped[str | None] = mapped_column(String(50))
 
+    # How the points were found; chosen when measuring (null only on rows older than the
+    # choice, whose result then says it). The worker measures a pending row in this mode.
+    mode: Mapped[str | None] = mapped_column(String(12))
+
+    # Corrections (kept for audit): a deleted row stays in the table, hidden from lists,
+    # exports and comparisons; a relabelled row keeps the phase it was measured as.
+    deleted_at: Mapped[datetime | None]
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    phase_changed_at: Mapped[datetime | None]
+    phase_changed_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    measured_phase: Mapped[str | None] = mapped_column(String(8))  # before the first relabel
+
     # The numbers of the measurement contract (null until status = done); their names are
     # RESULT_NUMBER_COLUMNS / RESULT_COLUMNS below, which exports and the result copy use.
     lld_mm: Mapped[float | None] = mapped_column(Float)
@@ -370,6 +392,12 @@ class Measurement(Base):
     visit: Mapped[Visit] = relationship()
     recording: Mapped[Recording | None] = relationship()
     setup_version: Mapped[SetupVersion | None] = relationship()
+    deleted_by: Mapped[User | None] = relationship(foreign_keys=[deleted_by_id])
+    phase_changed_by: Mapped[User | None] = relationship(foreign_keys=[phase_changed_by_id])
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 #: The measurement's number columns (floats), in the order the exports show them.

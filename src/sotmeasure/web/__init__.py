@@ -9,6 +9,7 @@ The pages call `sotmeasure.services`, never the API's routers. See docs/web.md.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
@@ -19,10 +20,12 @@ from fastapi.templating import Jinja2Templates
 from sotmeasure.services.context import AppContext
 from sotmeasure.web import (
     account_pages,
+    corrections,
     export_pages,
     landmark_pages,
     live_routes,
     pages,
+    report_page,
     rig_pages,
     setups,
 )
@@ -59,6 +62,9 @@ def mount_web(app: FastAPI, ctx: AppContext, web: WebSettings | None = None) -> 
     app.include_router(pages.router)
     app.include_router(account_pages.router)
     app.include_router(export_pages.router)
+    app.include_router(corrections.router)
+    app.include_router(report_page.router)
+    ctx.visit_report_pdf = partial(report_page.render_visit_pdf, state)
     app.include_router(live_routes.router)
     app.include_router(rig_pages.router)
     app.include_router(landmark_pages.router)

@@ -33,7 +33,7 @@ from sotmeasure.capture.recorder import record_from_source
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.measurements import queue_capture
-from sotmeasure.store.models import Phase
+from sotmeasure.store.models import Mode, Phase
 from sotmeasure.store.queueing import BlockingNotes
 from sotmeasure.web.live import LiveCamera, LiveHub, SinkItem
 from sotmeasure.web.sources import LiveSpec, open_live
@@ -74,6 +74,7 @@ class CaptureJob:
     measurement_id: int | None = None
     started_at: float = field(default_factory=time.time)
     blocking: dict[str, str | None] = field(default_factory=dict)
+    mode: Mode = Mode.MARKERLESS
 
     @property
     def active(self) -> bool:
@@ -90,6 +91,7 @@ class CaptureJob:
             "seconds": self.seconds,
             "measurement_id": self.measurement_id,
             "source": self.source_label,
+            "mode": self.mode.value,
         }
 
 
@@ -163,6 +165,7 @@ def new_job(
     spec: LiveSpec,
     seconds: float,
     blocking: dict[str, str | None],
+    mode: Mode,
 ) -> CaptureJob:
     return CaptureJob(
         id=uuid.uuid4().hex,
@@ -173,6 +176,7 @@ def new_job(
         source_label=spec.label,
         seconds=seconds,
         blocking=blocking,
+        mode=mode,
     )
 
 
@@ -252,6 +256,7 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
                 fh,
                 visit_id=job.visit_id,
                 phase=job.phase,
+                mode=job.mode,
                 user_id=job.user_id,
                 source_label=job.source_label,
                 blocking=BlockingNotes(

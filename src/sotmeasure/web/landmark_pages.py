@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.report.wording import person_name, short_side_words
 from sotmeasure.services import assisted
 from sotmeasure.services.access import get_measurement
 from sotmeasure.services.errors import ServiceError
@@ -41,10 +42,10 @@ def assisted_view(a: AssistedLandmarks | None) -> dict[str, Any] | None:
         "id": a.id,
         "lld": signed(a.lld_mm, "mm"),
         "lld_ci": ci_text((a.lld_ci95_low_mm, a.lld_ci95_high_mm), "mm"),
-        "short_side": a.short_side,
+        "short_side": short_side_words(a.short_side, (a.lld_ci95_low_mm, a.lld_ci95_high_mm)),
         "tilt": signed(a.pelvic_tilt_deg, "deg"),
         "tilt_ci": ci_text((a.pelvic_tilt_ci95_low_deg, a.pelvic_tilt_ci95_high_deg), "deg"),
-        "by": (who.full_name or who.email) if who else "a deleted user",
+        "by": person_name(who.full_name, who.email) if who else "a deleted user",
         "at": f"{a.placed_at:%Y-%m-%d %H:%M} UTC",
         "points": a.points_px,
         "click_u_px": (a.details or {}).get("click_u_px"),

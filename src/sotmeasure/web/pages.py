@@ -18,23 +18,25 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.report.wording import budget_sentences
+from sotmeasure.report.wording import MARKERLESS_TILT_CAVEAT, mode_words
 from sotmeasure.services import measurements as measurement_service
 from sotmeasure.services import patients as patient_service
 from sotmeasure.services import visits as visit_service
 from sotmeasure.services.access import get_measurement, get_patient, get_visit
-from sotmeasure.services.assisted import latest_assisted
-from sotmeasure.services.comparison import compare_visit, finished_phases
+from sotmeasure.services.comparison import (
+    compare_visit,
+    finished_phases,
+    missing_phases,
+    missing_sentence,
+)
 from sotmeasure.services.context import AppContext, measurements_processed
 from sotmeasure.services.errors import ConflictError, InvalidInputError, ServiceError
 from sotmeasure.services.inputs import PatientCreate, VisitCreate
-from sotmeasure.services.measurements import stored_result
 from sotmeasure.services.rig_checks import rig_check_status
 from sotmeasure.store.accounts import authenticate, issue_token, revoke_token
-from sotmeasure.store.models import Phase, Role, Status, User, Visit
+from sotmeasure.store.models import Mode, Phase, Role, Status, User, Visit
 from sotmeasure.web.capture import CaptureBusyError, new_job, start_capture
 from sotmeasure.web.history import history_svg
-from sotmeasure.web.landmark_pages import assisted_view
 from sotmeasure.web.report_frames import annotated_frame_png
 from sotmeasure.web.session import (
     COOKIE_NAME,
@@ -48,10 +50,8 @@ from sotmeasure.web.sources import resolve_live_spec
 from sotmeasure.web.state import Ctx, Web, WebState
 from sotmeasure.web.views import (
     ComparisonView,
-    captured_from_demo_source,
     comparison_view,
     phase_view,
-    provenance_items,
 )
 
 router = APIRouter(prefix="/ui", include_in_schema=False, dependencies=[Depends(same_origin)])
@@ -256,6 +256,7 @@ def patient_page(
             today=date.today().isoformat(),
             error=error,
             has_numbers=any(h.lld for h in history),
+            tilt_caveat=MARKERLESS_TILT_CAVEAT if any(h.markerless_tilt for h in history) else None,
         )
 
 
@@ -320,6 +321,7 @@ def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUs
             comparison = _comparison(ctx, session, visit)
         except SotmeasureError as exc:
             comparison_error = str(exc)
+        missing = missing_phases(*finished_phases(session, visit))
         job = web.captures.latest_for_visit(visit.id)
         return _render(
             web,
@@ -339,6 +341,9 @@ def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUs
             worker_running=measurements_processed(ctx),
             capture_seconds=web.web.capture_seconds,
             rig_check=rig_check_status(session, ctx.settings, user),
+            missing_sentence=missing_sentence(missing) if missing and rows else None,
+            modes=[(m.value, mode_words(m.value)) for m in Mode],
+            default_mode=measurement_service.default_mode(ctx.settings).value,
         )
 
 
@@ -374,6 +379,7 @@ def capture(
     web: Web,
     user: PageUser,
     phase: Annotated[Phase, Form()],
+    mode: Annotated[Mode | None, Form()] = None,
     blocks: Annotated[str | None, Form(max_length=200)] = None,
     placement: Annotated[str | None, Form(max_length=200)] = None,
     category: Annotated[str | None, Form(max_length=50)] = None,
@@ -396,6 +402,7 @@ def capture(
                 "placement": _blank(placement),
                 "category": _blank(category),
             },
+            mode or measurement_service.default_mode(ctx.settings),
         )
         start_capture(ctx, web.hub, web.captures, job, spec)
     except CaptureBusyError as exc:
@@ -416,52 +423,7 @@ def retry(measurement_id: int, ctx: Ctx, user: PageUser) -> Response:
     return RedirectResponse(f"/ui/visits/{visit_id}", status_code=303)
 
 
-# --- report ---------------------------------------------------------------------------
-
-
-@router.get("/visits/{visit_id}/report", response_class=HTMLResponse)
-def report_page(
-    visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUser
-) -> HTMLResponse:
-    with ctx.sessions() as session:
-        visit = get_visit(session, user, visit_id)
-        phases = []
-        for row in finished_phases(session, visit):
-            if row is not None:
-                result = stored_result(row)
-                phases.append(
-                    {
-                        "view": phase_view(row),
-                        "budget": budget_sentences(result),
-                        "provenance": provenance_items(row),
-                        "assisted": assisted_view(latest_assisted(session, row.id)),
-                        "mode": result.mode or "markerless",
-                        "demo": captured_from_demo_source(row),
-                        "window": (
-                            f"{result.window_start_s or 0:.1f}–{result.window_end_s or 0:.1f} s"
-                        ),
-                    }
-                )
-        comparison_error = None
-        try:
-            comparison = _comparison(ctx, session, visit)
-        except SotmeasureError as exc:
-            comparison, comparison_error = None, str(exc)
-        practitioner = visit.practitioner
-        return _render(
-            web,
-            request,
-            "report.html",
-            user=user,
-            visit=visit,
-            patient=visit.patient,
-            clinic=visit.patient.clinic,
-            practitioner=practitioner,
-            phases=phases,
-            comparison=comparison,
-            comparison_error=comparison_error,
-            generated=date.today().isoformat(),
-        )
+# --- report frames (the report itself: web/report_page.py) ---------------------------
 
 
 @router.get("/measurements/{measurement_id}/frame.png")

@@ -78,7 +78,8 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
     rec = row.recording
     if rec is None:
         raise ReportFrameError("this measurement has no stored recording to show")
-    cache = ctx.settings.report_cache_dir / f"m{row.id}-{rec.sha256[:16]}.png"
+    # The caption names the phase, so a relabelled measurement gets a new picture.
+    cache = ctx.settings.report_cache_dir / f"m{row.id}-{row.phase}-{rec.sha256[:16]}.png"
     if cache.is_file():
         return cache.read_bytes()
     result = stored_result(row)

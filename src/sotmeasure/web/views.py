@@ -6,11 +6,21 @@ Only measurements and their uncertainty: no sentence here interprets a number cl
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sotmeasure.report.wording import (
+    change_words,
+    mode_words,
+    person_name,
+    short_side_words,
+    tilt_caveat,
+    verdict_short,
+    verdict_words,
+)
 from sotmeasure.services.comparison import VisitComparison
-from sotmeasure.services.measurements import is_retryable
-from sotmeasure.store.models import Measurement, Status
+from sotmeasure.services.measurements import is_retryable, measurement_mode
+from sotmeasure.store.models import Measurement, Status, User
 
 
 def signed(value: float | None, unit: str, digits: int = 1) -> str:
@@ -36,19 +46,50 @@ class PhaseView:
     failure_reason: str | None
     retryable: bool
     source: str
+    mode: str | None
+    mode_text: str
     lld: str
     lld_ci: str
     short_side: str
     tilt: str
     tilt_ci: str
+    tilt_caveat: str | None
     calibration: str | None
     frames: str
     blocking: str
     finished_at: str
+    relabelled: str | None  # "measured as pre; relabelled by ... on ..."
 
     @property
     def done(self) -> bool:
         return self.status == Status.DONE.value
+
+    @property
+    def failed(self) -> bool:
+        return self.status == Status.FAILED.value
+
+    @property
+    def busy(self) -> bool:
+        return self.status == Status.RUNNING.value
+
+    @property
+    def other_phase(self) -> str:
+        return "post" if self.phase == "pre" else "pre"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def _relabelled(row: Measurement) -> str | None:
+    if row.measured_phase is None or row.phase_changed_at is None:
+        return None
+    who = row.phase_changed_by
+    by = person_name(who.full_name, who.email) if who else "a removed user"
+    return (
+        f"measured as {row.measured_phase}; relabelled {row.phase} by {by} "
+        f"on {_when(row.phase_changed_at)}"
+    )
 
 
 def phase_view(row: Measurement) -> PhaseView:
@@ -65,6 +106,8 @@ def phase_view(row: Measurement) -> PhaseView:
         )
         if value
     )
+    mode = measurement_mode(row)
+    lld_ci = _pair(row.lld_ci95_low_mm, row.lld_ci95_high_mm)
     return PhaseView(
         id=row.id,
         phase=row.phase,
@@ -73,15 +116,19 @@ def phase_view(row: Measurement) -> PhaseView:
         failure_reason=row.failure_reason,
         retryable=is_retryable(row),
         source=row.source,
+        mode=mode,
+        mode_text=mode_words(mode),
         lld=signed(row.lld_mm, "mm"),
-        lld_ci=ci_text(_pair(row.lld_ci95_low_mm, row.lld_ci95_high_mm), "mm"),
-        short_side=row.short_side or "-",
+        lld_ci=ci_text(lld_ci, "mm"),
+        short_side=short_side_words(row.short_side, lld_ci),
         tilt=signed(row.pelvic_tilt_deg, "deg"),
         tilt_ci=ci_text(_pair(row.pelvic_tilt_ci95_low_deg, row.pelvic_tilt_ci95_high_deg), "deg"),
+        tilt_caveat=tilt_caveat(mode) if row.pelvic_tilt_deg is not None else None,
         calibration=row.calibration,
         frames=frames,
         blocking=blocking or "-",
-        finished_at=row.finished_at.strftime("%Y-%m-%d %H:%M UTC") if row.finished_at else "-",
+        finished_at=_when(row.finished_at),
+        relabelled=_relabelled(row),
     )
 
 
@@ -117,6 +164,7 @@ def provenance_items(row: Measurement) -> list[tuple[str, str]]:
             f"{table.get('calibration', '-')}, reprojection {table.get('reprojection_px', '-')} px "
             f"/ {table.get('reprojection_mm', '-')} mm, markers {table.get('markers_used', '-')}",
         ),
+        ("mode", mode_words(measurement_mode(row))),
         ("recording", _recording_text(row)),
         *(
             [("calibration source", "bundled demo calibration (rendered test rig)")]
@@ -168,13 +216,17 @@ def verdict_sentence(
     """Why the verdict is what it is, with the three numbers it compares."""
     return (
         f"{name}: change {change:+.1f} {unit}; its 95% CI half-width is {half:.1f} {unit} and the "
-        f"minimal detectable change (MDC95) is {mdc:.1f} {unit}. Verdict: {verdict}."
+        f"minimal detectable change (MDC95) is {mdc:.1f} {unit}: {verdict_short(verdict)}."
     )
 
 
 @dataclass(frozen=True, slots=True)
 class ComparisonView:
-    """A visit's pre/post comparison as the visit and report pages show it."""
+    """A visit's pre/post comparison as the visit and report pages show it.
+
+    `lld_verdict` / `tilt_verdict` are the API's words ("real change" / "within noise",
+    kept in a data attribute); the page prints `*_verdict_text` and `*_change_words`.
+    """
 
     pre: PhaseView
     post: PhaseView
@@ -184,6 +236,12 @@ class ComparisonView:
     tilt_change_ci: str
     lld_verdict: str
     tilt_verdict: str
+    lld_verdict_short: str
+    tilt_verdict_short: str
+    lld_verdict_text: str
+    tilt_verdict_text: str
+    lld_change_words: str
+    tilt_change_words: str
     lld_sentence: str
     tilt_sentence: str
     mdc_source: str
@@ -200,6 +258,14 @@ def comparison_view(compared: VisitComparison) -> ComparisonView:
         tilt_change_ci=ci_text(c.tilt_change_ci95_deg, "deg"),
         lld_verdict=c.lld_verdict,
         tilt_verdict=c.tilt_verdict,
+        lld_verdict_short=verdict_short(c.lld_verdict),
+        tilt_verdict_short=verdict_short(c.tilt_verdict),
+        lld_verdict_text=verdict_words("lld", c.lld_verdict),
+        tilt_verdict_text=verdict_words("tilt", c.tilt_verdict),
+        lld_change_words=change_words("lld", c.pre.lld_mm, c.post.lld_mm, c.lld_change_ci95_mm),
+        tilt_change_words=change_words(
+            "tilt", c.pre.pelvic_tilt_deg, c.post.pelvic_tilt_deg, c.tilt_change_ci95_deg
+        ),
         lld_sentence=verdict_sentence(
             "LLD", c.lld_change_mm, c.lld_change_half_mm, c.mdc95.lld_mm, "mm", c.lld_verdict
         ),
@@ -213,3 +279,8 @@ def comparison_view(compared: VisitComparison) -> ComparisonView:
         ),
         mdc_source=c.mdc95.source,
     )
+
+
+def practitioner_name(user: User | None) -> str:
+    """The visit's practitioner as the report names them (name, else e-mail)."""
+    return person_name(user.full_name, user.email) if user else "-"

@@ -1,4 +1,5 @@
-"""Measurements: poll one, list a visit's, import a finished result, edit notes, retry."""
+"""Measurements: poll one, list a visit's, import a finished result, correct one (notes,
+relabel pre/post), retry a failed one, delete one (soft: kept for audit)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
-from sotmeasure.api.schemas import BlockingNotes, MeasurementImport, MeasurementOut
-from sotmeasure.services import erasure, measurements
+from sotmeasure.api.schemas import MeasurementImport, MeasurementOut, MeasurementUpdate
+from sotmeasure.services import measurements
 from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.visits import visit_measurements
 
@@ -19,11 +20,18 @@ Full = Annotated[bool, Query(description="Include the complete stored result (pe
 
 @router.get("/visits/{visit_id}/measurements", response_model=list[MeasurementOut])
 def list_measurements(
-    visit_id: int, user: ClinicalUser, session: DbSession, full: Full = False
+    visit_id: int,
+    user: ClinicalUser,
+    session: DbSession,
+    full: Full = False,
+    include_deleted: Annotated[
+        bool, Query(description="Also the deleted ones (for an audit; they carry deleted_at).")
+    ] = False,
 ) -> list[MeasurementOut]:
-    """The visit's measurements, oldest first."""
+    """The visit's measurements, oldest first (deleted ones only with include_deleted)."""
     visit = get_visit(session, user, visit_id)
-    return [MeasurementOut.from_row(r, full=full) for r in visit_measurements(session, visit.id)]
+    rows = visit_measurements(session, visit.id, include_deleted=include_deleted)
+    return [MeasurementOut.from_row(r, full=full) for r in rows]
 
 
 @router.post(
@@ -50,11 +58,12 @@ def read_measurement(
 
 
 @router.patch("/measurements/{measurement_id}", response_model=MeasurementOut)
-def update_blocking_notes(
-    measurement_id: int, body: BlockingNotes, user: ClinicalUser, session: DbSession
+def update_measurement(
+    measurement_id: int, body: MeasurementUpdate, user: ClinicalUser, session: DbSession
 ) -> MeasurementOut:
-    """Change the blocking notes (which blocks, where, category)."""
-    row = measurements.update_blocking_notes(session, user, measurement_id, body)
+    """Change the blocking notes and/or relabel the phase (pre <-> post; who and when are
+    recorded, `measured_phase` keeps the original). 409 for a deleted measurement."""
+    row = measurements.update_measurement(session, user, measurement_id, body)
     return MeasurementOut.from_row(row)
 
 
@@ -69,9 +78,8 @@ def retry_measurement(
 
 
 @router.delete("/measurements/{measurement_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_measurement(
-    measurement_id: int, ctx: Ctx, user: ClinicalUser, session: DbSession
-) -> None:
-    """Erase a measurement that is not being processed, and its recording (row and file)
-    when no other measurement uses it."""
-    erasure.erase_measurement(ctx, session, user, measurement_id)
+def delete_measurement(measurement_id: int, user: ClinicalUser, session: DbSession) -> None:
+    """Delete a measurement that is not being processed: kept for audit (who and when),
+    hidden from lists, exports and comparisons; the recording file stays. 409 when it is
+    being processed or already deleted."""
+    measurements.delete_measurement(session, user, measurement_id)

@@ -16,8 +16,8 @@ from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
 from sotmeasure.api.schemas import MeasurementOut, RecordingOut
 from sotmeasure.services.access import clinic_scope, get_recording
 from sotmeasure.services.errors import NotFoundError
-from sotmeasure.services.measurements import queue_upload
-from sotmeasure.store.models import Phase
+from sotmeasure.services.measurements import default_mode, queue_upload
+from sotmeasure.store.models import Mode, Phase
 from sotmeasure.store.queueing import BlockingNotes
 
 router = APIRouter(tags=["recordings"])
@@ -40,6 +40,10 @@ def upload_recording(
     session: DbSession,
     file: Annotated[UploadFile, File(description="A video, or a zip of a recording folder.")],
     phase: Annotated[Phase, Form()],
+    mode: Annotated[
+        Mode | None,
+        Form(description="markerless or stickers; default: this installation's setting."),
+    ] = None,
     blocks: Annotated[str | None, Form(max_length=200)] = None,
     placement: Annotated[str | None, Form(max_length=200)] = None,
     category: Annotated[str | None, Form(max_length=50)] = None,
@@ -53,6 +57,7 @@ def upload_recording(
         file.file,
         filename=file.filename,
         phase=phase,
+        mode=mode or default_mode(ctx.settings),
         blocking=BlockingNotes(blocks, placement, category),
     )
     return MeasurementOut.from_row(row)
