@@ -47,11 +47,13 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def start_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., Server]]:
-    """Start `sotmeasure serve` with extra SOTMEASURE_* settings; stopped at session end."""
+    """Start `sotmeasure serve` with extra SOTMEASURE_* settings; stopped when the test
+    module ends (a server left running until the session ends keeps its background work,
+    a live preview or a queued measurement, competing with every later test for the CPU)."""
     procs: list[subprocess.Popen[bytes]] = []
 
     def start(name: str, **settings: str) -> Server:
