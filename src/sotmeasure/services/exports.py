@@ -19,9 +19,8 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
@@ -43,6 +42,9 @@ from sotmeasure.store.models import (
     User,
     Visit,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Format = Literal["csv", "parquet"]
 MEDIA_TYPES: dict[str, str] = {
@@ -295,6 +297,8 @@ def measurements_table(
 
 
 def export_table(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame:
+    import pandas as pd  # half a second to import: only when an export is made
+
     if not rows:
         return pd.DataFrame(columns=empty_columns)
     frame = pd.DataFrame(rows)
@@ -324,6 +328,8 @@ def escape_formula(value: Any) -> Any:
 
 def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """The table with every text cell (and column name) escaped against formula injection."""
+    import pandas as pd
+
     safe = frame.rename(columns=lambda name: escape_formula(str(name)))
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
