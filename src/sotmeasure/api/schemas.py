@@ -349,8 +349,13 @@ class RigCheckOut(BaseModel):
 
     id: int
     clinic_id: int | None
-    setup_key: str
-    setup_version: int | None
+    setup_key: str = Field(
+        description='"installation" (the settings file\'s setup) or the setup id.'
+    )
+    setup_id: int | None = Field(description="The clinic setup checked (None: installation).")
+    setup_version: int | None = Field(description="Its version number, as it was checked.")
+    setup_version_id: int | None = Field(description="The checked version's row id.")
+    setup_label: str = Field(description='How pages name it ("Room 1 v2 (setup 3)").')
     setup_fingerprint: str
     video_name: str | None
     video_sha256: str
@@ -370,11 +375,14 @@ class RigCheckOut(BaseModel):
 
 
 class RigCheckStatusOut(BaseModel):
-    """Whether a rig check is due for the current setup, and the newest passing one."""
+    """Whether a rig check is due for a setup as it is now, and the newest passing one."""
 
     due: bool
     message: str
     last_passing_id: int | None
+    setup_id: int | None = Field(description="The clinic setup (None: the installation setup).")
+    setup_version: int | None = Field(description="Its current version, which the status is of.")
+    setup_label: str
 
 
 class AssistedOut(BaseModel):
