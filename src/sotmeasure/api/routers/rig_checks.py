@@ -28,12 +28,13 @@ SetupChoice = Annotated[
 
 def rig_check_out(row: RigCheck) -> RigCheckOut:
     """A stored check with the setup it checked named."""
-    setup_id = None if row.setup_version_id is None else row.checked_version.setup_id
+    version = row.checked_version
+    setup_id = None if version is None else version.setup_id
     return RigCheckOut.model_validate(
         {
             **{c: getattr(row, c) for c in RigCheckOut.model_fields if hasattr(row, c)},
             "setup_id": setup_id,
-            "setup_label": version_label(row.checked_version),
+            "setup_label": version_label(version),
         }
     )
 
