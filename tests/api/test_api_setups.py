@@ -3,6 +3,7 @@ a setup's camera from the bundled ChArUco clip, and the version a measurement re
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -99,35 +100,71 @@ def test_setups_are_clinic_scoped_and_checked(client: TestClient, world: World) 
     assert len(versions.json()) == 1  # refused edits stored nothing
 
 
+def _calibration_ended(client: TestClient, setup_id: int, h: dict[str, str]) -> dict[str, Any]:
+    """Poll the background calibration until it has ended (bounded: a hang fails the test)."""
+    deadline = time.monotonic() + 300.0
+    while time.monotonic() < deadline:
+        job = client.get(f"/setups/{setup_id}/calibration", headers=h)
+        assert job.status_code == 200, job.text
+        if job.json()["state"] in ("done", "failed"):
+            return dict(job.json())
+        time.sleep(0.2)
+    raise AssertionError("the calibration did not end")
+
+
 def test_calibrating_from_the_charuco_clip_stores_a_profile_version(
     client: TestClient, world: World
 ) -> None:
+    """The upload returns at once (202) with a job; the job ends with the new version and
+    its quality; a bad clip is refused at once (not a video) or fails with the reason (no
+    board), and stores nothing."""
     h = world.headers["prac_a"]
     setup = _create(client, h)
+    assert client.get(f"/setups/{setup['id']}/calibration", headers=h).status_code == 404
     response = client.post(
         f"/setups/{setup['id']}/calibration",
         files={"clip": ("charuco.mp4", CHARUCO_CLIP.read_bytes(), "video/mp4")},
         headers=h,
     )
-    assert response.status_code == 201, response.text
-    version = response.json()
-    report = version["calibration_report"]
-    assert version["version"] == 2 and version["profile_name"] == "Room 1 camera"
+    assert response.status_code == 202, response.text
+    assert response.json()["state"] in ("calibrating", "done")
+    assert response.json()["source"] == "upload"
+    job = _calibration_ended(client, setup["id"], h)
+    assert job["state"] == "done" and job["version"] == 2 and job["error"] is None
+    report = job["calibration_report"]
+    version = client.get(f"/setups/{setup['id']}/versions/2", headers=h).json()
+    assert version["profile_name"] == "Room 1 camera"
+    assert version["calibration_report"] == report
     assert 0.0 < report["rms_reprojection_px"] < 0.5
     assert report["views_used"] >= 20
     assert abs(report["fx_px"] / TRUE_FX_PX - 1) < 0.01
     assert report["verdict"] == "good" and report["words"][0].startswith("good")
     full = client.get(f"/setups/{setup['id']}/versions/2", headers=h).json()
     assert "[camera]" in full["profile_toml"] and "1280" in full["profile_toml"]
-    # a clip without a board stores nothing and says why
-    not_a_board = write_video(Path(client.app.state.ctx.settings.tmp_dir) / "grey.mp4", frames=6)
+    tmp_dir = Path(client.app.state.ctx.settings.tmp_dir)
+    assert not list(tmp_dir.glob("calibration-*"))  # the job removed its scratch folder
+    # a file that is not a video is refused at once, with the reason
+    not_video = client.post(
+        f"/setups/{setup['id']}/calibration",
+        files={"clip": ("board.mp4", b"not a video at all", "video/mp4")},
+        headers=h,
+    )
+    assert not_video.status_code == 422
+    assert "calibration clip cannot be used" in not_video.json()["detail"]
+    # a video without a board: the job fails, says why, and stores nothing
+    not_a_board = write_video(tmp_dir / "grey.mp4", frames=6)
     refused = client.post(
         f"/setups/{setup['id']}/calibration",
         files={"clip": ("grey.mp4", not_a_board.read_bytes(), "video/mp4")},
         headers=h,
     )
-    assert refused.status_code == 422 and "calibration failed" in refused.json()["detail"]
+    assert refused.status_code == 202, refused.text
+    failed = _calibration_ended(client, setup["id"], h)
+    assert failed["state"] == "failed" and "calibration failed" in failed["error"]
     assert client.get(f"/setups/{setup['id']}", headers=h).json()["current_version"] == 2
+    # another clinic sees no job of this setup
+    b = world.headers["prac_b"]
+    assert client.get(f"/setups/{setup['id']}/calibration", headers=b).status_code == 404
 
 
 def test_a_measurement_keeps_the_version_it_was_queued_with(

@@ -342,6 +342,24 @@ class ErrorOut(BaseModel):
     )
 
 
+class CalibrationJobOut(BaseModel):
+    """A camera calibration running in the background (poll `GET /setups/{id}/calibration`).
+
+    `state`: recording (from the camera) -> calibrating -> done | failed. When done,
+    `version` is the setup's new version and `calibration_report` its quality (RMS px, views,
+    coverage, words); when failed, `error` says why and nothing was stored."""
+
+    model_config = ConfigDict(extra="allow")  # a camera job adds its recording guide's numbers
+
+    setup_id: int
+    state: Literal["recording", "calibrating", "done", "failed"]
+    source: Literal["camera", "upload"]
+    source_label: str
+    error: str | None
+    version: int | None
+    calibration_report: dict[str, Any] | None
+
+
 class RigCheckOut(BaseModel):
     """A stored rig check: the chain's error (mm) on the HEEL and HIP sheets with 95% CIs."""
 
