@@ -3,12 +3,16 @@ a setup's camera from the bundled ChArUco clip, and the version a measurement re
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 from api_helpers import (
+    PASSWORD,
     World,
     login,
     make_patient_visit,
@@ -19,15 +23,20 @@ from api_helpers import (
 from fastapi.testclient import TestClient
 
 from sotmeasure.app import create_app
+from sotmeasure.jobs.results import apply_result
 from sotmeasure.measure.compare import Mdc95
+from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.comparison import post_measurement_mdc
 from sotmeasure.settings import Settings
-from sotmeasure.store.models import ClinicSetup, Measurement, SetupVersion
+from sotmeasure.store.engine import make_engine, make_session_factory
+from sotmeasure.store.models import ClinicSetup, Measurement, SetupVersion, Status
+from sotmeasure.web.overlay import HEEL_COLOUR, HIP_COLOUR
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT = ROOT / "calibration" / "targets" / "table_8_markers.json"
 DEMO_PROFILE = ROOT / "calibration" / "profiles" / "rendered_overhead_1280x720.toml"
 CHARUCO_CLIP = ROOT / "tests" / "fixtures" / "sessions" / "charuco_calibration" / "video.mp4"
+STORED_V1 = ROOT / "tests" / "fixtures" / "stored_results" / "measured_v1.json"
 #: truth.json of the ChArUco clip: fx = fy = 1088 px.
 TRUE_FX_PX = 1088.0
 
@@ -351,3 +360,57 @@ def test_the_worker_measures_with_the_stored_version(
         # the clip's truth: LLD +6.0 mm (demo_data/README.md); the CI must contain it
         low, high = body["lld_ci95_mm"]
         assert low <= 6.0 <= high
+
+
+def _finish_as_old_result(settings: Settings, measurement_id: int) -> None:
+    """Store a finished result from before results kept their window's points (the stored
+    v1 result of the demo pre clip without `window_points_px`), as the worker stores one."""
+    data = json.loads(STORED_V1.read_text())
+    data.pop("window_points_px")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            row = session.get_one(Measurement, measurement_id)
+            apply_result(row, ResultRecord.from_dict(data))
+            row.status = Status.DONE.value
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def test_the_report_frame_finds_points_with_the_measurements_setup(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """An old result's report frame: its points are found again with the setup version the
+    measurement used, not with the installation setup (here unusable: no layout file)."""
+    settings = make_settings(layout_path=tmp_path / "no-such-layout.json")
+    seed_users(settings)
+    demo_clip = ROOT / "src" / "sotmeasure" / "demo_data" / "pre" / "video.mp4"
+    with TestClient(create_app(settings)) as client:
+        h = login(client, "prac_a@example.org")
+        setup = _create(client, h, profile_toml=DEMO_PROFILE.read_text(), is_default=True)
+        _pid, vid = make_patient_visit(client, h)
+        queued = client.post(
+            f"/visits/{vid}/recordings",
+            files={"file": ("pre.mp4", demo_clip.read_bytes())},
+            data={"phase": "pre"},
+            headers=h,
+        )
+        assert queued.status_code == 202 and queued.json()["setup_version"] == 1
+        mid = queued.json()["id"]
+        _finish_as_old_result(settings, mid)
+        page = client.post(
+            "/ui/login",
+            data={"email": "prac_a@example.org", "password": PASSWORD},
+            headers={"Origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        assert page.status_code == 303
+        frame = client.get(f"/ui/measurements/{mid}/frame.png")
+        # (with the installation setup this was a 404: "no target layout file")
+        assert frame.status_code == 200, frame.text
+        image = cv2.imdecode(np.frombuffer(frame.content, np.uint8), cv2.IMREAD_COLOR)
+        amber = np.all(image == np.array(HEEL_COLOUR, np.uint8), axis=2)
+        azure = np.all(image == np.array(HIP_COLOUR, np.uint8), axis=2)
+        assert amber.sum() > 20 and azure.sum() > 20  # heel and hip points were drawn
+    assert setup["current_version"] == 1
