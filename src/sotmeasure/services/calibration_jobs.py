@@ -198,7 +198,9 @@ class CalibrationJobs:
         client that sees "done" or "failed" finds no scratch file left."""
 
         def run() -> None:
-            state, error, version = CalibrationState.FAILED, "the calibration stopped", None
+            state = CalibrationState.FAILED
+            error: str | None = "the calibration stopped"
+            version: SetupVersion | None = None
             try:
                 with self._sessions() as session:
                     user = session.get_one(User, user_id)
