@@ -199,6 +199,10 @@ def test_a_check_belongs_to_one_setup_version(rig: tuple[TestClient, World, Sett
     rig_page = client.get("/ui/rig-check").text
     assert f'id="rig-status-{setup_id}" class="alert" data-due="yes"' in rig_page
     assert f'<option value="{setup_id}"' in rig_page
+    setup_page = client.get(f"/ui/setups/{setup_id}").text
+    assert "Setup Room 2 version 2 has no passing rig check" in setup_page
+    chosen_form = client.get(f"/ui/rig-check?setup_id={setup_id}").text
+    assert f'<option value="{setup_id}" selected>' in chosen_form
 
     # checked again: version 2 passes, the visit page no longer warns
     again = _run(client, a, heights["heel"], heights["hip"], setup_id=setup_id)

@@ -39,10 +39,12 @@ def _page(
     error: str | None = None,
     new_id: int | None = None,
     status_code: int = 200,
+    chosen: int | None = None,
 ) -> HTMLResponse:
     with ctx.sessions() as session:
         statuses = rig_checks.setup_statuses(session, ctx.settings, user)
         default = rig_checks.setup_to_check(session, user, None)
+        selected = rig_checks.setup_to_check(session, user, chosen) if chosen else default
         checks = rig_checks.list_rig_checks(session, user)
         return web.templates.TemplateResponse(
             request,
@@ -51,7 +53,7 @@ def _page(
                 "user": user,
                 "status": next(s for s in statuses if s.setup and s.setup.key == default.key),
                 "statuses": statuses,
-                "default_key": default.key,
+                "default_key": selected.key,
                 "checks": [(c, version_label(c.checked_version)) for c in checks],
                 "error": error,
                 "new_id": new_id,
@@ -64,8 +66,11 @@ def _page(
 
 
 @router.get("/rig-check", response_class=HTMLResponse)
-def rig_check_page(request: Request, ctx: Ctx, web: Web, user: PageUser) -> HTMLResponse:
-    return _page(request, ctx, web, user)
+def rig_check_page(
+    request: Request, ctx: Ctx, web: Web, user: PageUser, setup_id: int | None = None
+) -> HTMLResponse:
+    """`setup_id`: the setup chosen in the form (from a setup's page)."""
+    return _page(request, ctx, web, user, chosen=setup_id)
 
 
 @router.post("/rig-check", response_class=HTMLResponse)

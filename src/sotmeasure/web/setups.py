@@ -26,6 +26,7 @@ from sotmeasure.services.calibration_jobs import start_uploaded_calibration
 from sotmeasure.services.cameras import camera_choices, camera_spec, default_board
 from sotmeasure.services.errors import ServiceError
 from sotmeasure.services.patients import clinics_to_choose
+from sotmeasure.services.rig_checks import CheckedSetup, status_of
 from sotmeasure.services.setup_inputs import (
     NUMBER_FIELDS,
     SetupCreate,
@@ -138,6 +139,7 @@ def _setup_page(
         versions = setup_service.list_versions(session, user, setup_id)
         used = setup_service.measurements_per_version(session, versions)
         job = web.calibrations.latest(setup_id)
+        rig = status_of(session, ctx.settings, CheckedSetup(versions[0], setup.clinic_id))
         return web.templates.TemplateResponse(
             request,
             "setup.html",
@@ -152,6 +154,7 @@ def _setup_page(
                 "error": error,
                 "check": check,
                 "job": job.to_dict() if job else None,
+                "rig": rig,
             },
             status_code=status_code,
         )
