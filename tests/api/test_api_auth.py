@@ -62,6 +62,7 @@ PROTECTED = [
     ("POST", "/setups/1/versions"),
     ("GET", "/setups/1/versions/1"),
     ("POST", "/setups/1/calibration"),
+    ("GET", "/setups/1/calibration"),
     ("POST", "/setups/1/table-check"),
     ("PUT", "/visits/1/setup"),
     ("GET", "/cameras"),
