@@ -257,6 +257,31 @@ class PosePipeline(ClosesOnExit):
         self._crowd: PoseEstimator | None = None
         self._last_t_ms: int | None = None
 
+    def orient(
+        self,
+        caudal_dir_px: npt.ArrayLike,
+        *,
+        camera_beyond_feet: bool,
+        patient_gate: PatientGate | None,
+    ) -> None:
+        """Take another view of the table for the frames still to be finished.
+
+        `track` depends on the view only through the head-up quarter turn of the model's
+        input; the caller checks that the turn stays the same (`head_up_turn`), then the
+        frames tracked so far finish exactly as if the pipeline had been made for this
+        view (the live measurement of a capture: processing/live.py).
+        """
+        self.caudal_dir_px = unit_vector(caudal_dir_px)
+        self.right_dir_px = patient_right_dir(self.caudal_dir_px)
+        self.camera_beyond_feet = camera_beyond_feet
+        self.patient_gate = patient_gate
+
+    def head_up_turn(self, caudal_dir_px: npt.ArrayLike, size: tuple[int, int]) -> QuarterTurn:
+        """The quarter turn `model_input` gives a model input of `size` for a view."""
+        if not self.rotate_head_up:
+            return QuarterTurn(0, size)
+        return QuarterTurn.head_up(caudal_dir_px, size)
+
     # -- context manager -------------------------------------------------------------
     def close(self) -> None:
         """Close the estimator(s) this pipeline created."""
@@ -327,11 +352,7 @@ class PosePipeline(ClosesOnExit):
                 dtype=np.uint8,
             )
         sw, sh = int(small.shape[1]), int(small.shape[0])
-        turn = (
-            QuarterTurn.head_up(self.caudal_dir_px, (sw, sh))
-            if self.rotate_head_up
-            else QuarterTurn(0, (sw, sh))
-        )
+        turn = self.head_up_turn(self.caudal_dir_px, (sw, sh))
         return ModelInput(turn.apply(small), turn, (w / sw, h / sh), (w, h))
 
     def _to_original(self, inf: _Inference) -> PoseLandmarks | None:

@@ -1,0 +1,209 @@
+"""A recording measured while it is recorded, to the same result as measuring the file later.
+
+`live_pass` gets the recording's frames twice, as they are written (two decoded copies of
+the stored bytes: capture/avi_stream.py), and runs the per-frame steps of `measure_video`
+(processing/video.py) on them: the model's input and the tracking model on the first
+copy as frames arrive, then `finish_frame` (refinement, gates, table-plane points,
+image-quality samples) on the second copy, in frame order. The caller turns the pass into a
+result with `result_of_pass` once the recording is stored: the same statistics as
+`measure_video`. Nothing here re-implements a step; what differs is only when each runs.
+
+Why the finishing waits: the table pose of a measurement is estimated from frames spread
+over the whole video (`table_pose_indices`: for 120 frames, frames 0, 10, ... 110), and the
+refinement and the table-plane points depend on it. The tracking model depends on the pose
+only through the head-up quarter turn of its input, so it starts at once with the turn of
+the first frame's own pose; when the last of the pose's frames has arrived, the pose is
+estimated from exactly the frames a measurement of the stored file takes, the turn is
+checked to be the same, and the frames tracked so far are finished (the model's outputs of
+up to `MAX_HELD_FRAMES` frames wait meanwhile: ~2 MB each, the person mask).
+
+Every way the pass could differ from a measurement of the stored file raises `LiveMismatch`
+(another frame count than planned, hence other pose frames; another quarter turn; copies
+that disagree); the caller then leaves the recording to the queued measurement, which
+loses nothing but time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from sotmeasure.capture.frame import Frame
+from sotmeasure.errors import SotmeasureError
+from sotmeasure.geometry.layout import TargetLayout
+from sotmeasure.geometry.profile import CameraProfile
+from sotmeasure.geometry.table_pose import TablePose
+from sotmeasure.pose.pipeline import PosePipeline
+from sotmeasure.processing.frame_step import FrameMeasurement, TableView
+from sotmeasure.processing.params import MeasureParams
+from sotmeasure.processing.stream import ReadAhead, StageClock, timed
+from sotmeasure.processing.video import (
+    PosePass,
+    QualitySamples,
+    finish_frame,
+    model_identity,
+    pose_from_images,
+    table_pose_indices,
+)
+
+#: Frames tracked before the table pose is known that may wait to be finished (each holds
+#: the model's person mask, ~2 MB): 5.3 s at 30 fps. A longer wait ends the live pass.
+MAX_HELD_FRAMES = 160
+
+
+class LiveMismatch(SotmeasureError):
+    """The live pass cannot give the stored recording's result; measure the file instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class LivePass:
+    """A finished live pass: the table pose and every frame's step, as `measure_video`
+    has them just before its statistics."""
+
+    pose: TablePose
+    run: PosePass
+
+
+def live_pass(
+    frames: Iterable[Frame],
+    again: Iterable[Frame],
+    layout: TargetLayout,
+    profile: CameraProfile | None,
+    params: MeasureParams,
+    *,
+    planned_frames: int,
+    size: tuple[int, int],
+    should_stop: Callable[[], bool] = lambda: False,
+    clock: StageClock | None = None,
+) -> LivePass:
+    """Measure frames as they arrive (see the module docstring).
+
+    `frames` and `again`: the recording's frames, twice, in order (each iterated once, in
+    its own reading thread here). `planned_frames`: how many frames the recording will
+    hold, which fixes the table pose's frames; another count raises `LiveMismatch` at the
+    end. `should_stop()` true ends the pass with `LiveMismatch`.
+    """
+    indices = table_pose_indices(planned_frames, params.pose_frames_for_table)
+    if not indices:
+        raise LiveMismatch("no frames planned")
+    wanted = set(indices)
+    with ReadAhead(frames, clock=clock) as first_copy, ReadAhead(again) as second_copy:
+        arriving = iter(first_copy)
+        first = next(arriving, None)
+        if first is None:
+            raise LiveMismatch("the recording holds no frames")
+        # The first frame's own pose orients the model until the measurement's pose is known.
+        guess = TableView.of(pose_from_images([first.image], layout, profile), layout)
+        with guess.pipeline(params) as pipeline:
+            return _run(
+                pipeline,
+                itertools.chain([first], arriving),
+                iter(second_copy),
+                layout,
+                profile,
+                params,
+                indices,
+                wanted,
+                size,
+                should_stop,
+                clock,
+            )
+
+
+def _run(
+    pipeline: PosePipeline,
+    arriving: Iterator[Frame],
+    second: Iterator[Frame],
+    layout: TargetLayout,
+    profile: CameraProfile | None,
+    params: MeasureParams,
+    indices: list[int],
+    wanted: set[int],
+    size: tuple[int, int],
+    should_stop: Callable[[], bool],
+    clock: StageClock | None,
+) -> LivePass:
+    est = pipeline.estimator
+    n_pose = params.pose_frames_for_table
+    quality = QualitySamples()
+    pose_images: dict[int, npt.NDArray[np.uint8]] = {}
+    held: deque[tuple[int, float, list[Any]]] = deque()
+    finishing: deque[Future[FrameMeasurement]] = deque()
+    pose: TablePose | None = None
+    input_size: tuple[int, int] | None = None
+    seen = 0
+
+    def finish(index: int, t_s: float, people: list[Any]) -> FrameMeasurement:
+        if should_stop():
+            raise LiveMismatch("the live measurement was stopped")
+        frame = next(second, None)
+        if frame is None or frame.index != index or frame.t_s != t_s:
+            raise LiveMismatch(f"the two copies of the recording disagree at frame {index}")
+        assert pose is not None
+        return finish_frame(pipeline, pose, params, quality, frame, people, clock=clock)
+
+    # One finishing thread, fed in frame order: frames finish in order, one at a time, as
+    # in measure_video, while this thread tracks the next ones.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sotmeasure-live") as pool:
+        try:
+            for frame in arriving:
+                if should_stop():
+                    raise LiveMismatch("the live measurement was stopped")
+                seen += 1
+                if frame.index in wanted:
+                    pose_images[frame.index] = frame.image
+                inp = None
+                if est is not None:
+                    with timed(clock, "model_input"):
+                        inp = pipeline.model_input(frame.image)
+                    input_size = inp.turn.size
+                with timed(clock, "model"):
+                    people = pipeline.track(frame, inp)
+                held.append((frame.index, frame.t_s, people))
+                if pose is None and len(pose_images) == len(indices):
+                    with timed(clock, "table_pose"):
+                        pose = pose_from_images(
+                            [pose_images[i] for i in indices], layout, profile
+                        )
+                    pose_images.clear()
+                    _orient(pipeline, TableView.of(pose, layout), input_size)
+                if pose is None:
+                    if len(held) > MAX_HELD_FRAMES:
+                        raise LiveMismatch(
+                            f"more than {MAX_HELD_FRAMES} frames waited for the table pose"
+                        )
+                    continue
+                while held:
+                    finishing.append(pool.submit(finish, *held.popleft()))
+            if pose is None or table_pose_indices(seen, n_pose) != indices:
+                raise LiveMismatch(
+                    f"{seen} frames were recorded, not the {indices[-1] + 1} or more planned "
+                    "for the table pose's frames"
+                )
+            tracks = [f.result() for f in finishing]
+        finally:
+            for f in finishing:
+                f.cancel()
+    if len(tracks) != seen:
+        raise LiveMismatch("not every frame was finished")
+    return LivePass(pose, PosePass(tracks, model_identity(pipeline), quality, size))
+
+
+def _orient(pipeline: PosePipeline, view: TableView, input_size: tuple[int, int] | None) -> None:
+    """Give the pipeline the measurement's view, if the model's input turn stays the same."""
+    if input_size is not None and pipeline.head_up_turn(
+        view.caudal_dir_px, input_size
+    ) != pipeline.head_up_turn(pipeline.caudal_dir_px, input_size):
+        raise LiveMismatch("the table pose turns the model's input another way")
+    pipeline.orient(
+        view.caudal_dir_px,
+        camera_beyond_feet=view.camera_beyond_feet,
+        patient_gate=view.gate,
+    )
