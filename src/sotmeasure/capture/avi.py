@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import struct
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO, Literal
 
 import cv2

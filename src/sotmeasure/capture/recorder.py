@@ -184,7 +184,8 @@ def record_from_source(
 
     The nominal fps comes from `fps`, else from the source; a source without a rate
     (an image folder without fps) needs `fps`. `progress(n)` is called after each frame;
-    `tap` gets each frame's encoded bytes (`Recorder`). Ctrl+C stops the recording and keeps what was written.
+    `tap` gets each frame's encoded bytes (`Recorder`). Ctrl+C stops the recording and
+    keeps what was written.
     """
     info = source.info
     rate = fps if fps is not None else info.fps

@@ -17,7 +17,7 @@ estimated from exactly the frames a measurement of the stored file takes, the tu
 checked to be the same, and the frames tracked so far are finished (the model's outputs of
 up to `MAX_HELD_FRAMES` frames wait meanwhile: ~2 MB each, the person mask).
 
-Every way the pass could differ from a measurement of the stored file raises `LiveMismatch`
+Every way the pass could differ from a measurement of the stored file raises `LiveMismatchError`
 (another frame count than planned, hence other pose frames; another quarter turn; copies
 that disagree); the caller then leaves the recording to the queued measurement, which
 loses nothing but time.
@@ -58,7 +58,7 @@ from sotmeasure.processing.video import (
 MAX_HELD_FRAMES = 160
 
 
-class LiveMismatch(SotmeasureError):
+class LiveMismatchError(SotmeasureError):
     """The live pass cannot give the stored recording's result; measure the file instead."""
 
 
@@ -87,18 +87,18 @@ def live_pass(
 
     `frames` and `again`: the recording's frames, twice, in order (each iterated once, in
     its own reading thread here). `planned_frames`: how many frames the recording will
-    hold, which fixes the table pose's frames; another count raises `LiveMismatch` at the
-    end. `should_stop()` true ends the pass with `LiveMismatch`.
+    hold, which fixes the table pose's frames; another count raises `LiveMismatchError` at the
+    end. `should_stop()` true ends the pass with `LiveMismatchError`.
     """
     indices = table_pose_indices(planned_frames, params.pose_frames_for_table)
     if not indices:
-        raise LiveMismatch("no frames planned")
+        raise LiveMismatchError("no frames planned")
     wanted = set(indices)
     with ReadAhead(frames, clock=clock) as first_copy, ReadAhead(again) as second_copy:
         arriving = iter(first_copy)
         first = next(arriving, None)
         if first is None:
-            raise LiveMismatch("the recording holds no frames")
+            raise LiveMismatchError("the recording holds no frames")
         # The first frame's own pose orients the model until the measurement's pose is known.
         guess = TableView.of(pose_from_images([first.image], layout, profile), layout)
         with guess.pipeline(params) as pipeline:
@@ -142,10 +142,10 @@ def _run(
 
     def finish(index: int, t_s: float, people: list[Any]) -> FrameMeasurement:
         if should_stop():
-            raise LiveMismatch("the live measurement was stopped")
+            raise LiveMismatchError("the live measurement was stopped")
         frame = next(second, None)
         if frame is None or frame.index != index or frame.t_s != t_s:
-            raise LiveMismatch(f"the two copies of the recording disagree at frame {index}")
+            raise LiveMismatchError(f"the two copies of the recording disagree at frame {index}")
         assert pose is not None
         return finish_frame(pipeline, pose, params, quality, frame, people, clock=clock)
 
@@ -155,7 +155,7 @@ def _run(
         try:
             for frame in arriving:
                 if should_stop():
-                    raise LiveMismatch("the live measurement was stopped")
+                    raise LiveMismatchError("the live measurement was stopped")
                 seen += 1
                 if frame.index in wanted:
                     pose_images[frame.index] = frame.image
@@ -169,21 +169,19 @@ def _run(
                 held.append((frame.index, frame.t_s, people))
                 if pose is None and len(pose_images) == len(indices):
                     with timed(clock, "table_pose"):
-                        pose = pose_from_images(
-                            [pose_images[i] for i in indices], layout, profile
-                        )
+                        pose = pose_from_images([pose_images[i] for i in indices], layout, profile)
                     pose_images.clear()
                     _orient(pipeline, TableView.of(pose, layout), input_size)
                 if pose is None:
                     if len(held) > MAX_HELD_FRAMES:
-                        raise LiveMismatch(
+                        raise LiveMismatchError(
                             f"more than {MAX_HELD_FRAMES} frames waited for the table pose"
                         )
                     continue
                 while held:
                     finishing.append(pool.submit(finish, *held.popleft()))
             if pose is None or table_pose_indices(seen, n_pose) != indices:
-                raise LiveMismatch(
+                raise LiveMismatchError(
                     f"{seen} frames were recorded, not the {indices[-1] + 1} or more planned "
                     "for the table pose's frames"
                 )
@@ -192,7 +190,7 @@ def _run(
             for f in finishing:
                 f.cancel()
     if len(tracks) != seen:
-        raise LiveMismatch("not every frame was finished")
+        raise LiveMismatchError("not every frame was finished")
     return LivePass(pose, PosePass(tracks, model_identity(pipeline), quality, size))
 
 
@@ -201,7 +199,7 @@ def _orient(pipeline: PosePipeline, view: TableView, input_size: tuple[int, int]
     if input_size is not None and pipeline.head_up_turn(
         view.caudal_dir_px, input_size
     ) != pipeline.head_up_turn(pipeline.caudal_dir_px, input_size):
-        raise LiveMismatch("the table pose turns the model's input another way")
+        raise LiveMismatchError("the table pose turns the model's input another way")
     pipeline.orient(
         view.caudal_dir_px,
         camera_beyond_feet=view.camera_beyond_feet,
