@@ -8,6 +8,7 @@ and PSIS, label them left/right from the body geometry; no pose model needed.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -255,6 +256,9 @@ class PosePipeline(ClosesOnExit):
             estimator = MediaPipePoseEstimator(running_mode="video", output_segmentation=True)
         self.estimator = estimator
         self._crowd: PoseEstimator | None = None
+        # `finish` may run for two frames at once (processing/live.py): the crowd model is
+        # made and asked by one of them at a time.
+        self._crowd_lock = threading.Lock()
         self._last_t_ms: int | None = None
 
     def orient(
@@ -387,8 +391,9 @@ class PosePipeline(ClosesOnExit):
     def finish(self, frame: Frame, people: list[_Inference]) -> FramePoints:
         """The rest of `process` on `track`'s output (patient choice, refinement, gates).
 
-        It may run in another thread than `track`, one frame behind it, as long as frames
-        are finished in order and one at a time: `process(f)` == `finish(f, track(f))`.
+        It may run in another thread than `track`, behind it: `process(f)` ==
+        `finish(f, track(f))`. It keeps no state from frame to frame, so two frames may be
+        finished at once (the crowd model, made on first need, serves one at a time).
         """
         if self.mode == "stickers":
             return self._process_stickers(frame, people)
@@ -402,7 +407,8 @@ class PosePipeline(ClosesOnExit):
         if self.patient_gate is not None:
             choice = self.patient_gate(found)
             if choice.index is None and self._owns_estimator:
-                people = self._infer(frame.image, frame.t_s, self._crowd_estimator())
+                with self._crowd_lock:
+                    people = self._infer(frame.image, frame.t_s, self._crowd_estimator())
                 found = [lm for lm in map(self._to_original, people) if lm is not None]
                 choice = self.patient_gate(found) if found else choice
             if choice.index is None:

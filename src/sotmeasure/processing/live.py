@@ -14,8 +14,10 @@ refinement and the table-plane points depend on it. The tracking model depends o
 only through the head-up quarter turn of its input, so it starts at once with the turn of
 the first frame's own pose; when the last of the pose's frames has arrived, the pose is
 estimated from exactly the frames a measurement of the stored file takes, the turn is
-checked to be the same, and the frames tracked so far are finished (the model's outputs of
-up to `MAX_HELD_FRAMES` frames wait meanwhile: ~2 MB each, the person mask).
+checked to be the same, and the frames tracked so far are finished, by two threads (the
+model's outputs of up to `MAX_HELD_FRAMES` frames wait meanwhile: ~2 MB each, the person
+mask). The image-quality figures are medians, so the order in which two threads add their
+samples does not change them.
 
 Every way the pass could differ from a measurement of the stored file raises `LiveMismatchError`
 (another frame count than planned, hence other pose frames; another quarter turn; copies
@@ -26,6 +28,7 @@ loses nothing but time.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -53,6 +56,9 @@ from sotmeasure.processing.video import (
     table_pose_indices,
 )
 
+#: Threads finishing frames (refinement, gates) once the table pose is known: the frames
+#: tracked meanwhile wait for them, and after the capture only finishing is left to do.
+FINISH_THREADS = 2
 #: Frames tracked before the table pose is known that may wait to be finished (each holds
 #: the model's person mask, ~2 MB): 5.3 s at 30 fps. A longer wait ends the live pass.
 MAX_HELD_FRAMES = 160
@@ -135,28 +141,36 @@ def _run(
     quality = QualitySamples()
     pose_images: dict[int, npt.NDArray[np.uint8]] = {}
     held: deque[tuple[int, float, list[Any]]] = deque()
-    finishing: deque[Future[FrameMeasurement]] = deque()
+    finishing: deque[Future[None]] = deque()
     pose: TablePose | None = None
     input_size: tuple[int, int] | None = None
     seen = 0
 
-    def finish(index: int, t_s: float, people: list[Any]) -> FrameMeasurement:
+    ready: deque[tuple[int, float, list[Any]]] = deque()  # tracked, the pose known
+    taking = threading.Lock()
+    steps: dict[int, FrameMeasurement] = {}
+    order: list[int] = []
+
+    def finish_next() -> None:
+        """Finish the next frame: its two copies are paired in order under the lock, the
+        work runs outside it (frames keep no state between them: PosePipeline.finish)."""
         if should_stop():
             raise LiveMismatchError("the live measurement was stopped")
-        frame = next(second, None)
+        with taking:
+            index, t_s, people = ready.popleft()
+            frame = next(second, None)
         if frame is None or frame.index != index or frame.t_s != t_s:
             raise LiveMismatchError(f"the two copies of the recording disagree at frame {index}")
         assert pose is not None
-        return finish_frame(pipeline, pose, params, quality, frame, people, clock=clock)
+        steps[index] = finish_frame(pipeline, pose, params, quality, frame, people, clock=clock)
 
-    # One finishing thread, fed in frame order: frames finish in order, one at a time, as
-    # in measure_video, while this thread tracks the next ones.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sotmeasure-live") as pool:
+    with ThreadPoolExecutor(FINISH_THREADS, thread_name_prefix="sotmeasure-live") as pool:
         try:
             for frame in arriving:
                 if should_stop():
                     raise LiveMismatchError("the live measurement was stopped")
                 seen += 1
+                order.append(frame.index)
                 if frame.index in wanted:
                     pose_images[frame.index] = frame.image
                 inp = None
@@ -179,16 +193,19 @@ def _run(
                         )
                     continue
                 while held:
-                    finishing.append(pool.submit(finish, *held.popleft()))
+                    ready.append(held.popleft())
+                    finishing.append(pool.submit(finish_next))
             if pose is None or table_pose_indices(seen, n_pose) != indices:
                 raise LiveMismatchError(
                     f"{seen} frames were recorded, not the {indices[-1] + 1} or more planned "
                     "for the table pose's frames"
                 )
-            tracks = [f.result() for f in finishing]
+            for f in finishing:
+                f.result()
         finally:
             for f in finishing:
                 f.cancel()
+    tracks = [steps[i] for i in order if i in steps]
     if len(tracks) != seen:
         raise LiveMismatchError("not every frame was finished")
     return LivePass(pose, PosePass(tracks, model_identity(pipeline), quality, size))

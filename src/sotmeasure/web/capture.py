@@ -268,7 +268,7 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
     live: LiveCapture | None = None
     try:
         scratch.mkdir(parents=True, exist_ok=False)
-        live = _live_capture(ctx, job, scratch)
+        live = _live_capture(ctx, job)
         try:
             frames = _record(job, spec, hub, folder, live)
         finally:
@@ -335,13 +335,22 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         job.state = outcome[0]
 
 
-def _live_capture(ctx: AppContext, job: CaptureJob, scratch: Path) -> LiveCapture | None:
+def _live_capture(ctx: AppContext, job: CaptureJob) -> LiveCapture | None:
     """The capture's live measurement, or None (turned off, or its setup does not load:
-    then the worker measures the capture, and says what is wrong with the setup)."""
+    then the worker measures the capture, and says what is wrong with the setup).
+
+    Its pipes live in a folder of their own, beside the capture's: an interrupted capture
+    is kept for inspection (store/scratch.py), its pipes are not."""
     if job.live_wait_s is None:
         return None
     try:
-        return LiveCapture(ctx, job.visit_id, job.mode, scratch, wait_s=job.live_wait_s)
+        return LiveCapture(
+            ctx,
+            job.visit_id,
+            job.mode,
+            ctx.settings.tmp_dir / f"live-{job.id}",
+            wait_s=job.live_wait_s,
+        )
     except Exception as exc:
         log.info("capture %s: no live measurement (%s)", job.id, exc)
         return None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +44,9 @@ def planned_frames(seconds: float, fps: float, frame_count: int | None) -> int:
 
 
 class LiveCapture:
-    """The live measurement of one capture (see the module docstring); close it."""
+    """The live measurement of one capture (see the module docstring); close it.
+
+    `scratch`: a new folder for its two pipes, removed by `close`."""
 
     def __init__(
         self, ctx: AppContext, visit_id: int, mode: Mode, scratch: Path, *, wait_s: float
@@ -54,6 +57,7 @@ class LiveCapture:
         self._setup = measurement_setup(
             ctx.settings, stored_setup(ctx, self._version_id), mode.value
         )
+        scratch.mkdir(parents=True, exist_ok=False)
         self._scratch = scratch
         self._streams: list[AviStream] = []
         self._thread: threading.Thread | None = None
@@ -139,6 +143,7 @@ class LiveCapture:
             stream.close()
         if self._thread is not None:
             self._thread.join()
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 def _frames(stream: AviStream) -> Iterator[Frame]:
