@@ -1,48 +1,38 @@
-"""A capture measured while it records (issue 15 item 3), over real HTTP (TestClient, a
-real SQLite file, the demo source playing the pre clip in real time): its measurement is
-`done` without a worker, with the result a measurement of the stored recording gives.
+"""A capture measured while it records (issue 15 item 3), over real HTTP (TestClient, a real
+database of each kind, the demo source playing the pre clip in real time): its measurement
+is `done` without a worker, with the result a measurement of the stored recording gives.
 
-No Chromium; no worker threads (processing_workers=0), so a `done` row can only come from
-the live measurement. The test waits on states, never on a duration: `live_wait_s` is
-raised so that a loaded machine cannot turn the live result into the queued fallback.
+Through the pages' capture endpoint (the Measure button); no Chromium. No worker threads
+(processing_workers=0), so a `done` row can only come from the live measurement; on
+PostgreSQL no job is queued for it. The test waits on states, never on a duration:
+`live_wait_s` is raised so that a loaded machine cannot turn the live result into the
+queued fallback.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from api_helpers import PASSWORD, seed_users
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from sotmeasure.app import create_app
 from sotmeasure.jobs.measure_adapter import measure_recording
 from sotmeasure.settings import Settings
-from sotmeasure.store.accounts import create_user, get_or_create_clinic
-from sotmeasure.store.engine import make_engine, make_session_factory
-from sotmeasure.store.migrate import upgrade_head
-from sotmeasure.store.models import Measurement, Role
+from sotmeasure.store.models import Measurement
 
-PASSWORD = "correct-horse-battery"
 ORIGIN = "http://testserver"
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(data_dir=tmp_path / "data", processing_workers=0)
+def pages(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    settings = make_settings()
     settings.ensure_dirs()
-    engine = make_engine(settings.effective_database_url)
-    upgrade_head(engine)
-    with make_session_factory(engine)() as session:
-        clinic = get_or_create_clinic(session, "Clinic A")
-        create_user(
-            session, email="a@x.org", password=PASSWORD, role=Role.PRACTITIONER, clinic=clinic
-        )
-        session.commit()
-    engine.dispose()
+    seed_users(settings)
     with TestClient(create_app(settings), base_url=ORIGIN, headers={"Origin": ORIGIN}) as c:
         yield c
         c.app.state.web.hub.stop_all()  # type: ignore[attr-defined]
@@ -66,34 +56,34 @@ def _without_timestamps(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_capture_measured_while_recording_equals_measuring_its_stored_recording(
-    client: TestClient,
+    pages: TestClient,
 ) -> None:
-    client.app.state.web.web.live_wait_s = 300.0  # type: ignore[attr-defined]
-    r = client.post(
+    pages.app.state.web.web.live_wait_s = 300.0  # type: ignore[attr-defined]
+    r = pages.post(
         "/ui/login",
-        data={"email": "a@x.org", "password": PASSWORD, "next": "/ui/patients"},
+        data={"email": "prac_a@example.org", "password": PASSWORD, "next": "/ui/patients"},
         follow_redirects=False,
     )
     assert r.status_code == 303
-    r = client.post("/ui/patients", data={"code": "P-1"}, follow_redirects=False)
+    r = pages.post("/ui/patients", data={"code": "P-1"}, follow_redirects=False)
     patient_id = int(r.headers["location"].rsplit("/", 1)[1])
-    r = client.post(
+    r = pages.post(
         f"/ui/patients/{patient_id}/visits",
         data={"visit_date": "2026-01-05"},
         follow_redirects=False,
     )
     visit_id = int(r.headers["location"].rsplit("/", 1)[1])
 
-    r = client.post(
+    r = pages.post(
         f"/ui/visits/{visit_id}/capture",
         data={"phase": "pre", "mode": "markerless"},
         headers={"Accept": "application/json"},
     )
     assert r.status_code == 202, r.text
-    capture = _final_capture(client, visit_id)
+    capture = _final_capture(pages, visit_id)
     assert capture["state"] == "measured", capture
 
-    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    ctx = pages.app.state.ctx  # type: ignore[attr-defined]
     with ctx.sessions() as session:
         row = session.scalars(select(Measurement)).one()
         assert (row.status, row.source, row.attempts) == ("done", "capture", 1)
@@ -101,6 +91,9 @@ def test_a_capture_measured_while_recording_equals_measuring_its_stored_recordin
         rec = row.recording
         video = ctx.files.video_path(rec.kind, rec.stored_name, rec.media)
         assert rec.media["frame_count"] == 120  # the whole 4 s pre clip at 30 fps
+        if session.bind.dialect.name == "postgresql":  # measured: nothing left to queue
+            jobs = session.execute(text("SELECT count(*) FROM procrastinate_jobs")).scalar()
+            assert jobs == 0
     # The stored recording, measured as the worker measures it.
     again = measure_recording(ctx.settings, video, lambda *_: None, mode="markerless").to_dict()
     assert (live["lld_mm"], live["pelvic_tilt_deg"]) == (again["lld_mm"], again["pelvic_tilt_deg"])
