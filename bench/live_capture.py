@@ -79,7 +79,18 @@ def _one_capture(client: TestClient, visit_id: int) -> tuple[float, str, str]:
         if capture.get("state") == "failed":
             return time.perf_counter() - t0, "capture failed", capture.get("message", "")
         if rows and rows[0]["status"] in ("done", "failed"):
-            return time.perf_counter() - t0, rows[0]["status"], str(capture.get("state"))
+            wall = time.perf_counter() - t0
+            _settled(client, visit_id)  # the next capture may start only then (not timed)
+            return wall, rows[0]["status"], str(capture.get("state"))
+        time.sleep(POLL_S)
+
+
+def _settled(client: TestClient, visit_id: int) -> None:
+    """Wait until the capture has cleaned up (the server records one capture at a time)."""
+    while True:
+        capture = client.get(f"/ui/visits/{visit_id}/state.json").json()["capture"] or {}
+        if capture.get("state") not in ("capturing", "storing"):
+            return
         time.sleep(POLL_S)
 
 

@@ -281,6 +281,7 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         job.state = CaptureState.STORING
         job.message = "storing the recording" + ("" if live is None else " and its measurement")
         archive = scratch / "capture.zip"
+        recorded_at = time.monotonic()
         _zip_folder(folder, archive)
         with archive.open("rb") as fh:
             job.measurement_id, status = queue_capture(
@@ -304,11 +305,12 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
             else (CaptureState.MEASURED, "recorded and measured")
         )
         log.info(
-            "capture %s: %d frames stored, measurement %d %s",
+            "capture %s: %d frames stored, measurement %d %s %.2f s after the recording ended",
             job.id,
             frames,
             job.measurement_id,
             status.value,
+            time.monotonic() - recorded_at,
         )
     except SotmeasureError as exc:
         outcome = (

@@ -21,6 +21,7 @@ import logging
 import math
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ class LiveCapture:
         self._done = threading.Event()
         self._pass: Any = None
         self._error: BaseException | None = None
+        self._done_at = 0.0
 
     def begin(self, width: int, height: int, fps: float, planned: int) -> FrameTap:
         """Start the pass for a recording of `planned` frames; the recorder's tap."""
@@ -107,6 +109,7 @@ class LiveCapture:
         except BaseException as exc:  # any failure only means: no live result
             self._error = exc
         finally:
+            self._done_at = time.monotonic()
             self._done.set()
 
     def outcome(self, video: Path, version_id: int | None) -> CaptureOutcome | None:
@@ -114,6 +117,7 @@ class LiveCapture:
         if version_id != self._version_id:
             log.info("live capture: the setup changed while recording; queued")
             return None
+        t0 = time.monotonic()
         if not self._done.wait(self._wait_s):
             self._stop.set()
             log.info("live capture: not through %.1f s after storing; queued", self._wait_s)
@@ -134,6 +138,12 @@ class LiveCapture:
         except Exception:
             log.exception("live capture: the result could not be made; queued")
             return None
+        log.info(
+            "live capture: the pass ended %.2f s after the recording was stored; result in "
+            "%.2f s more",
+            max(0.0, self._done_at - t0),
+            time.monotonic() - max(t0, self._done_at),
+        )
         return CaptureOutcome(record=record)
 
     def close(self) -> None:
