@@ -68,12 +68,19 @@ class LiveCapture:
         self._error: BaseException | None = None
         self._done_at = 0.0
 
-    def begin(self, width: int, height: int, fps: float, planned: int) -> FrameTap:
-        """Start the pass for a recording of `planned` frames; the recorder's tap."""
-        self._streams = [
-            AviStream(self._scratch / f"live-{k}.avi", width=width, height=height, fps=fps)
-            for k in (1, 2)
-        ]
+    def begin(self, width: int, height: int, fps: float, planned: int) -> FrameTap | None:
+        """Start the pass for a recording of `planned` frames; the recorder's tap (None
+        when the pass cannot start: the capture then records as before)."""
+        try:
+            for k in (1, 2):
+                self._streams.append(
+                    AviStream(self._scratch / f"live-{k}.avi", width=width, height=height, fps=fps)
+                )
+        except Exception as exc:
+            log.warning("live capture: no live measurement (%s)", exc)
+            self._error = exc
+            self._done.set()
+            return None
         first, second = self._streams
         self._thread = threading.Thread(
             target=self._run,
@@ -82,12 +89,16 @@ class LiveCapture:
             daemon=True,
         )
         self._thread.start()
+        return self._tap
 
-        def tap(encoded: bytes) -> None:
+    def _tap(self, encoded: bytes) -> None:
+        """The recorder's tap: a failure here ends the live pass, never the recording."""
+        try:
             for stream in self._streams:
                 stream.push(encoded)
-
-        return tap
+        except Exception:
+            log.exception("live capture: a frame could not be handed over; queued instead")
+            self._stop.set()
 
     def recorded(self) -> None:
         """The recording ended (complete or not): the copies end with it."""
