@@ -168,12 +168,22 @@ def queue_capture(
     Otherwise, or when it has nothing, the measurement is `pending` and the worker woken.
     """
     with ctx.files.store(stream, is_referenced=ctx.recording_is_stored) as stored:
-        outcome = None
+        outcome, version = None, None
         if measured is not None:
             video = ctx.files.video_path(stored.kind, stored.stored_name, stored.media)
-            outcome = measured(video, capture_setup_version(ctx, visit_id))
+            version = capture_setup_version(ctx, visit_id)
+            outcome = measured(video, version)
         measurement_id, status = _commit_capture(
-            ctx, stored, visit_id, phase, mode, user_id, source_label, blocking, outcome
+            ctx,
+            stored,
+            visit_id,
+            phase,
+            mode,
+            user_id,
+            source_label,
+            blocking,
+            outcome,
+            version,
         )
     if status is Status.PENDING:
         ctx.wake_worker()
@@ -190,11 +200,15 @@ def _commit_capture(
     source_label: str,
     blocking: queueing.BlockingNotes,
     outcome: CaptureOutcome | None,
+    measured_version: int | None,
 ) -> tuple[int, Status]:
     with ctx.sessions() as session, session.begin():
         visit = session.get(Visit, visit_id)
         if visit is None:  # erased while the capture ran
             raise NotFoundError("visit")
+        version = _version_id(session, visit)
+        if version != measured_version:  # the setup changed meanwhile: the worker measures
+            outcome = None
         recording = queueing.recording_row(
             session,
             stored,
@@ -212,7 +226,7 @@ def _commit_capture(
             source=Source.CAPTURE,
             user_id=user_id,
             blocking=blocking,
-            setup_version_id=_version_id(session, session.get_one(Visit, visit_id)),
+            setup_version_id=version,
             defer=outcome is None,
         )
         if outcome is not None:
