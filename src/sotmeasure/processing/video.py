@@ -238,8 +238,9 @@ def finish_frame(
     clock: StageClock | None = None,
 ) -> FrameMeasurement:
     """The per-frame step after the model (`pipeline.track`): refinement and gates, the
-    points on the table planes, an image-quality sample every few frames. Frames are
-    finished in order, one at a time (the live measurement of a capture runs it too)."""
+    points on the table planes, an image-quality sample every few frames. measure_video
+    finishes frames in order, one at a time; the live measurement of a capture two at a
+    time (a frame's step depends on no other frame; the quality figures are medians)."""
     with timed(clock, "refinement"):
         step = map_frame(pipeline.finish(frame, people), pose, params)
         if frame.index % _QUALITY_EVERY == 0:
