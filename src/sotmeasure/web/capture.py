@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 _FRAME_TIMEOUT_S = 3.0
 _MIN_CAPTURE_FRACTION = 0.5  # fewer frames than half the window: the capture failed
+#: A capture measured while it records takes up to this much longer to get its planned
+#: frames from a camera that drops some.
+_LIVE_SECONDS_MARGIN = 1.25
 
 
 class CaptureBusyError(SotmeasureError):
@@ -201,15 +204,16 @@ def _record(
         info = source.info
         planned = planned_frames(job.seconds, fps, None if spec.is_camera else info.frame_count)
         tap = None if live is None else live.begin(info.width, info.height, fps, planned)
+        # Measured while it records: exactly the planned frames (another count would
+        # change the frames the table pose is taken from, and the live result with them),
+        # so a camera that drops a frame records a little longer.
         rec = record_from_source(
             source,
             folder,
-            seconds=job.seconds,
+            seconds=job.seconds if live is None else job.seconds * _LIVE_SECONDS_MARGIN,
             fps=fps,
             progress=progress,
             tap=tap,
-            # A camera that sends a frame more than planned would change the frames the
-            # table pose is taken from, and with them the live result's validity.
             max_frames=None if live is None else planned,
         )
         return rec.frame_count
