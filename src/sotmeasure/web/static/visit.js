@@ -34,7 +34,7 @@
   async function pollLive() {
     if (!quality) return;
     try {
-      const r = await fetch("/ui/live/status.json?phase=" + phase, { cache: "no-store" });
+      const r = await fetch("/ui/live/status.json?phase=" + phase + "&visit=" + visitId, { cache: "no-store" });
       if (r.status === 200) {
         const s = await r.json();
         if (s.error) {
@@ -114,7 +114,7 @@
   // Streams end after a few minutes (so the server can shut down cleanly): reconnect.
   if (preview) {
     setInterval(function () {
-      preview.src = "/ui/live/stream.mjpg?phase=" + phase + "&t=" + Date.now();
+      preview.src = "/ui/live/stream.mjpg?phase=" + phase + "&visit=" + visitId + "&t=" + Date.now();
     }, 220000);
   }
   pollLive();
