@@ -403,6 +403,7 @@ def capture(
                 "category": _blank(category),
             },
             mode or measurement_service.default_mode(ctx.settings),
+            live_wait_s=web.web.live_wait_s if web.web.live_measurement else None,
         )
         start_capture(ctx, web.hub, web.captures, job, spec)
     except CaptureBusyError as exc:

@@ -67,9 +67,9 @@
             setStatus("Recording " + c.phase + " — keep the patient still", c.recorded_s.toFixed(1) + " of " + c.seconds.toFixed(0) + " s");
             busy = true;
           } else if (c.state === "storing") {
-            setStatus("Storing the " + c.phase + " recording…");
+            setStatus("Storing and measuring the " + c.phase + " recording…");
             busy = true;
-          } else if (c.state === "queued") {
+          } else if (c.state === "queued" || c.state === "measured") {
             setStatus("");
           } else if (c.state === "failed") {
             setStatus("");
