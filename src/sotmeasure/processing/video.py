@@ -42,6 +42,7 @@ from sotmeasure.measure.result import FrameRecord, MeasurementResult, assemble_r
 from sotmeasure.measure.window import (
     REASON_MOVING,
     StillWindow,
+    body_motion_mm,
     choose_still_window,
     frame_motion_mm,
     with_steady_hip_width,
@@ -54,6 +55,7 @@ from sotmeasure.processing.frame_step import (
     TableView,
     map_frame,
 )
+from sotmeasure.processing.image_motion import ImageMotion, point_patches
 from sotmeasure.processing.image_quality import (
     QualityLimits,
     RegionQuality,
@@ -219,9 +221,10 @@ def _track(
 
         # closing(): on an error (or a progress callback raising), the worker and the
         # decoding threads are stopped here, before the pipeline and the source close.
+        image_motion = ImageMotion(pose, params)
         with closing(tracked()) as items, closing(ordered_map(finish, items)) as results:
             for step in results:
-                tracks.append(step)
+                tracks.append(image_motion.feed(step))
                 if progress is not None:
                     progress(len(tracks), total or 0, "pose")
     return pose, PosePass(tracks, model, quality, size)
@@ -243,6 +246,8 @@ def finish_frame(
     time (a frame's step depends on no other frame; the quality figures are medians)."""
     with timed(clock, "refinement"):
         step = map_frame(pipeline.finish(frame, people), pose, params)
+        if step.px is not None:
+            step = replace(step, patches=point_patches(frame.image, step.px))
         if frame.index % _QUALITY_EVERY == 0:
             quality.add(frame, step, pose, params)
     return step
@@ -352,9 +357,15 @@ def _result(
             _too_few_frames(tracks, params), quality, cause_at=("heels", "hips")
         )
     steady = with_steady_hip_width(pts)  # motion of the body, not of the model's hip width
-    motion = frame_motion_mm(t, steady, params.motion())
+    landmark_motion = frame_motion_mm(t, steady, params.motion())
+    motion = body_motion_mm(
+        t,
+        steady,
+        np.array([tr.image_motion_mm for tr in tracks], dtype=np.float64),
+        params.motion(),
+    )
     try:
-        window = _still_window(t, steady, motion, params)
+        window = _still_window(t, steady, motion, params, rank=landmark_motion)
     except MeasurementError as exc:
         raise _with_image_problems(exc, quality) from None
 
@@ -457,7 +468,11 @@ REFUSE_HIPS_UNSTEADY = (
 
 
 def _still_window(
-    t: FloatArray, pts: FloatArray, motion: FloatArray, params: MeasureParams
+    t: FloatArray,
+    pts: FloatArray,
+    motion: FloatArray,
+    params: MeasureParams,
+    rank: FloatArray | None = None,
 ) -> StillWindow:
     """The stillest window; a refusal names the real cause.
 
@@ -468,7 +483,7 @@ def _still_window(
     neither pair was still did the patient move.
     """
     try:
-        return choose_still_window(t, motion, params.motion())
+        return choose_still_window(t, motion, params.motion(), rank_mm=rank)
     except MeasurementError as moving:
         one_pair = replace(params.motion(), points_moving=1)
         hips, heels = slice(2, 4), slice(0, 2)
