@@ -101,7 +101,7 @@ def with_steady_hip_width(points_mm: npt.ArrayLike) -> FloatArray:
 IMAGE_MOTION_MEDIAN = 5
 
 
-def _running_median_1d(values: FloatArray, size: int) -> FloatArray:
+def running_median_1d(values: FloatArray, size: int) -> FloatArray:
     """Centred running median over the finite values only (NaN stays NaN)."""
     out = np.full_like(values, np.nan)
     idx = np.flatnonzero(np.isfinite(values))
@@ -144,7 +144,7 @@ def body_motion_mm(
     per_point = np.full(image.shape, np.nan)
     for k in range(pts.shape[1]):
         landmark = frame_motion_mm(t, pts[:, k : k + 1], one)
-        seen = _running_median_1d(image[:, k], IMAGE_MOTION_MEDIAN)
+        seen = running_median_1d(image[:, k], IMAGE_MOTION_MEDIAN)
         per_point[:, k] = np.where(np.isfinite(seen), seen, landmark)
     ranked = -np.sort(-np.where(np.isfinite(per_point), per_point, -np.inf), axis=1)
     motion = ranked[:, min(params.points_moving, pts.shape[1]) - 1]

@@ -40,11 +40,13 @@ from sotmeasure.measure.errors import MeasurementError
 from sotmeasure.measure.frame_values import named_points
 from sotmeasure.measure.result import FrameRecord, MeasurementResult, assemble_result
 from sotmeasure.measure.window import (
+    IMAGE_MOTION_MEDIAN,
     REASON_MOVING,
     StillWindow,
     body_motion_mm,
     choose_still_window,
     frame_motion_mm,
+    running_median_1d,
     with_steady_hip_width,
 )
 from sotmeasure.pose.pipeline import ModelInput, PosePipeline
@@ -269,8 +271,9 @@ def _unreliable_heels(tracks: list[FrameMeasurement]) -> MeasurementError | None
     return MeasurementError(
         f"the heels cannot be measured in this recording: {count} of {len(seen)} frames "
         f"showing the patient were rejected because {reason}; check that nothing and "
-        "nobody touches or covers the feet, that no edge (a towel, a line on the floor) "
-        "lies just beyond the heels, and that the heels are sharp and well lit"
+        "nobody (another person's hands) touches or covers the feet, that no edge (a towel, "
+        "a line on the floor) lies just beyond the heels, and that the heels are sharp and "
+        "well lit"
     )
 
 
@@ -358,14 +361,15 @@ def _result(
         )
     steady = with_steady_hip_width(pts)  # motion of the body, not of the model's hip width
     landmark_motion = frame_motion_mm(t, steady, params.motion())
-    motion = body_motion_mm(
-        t,
-        steady,
-        np.array([tr.image_motion_mm for tr in tracks], dtype=np.float64),
-        params.motion(),
-    )
+    image_motion = np.array(
+        [np.full(4, np.nan) if tr.image_motion_mm is None else tr.image_motion_mm for tr in tracks],
+        dtype=np.float64,
+    ).reshape(len(tracks), 4)
+    motion = body_motion_mm(t, steady, image_motion, params.motion())
     try:
-        window = _still_window(t, steady, motion, params, rank=landmark_motion)
+        window = _still_window(
+            t, steady, motion, params, rank=landmark_motion, image_motion=image_motion
+        )
     except MeasurementError as exc:
         raise _with_image_problems(exc, quality) from None
 
@@ -458,6 +462,15 @@ REFUSE_HEELS_UNSTEADY = (
 )
 
 
+#: Named cause when the image shows a still patient but neither pair of points settled.
+REFUSE_POINTS_UNSTEADY = (
+    "the image shows the patient lying still, but the heel and hip points could not be "
+    "located steadily (they jumped by more than the motion threshold): another person near "
+    "the patient, something covering the feet or hips, or a dark, flat or blurred image may "
+    "confuse the pose model; nobody needs to have moved"
+)
+
+
 #: Named cause when the heels lay still but the hip points would not settle.
 REFUSE_HIPS_UNSTEADY = (
     "the hips could not be located steadily while the heels lay still (the hip points "
@@ -473,6 +486,7 @@ def _still_window(
     motion: FloatArray,
     params: MeasureParams,
     rank: FloatArray | None = None,
+    image_motion: FloatArray | None = None,
 ) -> StillWindow:
     """The stillest window; a refusal names the real cause.
 
@@ -489,11 +503,35 @@ def _still_window(
         hips, heels = slice(2, 4), slice(0, 2)
         for pair, named in ((hips, REFUSE_HEELS_UNSTEADY), (heels, REFUSE_HIPS_UNSTEADY)):
             try:
-                choose_still_window(t, frame_motion_mm(t, pts[:, pair], one_pair), one_pair)
+                pair_motion = (
+                    frame_motion_mm(t, pts[:, pair], one_pair)
+                    if image_motion is None
+                    else body_motion_mm(t, pts[:, pair], image_motion[:, pair], one_pair)
+                )
+                choose_still_window(t, pair_motion, one_pair)
             except MeasurementError:
                 continue  # this pair moved too
             raise MeasurementError(named) from None
+        if image_motion is not None and _image_was_still(t, image_motion, params):
+            raise MeasurementError(REFUSE_POINTS_UNSTEADY) from None
         raise moving from None  # neither pair lay still: the patient really moved
+
+
+def _image_was_still(t: FloatArray, image_motion: FloatArray, params: MeasureParams) -> bool:
+    """Whether the image alone (where it could tell at three points or more) shows a
+    still stretch as long as the window: then the points, not the patient, moved."""
+    moving_points = params.motion().points_moving
+    seen = np.stack(
+        [running_median_1d(image_motion[:, k], IMAGE_MOTION_MEDIAN) for k in range(4)], axis=1
+    )
+    enough = np.sum(np.isfinite(seen), axis=1) >= 3
+    ranked = -np.sort(-np.where(np.isfinite(seen), seen, -np.inf), axis=1)
+    per_frame = np.where(enough, ranked[:, moving_points - 1], np.nan)
+    try:
+        choose_still_window(t, per_frame, params.motion())
+    except MeasurementError:
+        return False
+    return True
 
 
 def _fps(t: FloatArray) -> float:
