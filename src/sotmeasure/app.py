@@ -36,8 +36,8 @@ from sotmeasure.api.routes import API_DESCRIPTION
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.services import context as service
 from sotmeasure.settings import Settings
-from sotmeasure.web import WebState, mount_web, page_error
-from sotmeasure.web.session import COOKIE_NAME, login_redirect
+from sotmeasure.web import WebState, mount_web, page_error, page_login_refusal
+from sotmeasure.web.session import COOKIE_NAME
 from sotmeasure.web.session import LOGIN_PATH as PAGE_LOGIN_PATH
 from sotmeasure.web.settings import WebSettings
 
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
         public_paths=(API_LOGIN_PATH, PAGE_LOGIN_PATH),
         cookie_name=COOKIE_NAME,
         page_prefix="/ui/",
-        page_refusal=login_redirect,
+        page_refusal=page_login_refusal,
     )
     app.add_middleware(  # outermost: requests beyond the limit wait holding nothing
         AdmissionMiddleware,

@@ -35,7 +35,7 @@ class AuthBeforeBodyMiddleware:
         public_paths: Collection[str],
         cookie_name: str,
         page_prefix: str,
-        page_refusal: Callable[[str], Response],
+        page_refusal: Callable[[Request], Response],
     ) -> None:
         self.app = app
         self.token_is_valid = token_is_valid  # blocking (a database read): run in a thread
@@ -64,7 +64,7 @@ class AuthBeforeBodyMiddleware:
     def _refusal(self, request: Request, *, had_token: bool) -> Response:
         path = request.url.path
         if path.startswith(self.page_prefix):
-            response = self.page_refusal(path)
+            response = self.page_refusal(request)
         else:
             response = JSONResponse(
                 {"detail": INVALID_TOKEN if had_token else NOT_AUTHENTICATED},
