@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
     pages = mount_web(app, ctx, web)  # the practitioner pages (docs/web.md)
     app.add_middleware(  # added last = runs first: no body is read for a client without a token
         AuthBeforeBodyMiddleware,
-        token_is_valid=ctx.token_is_valid,
+        token_user=ctx.token_user,
         public_paths=(API_LOGIN_PATH, PAGE_LOGIN_PATH),
         cookie_name=COOKIE_NAME,
         page_prefix="/ui/",
