@@ -7,10 +7,12 @@ elsewhere).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import contextmanager_in_threadpool
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -34,24 +36,35 @@ async def get_ctx(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
+@contextmanager
+def _session_scope(ctx: AppContext) -> Iterator[Session]:
+    with ctx.sessions() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+
+
 async def get_session(ctx: Ctx) -> AsyncIterator[Session]:
     """One session per request; committed by the handler, rolled back if it raises.
 
-    Async, to save two thread-pool hops per request: making a session does no I/O, and on
-    SQLite neither does closing one after reads or a commit (reads autocommit; the
-    connection just goes back to the pool). Closing after a failure (a rollback) and any
-    close on PostgreSQL (which may send a ROLLBACK) run in a thread.
+    Async, to save two thread-pool hops per request on SQLite: making a session does no
+    I/O, and neither does closing one after reads or a commit (reads autocommit; the
+    connection just goes back to the pool); after a failure the close rolls back a local
+    write at once, which also frees the write lock without waiting for a thread. On
+    PostgreSQL a close may send a ROLLBACK over the network: there the session is entered
+    and closed in threads, as FastAPI does for a sync dependency.
     """
+    if ctx.engine.dialect.name != "sqlite":
+        async with contextmanager_in_threadpool(_session_scope(ctx)) as session:
+            yield session
+        return
     session = ctx.sessions()
     try:
         yield session
-    except BaseException:
-        await run_in_threadpool(session.close)
-        raise
-    if ctx.engine.dialect.name == "sqlite":
+    finally:
         session.close()
-    else:
-        await run_in_threadpool(session.close)
 
 
 DbSession = Annotated[Session, Depends(get_session)]
