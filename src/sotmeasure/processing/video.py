@@ -199,7 +199,10 @@ def _track(
                 step = map_frame(pipeline.finish(frame, people), pose, params)
                 if frame.index % _QUALITY_EVERY == 0:
                     quality.add(frame, step, pose, params)
-            return step
+            # The model's 33 landmarks served the quality sample above; nothing after the
+            # pass reads them, and kept for every frame they grew a 10-minute measurement's
+            # memory by ~20 MiB (docs/reliability.md, "Memory ...").
+            return replace(step, points=replace(step.points, landmarks=None))
 
         # closing(): on an error (or a progress callback raising), the worker and the
         # decoding threads are stopped here, before the pipeline and the source close.
