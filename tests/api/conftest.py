@@ -42,19 +42,52 @@ def postgres_available() -> str | None:
     return None
 
 
+@pytest.fixture(scope="session")
+def postgres_template(postgres_available: str | None) -> Iterator[str | None]:
+    """A PostgreSQL database migrated to head once per session, copied for every test.
+
+    Why: running the migrations costs 0.5-1.5 s a database; CREATE DATABASE ... TEMPLATE
+    copies the migrated schema for about the price of an empty database. The app's own
+    start-up migration then finds the schema at head (a no-op), so what the tests see is
+    exactly what a migrated production database holds.
+    """
+    if postgres_available:
+        yield None
+        return
+    from sqlalchemy import create_engine
+
+    from sotmeasure.store.migrate import upgrade_head
+
+    name = f"sotm_tmpl_{uuid.uuid4().hex[:12]}"
+    with _pg_admin() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = create_engine(PG_URL.format(name=name))
+    try:
+        upgrade_head(engine)
+    finally:
+        engine.dispose()  # a template must have no open connection when it is copied
+    try:
+        yield name
+    finally:
+        with _pg_admin() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_url(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_available: str | None
 ) -> Iterator[str]:
-    """A URL of an empty database of each kind."""
+    """A URL of a database of each kind: an empty SQLite file (the app migrates it), a
+    PostgreSQL database copied from the session's migrated template."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'service.db'}"
         return
     if postgres_available:
         pytest.skip(postgres_available)
+    template = request.getfixturevalue("postgres_template")
     name = f"sotm_test_{uuid.uuid4().hex[:12]}"
     with _pg_admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     try:
         yield PG_URL.format(name=name)
     finally:

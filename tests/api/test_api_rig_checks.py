@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from api_helpers import World
+from api_helpers import PASSWORD, World, make_patient_visit
 from fastapi.testclient import TestClient
 
 from sotmeasure.services.rig_checks import rig_check_status
@@ -28,6 +28,16 @@ FILES = {
 }
 
 
+def _page_login(client: TestClient, email: str) -> None:
+    response = client.post(
+        "/ui/login",
+        data={"email": email, "password": PASSWORD},
+        headers={"Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
 @pytest.fixture
 def rig(
     make_settings: Callable[..., Settings],
@@ -38,12 +48,21 @@ def rig(
     return client, world, settings
 
 
-def _run(client: TestClient, headers: dict[str, str], heel: float, hip: float) -> dict:
+def _run(
+    client: TestClient,
+    headers: dict[str, str],
+    heel: float,
+    hip: float,
+    setup_id: int | None = None,
+) -> dict:
+    data = {"heel_box_mm": str(heel), "hip_box_mm": str(hip)}
+    if setup_id is not None:
+        data["setup_id"] = str(setup_id)
     with CLIP.open("rb") as fh:
         r = client.post(
             "/rig-checks",
             files={"file": ("check_sheets.mp4", fh, "video/mp4")},
-            data={"heel_box_mm": str(heel), "hip_box_mm": str(hip)},
+            data=data,
             headers=headers,
         )
     assert r.status_code == 201, r.text
@@ -59,6 +78,7 @@ def test_rig_check_is_stored_and_listed_per_clinic(rig: tuple[TestClient, World,
     heights = {r: s["box_height_mm"] for r, s in TRUTH["sheets"].items()}
     got = _run(client, a, heights["heel"], heights["hip"])
     assert got["passed"] is True and got["setup_key"] == "installation"
+    assert got["setup_id"] is None and got["setup_version_id"] is None
     assert got["clinic_id"] == world.clinic_a
     assert got["heel_height_mm"] == heights["heel"] and got["hip_height_mm"] == heights["hip"]
     for side in ("heel", "hip"):
@@ -67,7 +87,8 @@ def test_rig_check_is_stored_and_listed_per_clinic(rig: tuple[TestClient, World,
     assert got["details"]["table_pose"]["markers_used"] == list(range(8))
 
     after = client.get("/rig-checks/status", headers=a).json()
-    assert after == {"due": False, "message": after["message"], "last_passing_id": got["id"]}
+    assert after["due"] is False and after["last_passing_id"] == got["id"]
+    assert after["setup_id"] is None and after["setup_label"].startswith("installation setup")
     assert [c["id"] for c in client.get("/rig-checks", headers=a).json()] == [got["id"]]
     # Clinic B sees none of A's checks and still has its check due; researchers may not run one.
     assert client.get("/rig-checks", headers=world.headers["prac_b"]).json() == []
@@ -121,3 +142,69 @@ def test_an_old_check_is_due_again(rig: tuple[TestClient, World, Settings]) -> N
             assert not rig_check_status(session, settings, user, now=utcnow()).due
     finally:
         engine.dispose()
+
+
+def test_a_check_belongs_to_one_setup_version(rig: tuple[TestClient, World, Settings]) -> None:
+    """A check of a clinic setup records the setup and version it measured; its status, the
+    rig check page and the visit page warn per setup, and a new version needs its own check."""
+    client, world, _settings = rig
+    a = world.headers["prac_a"]
+    created = client.post(
+        "/setups",
+        json={
+            "name": "Room 2",
+            "layout_json": FILES["layout_path"].read_text(),
+            "profile_toml": FILES["profile_path"].read_text(),
+            "markerless_heel_plane_mm": 60.0,
+        },
+        headers=a,
+    )
+    assert created.status_code == 201, created.text
+    setup_id = created.json()["id"]
+    heights = {r: s["box_height_mm"] for r, s in TRUTH["sheets"].items()}
+    got = _run(client, a, heights["heel"], heights["hip"], setup_id=setup_id)
+    assert got["passed"] is True and got["setup_id"] == setup_id
+    assert got["setup_version"] == 1 and got["setup_key"] == str(setup_id)
+    assert got["setup_label"] == f"Room 2 v1 (setup {setup_id})"
+    assert got["clinic_id"] == world.clinic_a
+    assert got["details"]["setup"]["heel_plane_mm"] == 60.0  # the version's own heights
+
+    status = client.get(f"/rig-checks/status?setup_id={setup_id}", headers=a).json()
+    assert status["due"] is False and status["last_passing_id"] == got["id"]
+    assert status["setup_version"] == 1
+    # the installation setup is another setup: its check is still due
+    assert client.get("/rig-checks/status", headers=a).json()["due"] is True
+    # another clinic can neither check nor read the status of this setup
+    b = world.headers["prac_b"]
+    assert client.get(f"/rig-checks/status?setup_id={setup_id}", headers=b).status_code == 404
+    listed = client.get(f"/rig-checks?setup_id={setup_id}", headers=a).json()
+    assert [c["id"] for c in listed] == [got["id"]]
+
+    # version 2 (a new heel plane) is not covered by version 1's check
+    edited = client.post(
+        f"/setups/{setup_id}/versions", json={"markerless_heel_plane_mm": 70.0}, headers=a
+    )
+    assert edited.status_code == 201 and edited.json()["version"] == 2
+    due = client.get(f"/rig-checks/status?setup_id={setup_id}", headers=a).json()
+    assert due["due"] is True and due["setup_version"] == 2 and due["last_passing_id"] is None
+    assert "version 1 passed one; a new version needs its own check" in due["message"]
+
+    # the visit page warns for the visit's setup; the rig check page lists each setup
+    _pid, vid = make_patient_visit(client, a)
+    chosen = client.put(f"/visits/{vid}/setup", json={"setup_id": setup_id}, headers=a)
+    assert chosen.status_code == 200
+    _page_login(client, "prac_a@example.org")
+    visit_page = client.get(f"/ui/visits/{vid}").text
+    assert "Setup Room 2 version 2 has no passing rig check" in visit_page
+    rig_page = client.get("/ui/rig-check").text
+    assert f'id="rig-status-{setup_id}" class="alert" data-due="yes"' in rig_page
+    assert f'<option value="{setup_id}"' in rig_page
+    setup_page = client.get(f"/ui/setups/{setup_id}").text
+    assert "Setup Room 2 version 2 has no passing rig check" in setup_page
+    chosen_form = client.get(f"/ui/rig-check?setup_id={setup_id}").text
+    assert f'<option value="{setup_id}" selected>' in chosen_form
+
+    # checked again: version 2 passes, the visit page no longer warns
+    again = _run(client, a, heights["heel"], heights["hip"], setup_id=setup_id)
+    assert again["setup_version"] == 2 and again["passed"] is True
+    assert 'id="rig-warning"' not in client.get(f"/ui/visits/{vid}").text

@@ -3,11 +3,16 @@ a setup's camera from the bundled ChArUco clip, and the version a measurement re
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import cv2
+import numpy as np
 from api_helpers import (
+    PASSWORD,
     World,
     login,
     make_patient_visit,
@@ -18,15 +23,20 @@ from api_helpers import (
 from fastapi.testclient import TestClient
 
 from sotmeasure.app import create_app
+from sotmeasure.jobs.results import apply_result
 from sotmeasure.measure.compare import Mdc95
+from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.comparison import post_measurement_mdc
 from sotmeasure.settings import Settings
-from sotmeasure.store.models import ClinicSetup, Measurement, SetupVersion
+from sotmeasure.store.engine import make_engine, make_session_factory
+from sotmeasure.store.models import ClinicSetup, Measurement, SetupVersion, Status
+from sotmeasure.web.overlay import HEEL_COLOUR, HIP_COLOUR
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT = ROOT / "calibration" / "targets" / "table_8_markers.json"
 DEMO_PROFILE = ROOT / "calibration" / "profiles" / "rendered_overhead_1280x720.toml"
 CHARUCO_CLIP = ROOT / "tests" / "fixtures" / "sessions" / "charuco_calibration" / "video.mp4"
+STORED_V1 = ROOT / "tests" / "fixtures" / "stored_results" / "measured_v1.json"
 #: truth.json of the ChArUco clip: fx = fy = 1088 px.
 TRUE_FX_PX = 1088.0
 
@@ -99,35 +109,71 @@ def test_setups_are_clinic_scoped_and_checked(client: TestClient, world: World) 
     assert len(versions.json()) == 1  # refused edits stored nothing
 
 
+def _calibration_ended(client: TestClient, setup_id: int, h: dict[str, str]) -> dict[str, Any]:
+    """Poll the background calibration until it has ended (bounded: a hang fails the test)."""
+    deadline = time.monotonic() + 300.0
+    while time.monotonic() < deadline:
+        job = client.get(f"/setups/{setup_id}/calibration", headers=h)
+        assert job.status_code == 200, job.text
+        if job.json()["state"] in ("done", "failed"):
+            return dict(job.json())
+        time.sleep(0.2)
+    raise AssertionError("the calibration did not end")
+
+
 def test_calibrating_from_the_charuco_clip_stores_a_profile_version(
     client: TestClient, world: World
 ) -> None:
+    """The upload returns at once (202) with a job; the job ends with the new version and
+    its quality; a bad clip is refused at once (not a video) or fails with the reason (no
+    board), and stores nothing."""
     h = world.headers["prac_a"]
     setup = _create(client, h)
+    assert client.get(f"/setups/{setup['id']}/calibration", headers=h).status_code == 404
     response = client.post(
         f"/setups/{setup['id']}/calibration",
         files={"clip": ("charuco.mp4", CHARUCO_CLIP.read_bytes(), "video/mp4")},
         headers=h,
     )
-    assert response.status_code == 201, response.text
-    version = response.json()
-    report = version["calibration_report"]
-    assert version["version"] == 2 and version["profile_name"] == "Room 1 camera"
+    assert response.status_code == 202, response.text
+    assert response.json()["state"] in ("calibrating", "done")
+    assert response.json()["source"] == "upload"
+    job = _calibration_ended(client, setup["id"], h)
+    assert job["state"] == "done" and job["version"] == 2 and job["error"] is None
+    report = job["calibration_report"]
+    version = client.get(f"/setups/{setup['id']}/versions/2", headers=h).json()
+    assert version["profile_name"] == "Room 1 camera"
+    assert version["calibration_report"] == report
     assert 0.0 < report["rms_reprojection_px"] < 0.5
     assert report["views_used"] >= 20
     assert abs(report["fx_px"] / TRUE_FX_PX - 1) < 0.01
     assert report["verdict"] == "good" and report["words"][0].startswith("good")
     full = client.get(f"/setups/{setup['id']}/versions/2", headers=h).json()
     assert "[camera]" in full["profile_toml"] and "1280" in full["profile_toml"]
-    # a clip without a board stores nothing and says why
-    not_a_board = write_video(Path(client.app.state.ctx.settings.tmp_dir) / "grey.mp4", frames=6)
+    tmp_dir = Path(client.app.state.ctx.settings.tmp_dir)
+    assert not list(tmp_dir.glob("calibration-*"))  # the job removed its scratch folder
+    # a file that is not a video is refused at once, with the reason
+    not_video = client.post(
+        f"/setups/{setup['id']}/calibration",
+        files={"clip": ("board.mp4", b"not a video at all", "video/mp4")},
+        headers=h,
+    )
+    assert not_video.status_code == 422
+    assert "calibration clip cannot be used" in not_video.json()["detail"]
+    # a video without a board: the job fails, says why, and stores nothing
+    not_a_board = write_video(tmp_dir / "grey.mp4", frames=6)
     refused = client.post(
         f"/setups/{setup['id']}/calibration",
         files={"clip": ("grey.mp4", not_a_board.read_bytes(), "video/mp4")},
         headers=h,
     )
-    assert refused.status_code == 422 and "calibration failed" in refused.json()["detail"]
+    assert refused.status_code == 202, refused.text
+    failed = _calibration_ended(client, setup["id"], h)
+    assert failed["state"] == "failed" and "calibration failed" in failed["error"]
     assert client.get(f"/setups/{setup['id']}", headers=h).json()["current_version"] == 2
+    # another clinic sees no job of this setup
+    b = world.headers["prac_b"]
+    assert client.get(f"/setups/{setup['id']}/calibration", headers=b).status_code == 404
 
 
 def test_a_measurement_keeps_the_version_it_was_queued_with(
@@ -314,3 +360,57 @@ def test_the_worker_measures_with_the_stored_version(
         # the clip's truth: LLD +6.0 mm (demo_data/README.md); the CI must contain it
         low, high = body["lld_ci95_mm"]
         assert low <= 6.0 <= high
+
+
+def _finish_as_old_result(settings: Settings, measurement_id: int) -> None:
+    """Store a finished result from before results kept their window's points (the stored
+    v1 result of the demo pre clip without `window_points_px`), as the worker stores one."""
+    data = json.loads(STORED_V1.read_text())
+    data.pop("window_points_px")
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            row = session.get_one(Measurement, measurement_id)
+            apply_result(row, ResultRecord.from_dict(data))
+            row.status = Status.DONE.value
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def test_the_report_frame_finds_points_with_the_measurements_setup(
+    make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """An old result's report frame: its points are found again with the setup version the
+    measurement used, not with the installation setup (here unusable: no layout file)."""
+    settings = make_settings(layout_path=tmp_path / "no-such-layout.json")
+    seed_users(settings)
+    demo_clip = ROOT / "src" / "sotmeasure" / "demo_data" / "pre" / "video.mp4"
+    with TestClient(create_app(settings)) as client:
+        h = login(client, "prac_a@example.org")
+        setup = _create(client, h, profile_toml=DEMO_PROFILE.read_text(), is_default=True)
+        _pid, vid = make_patient_visit(client, h)
+        queued = client.post(
+            f"/visits/{vid}/recordings",
+            files={"file": ("pre.mp4", demo_clip.read_bytes())},
+            data={"phase": "pre"},
+            headers=h,
+        )
+        assert queued.status_code == 202 and queued.json()["setup_version"] == 1
+        mid = queued.json()["id"]
+        _finish_as_old_result(settings, mid)
+        page = client.post(
+            "/ui/login",
+            data={"email": "prac_a@example.org", "password": PASSWORD},
+            headers={"Origin": "http://testserver"},
+            follow_redirects=False,
+        )
+        assert page.status_code == 303
+        frame = client.get(f"/ui/measurements/{mid}/frame.png")
+        # (with the installation setup this was a 404: "no target layout file")
+        assert frame.status_code == 200, frame.text
+        image = cv2.imdecode(np.frombuffer(frame.content, np.uint8), cv2.IMREAD_COLOR)
+        amber = np.all(image == np.array(HEEL_COLOUR, np.uint8), axis=2)
+        azure = np.all(image == np.array(HIP_COLOUR, np.uint8), axis=2)
+        assert amber.sum() > 20 and azure.sum() > 20  # heel and hip points were drawn
+    assert setup["current_version"] == 1

@@ -121,11 +121,19 @@ def test_setup_calibration_and_versions(page: Any, start_server: Any, artifacts:
     assert rows[2].rstrip().endswith("1")  # version 1 was used by one measurement
     page.screenshot(path=str(artifacts / "setup-03-versions.png"), full_page=True)
 
-    # The same calibration from an uploaded clip: version 4, named as an upload
+    # The same calibration from an uploaded clip, in the background: the page answers at
+    # once, follows the job and reloads with version 4, named as an upload
     page.set_input_files("#calibrate-upload input[name=clip]", str(CHARUCO_CLIP))
-    with page.expect_navigation(url=f"{setup_url}#calibration", timeout=CALIBRATION_TIMEOUT_MS):
+    with page.expect_navigation(url=f"{setup_url}#calibration"):
         page.click("text=Calibrate from the clip")
-    assert "version 4" in page.inner_text("h1")
+    if page.locator("#calibration-progress").count():
+        assert "upload video.mp4" in page.inner_text("#calibration-progress")
+        page.locator("#calibration").screenshot(path=str(artifacts / "setup-03b-uploading.png"))
+    page.wait_for_function(
+        "() => document.querySelector('h1').textContent.includes('version 4')",
+        timeout=CALIBRATION_TIMEOUT_MS,
+    )
+    page.wait_for_selector("#calibration-verdict")
     assert "upload video.mp4" in page.inner_text("#calibration-numbers")
     assert page.inner_text("#calibration-verdict").startswith("good:")
 

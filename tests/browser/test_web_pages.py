@@ -193,7 +193,7 @@ def test_visit_page_starts_with_pre_on_the_demo_source(client: TestClient) -> No
     patient_id, visit_id = _patient_and_visit(client)
     page = client.get(f"/ui/visits/{visit_id}").text
     assert "demo source: recorded session (pre clip" in page
-    assert 'src="/ui/live/stream.mjpg?phase=pre"' in page
+    assert f'src="/ui/live/stream.mjpg?phase=pre&amp;visit={visit_id}"' in page
     state = client.get(f"/ui/visits/{visit_id}/state.json").json()
     assert state == {"capture": None, "measurements": [], "next_phase": "pre"}
     svg = client.get(f"/ui/patients/{patient_id}/history.svg")

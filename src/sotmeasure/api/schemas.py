@@ -342,6 +342,24 @@ class ErrorOut(BaseModel):
     )
 
 
+class CalibrationJobOut(BaseModel):
+    """A camera calibration running in the background (poll `GET /setups/{id}/calibration`).
+
+    `state`: recording (from the camera) -> calibrating -> done | failed. When done,
+    `version` is the setup's new version and `calibration_report` its quality (RMS px, views,
+    coverage, words); when failed, `error` says why and nothing was stored."""
+
+    model_config = ConfigDict(extra="allow")  # a camera job adds its recording guide's numbers
+
+    setup_id: int
+    state: Literal["recording", "calibrating", "done", "failed"]
+    source: Literal["camera", "upload"]
+    source_label: str
+    error: str | None
+    version: int | None
+    calibration_report: dict[str, Any] | None
+
+
 class RigCheckOut(BaseModel):
     """A stored rig check: the chain's error (mm) on the HEEL and HIP sheets with 95% CIs."""
 
@@ -349,8 +367,13 @@ class RigCheckOut(BaseModel):
 
     id: int
     clinic_id: int | None
-    setup_key: str
-    setup_version: int | None
+    setup_key: str = Field(
+        description='"installation" (the settings file\'s setup) or the setup id.'
+    )
+    setup_id: int | None = Field(description="The clinic setup checked (None: installation).")
+    setup_version: int | None = Field(description="Its version number, as it was checked.")
+    setup_version_id: int | None = Field(description="The checked version's row id.")
+    setup_label: str = Field(description='How pages name it ("Room 1 v2 (setup 3)").')
     setup_fingerprint: str
     video_name: str | None
     video_sha256: str
@@ -370,11 +393,14 @@ class RigCheckOut(BaseModel):
 
 
 class RigCheckStatusOut(BaseModel):
-    """Whether a rig check is due for the current setup, and the newest passing one."""
+    """Whether a rig check is due for a setup as it is now, and the newest passing one."""
 
     due: bool
     message: str
     last_passing_id: int | None
+    setup_id: int | None = Field(description="The clinic setup (None: the installation setup).")
+    setup_version: int | None = Field(description="Its current version, which the status is of.")
+    setup_label: str
 
 
 class AssistedOut(BaseModel):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -119,8 +120,32 @@ def _header(width: int, height: int, fps: float, codec: AviCodec) -> bytes:
     return out
 
 
+def stream_header(width: int, height: int, fps: float, codec: AviCodec = "mjpeg") -> bytes:
+    """The header of an AVI that is read as a stream while it is written (web/capture's
+    live measurement): the same header as a file's, with RIFF and 'movi' sizes that say
+    "more follows" instead of the zero a fresh file holds, so a demuxer reading a pipe
+    does not stop before the first frame."""
+    out = bytearray(_header(width, height, fps, codec))
+    for offset in (_OFF_RIFF_SIZE, _OFF_MOVI_SIZE):
+        out[offset : offset + 4] = struct.pack("<I", MAX_AVI_BYTES)
+    return bytes(out)
+
+
+def frame_chunk(data: bytes) -> bytes:
+    """One encoded frame as the AVI chunk the writer appends (the stream repeats it)."""
+    return b"00dc" + struct.pack("<I", len(data)) + data + b"\0" * (len(data) & 1)
+
+
+#: Called with each frame's encoded bytes once the frame is on disk (see AviFrameWriter).
+FrameTap = Callable[[bytes], None]
+
+
 class AviFrameWriter(ClosesOnExit):
-    """Append BGR frames to an AVI file so that every written frame survives a crash."""
+    """Append BGR frames to an AVI file so that every written frame survives a crash.
+
+    `tap`, if given, gets each frame's encoded bytes after the frame is on disk: the
+    same bytes the file holds, so a reader of the tap decodes exactly the stored frames.
+    """
 
     def __init__(
         self,
@@ -132,6 +157,7 @@ class AviFrameWriter(ClosesOnExit):
         codec: AviCodec = "mjpeg",
         jpeg_quality: int = 95,
         png_compression: int = 1,
+        tap: FrameTap | None = None,
     ) -> None:
         if codec not in _FOURCC:
             raise RecordingError(f"unknown recording codec {codec!r}; use 'mjpeg' or 'png'")
@@ -144,6 +170,7 @@ class AviFrameWriter(ClosesOnExit):
         self.height = height
         self.codec: AviCodec = codec
         self.frame_count = 0
+        self._tap = tap
         if codec == "mjpeg":
             self._ext = ".jpg"
             self._params = [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
@@ -174,12 +201,14 @@ class AviFrameWriter(ClosesOnExit):
                 f"recording reached the 4 GiB AVI size limit after {self.frame_count} frames"
             )
         fh.seek(self._end)
-        fh.write(b"00dc" + struct.pack("<I", len(data)) + data + b"\0" * pad)
+        fh.write(frame_chunk(data))
         self._index.append((self._end - (_HEADER_BYTES - 4), len(data)))
         self._end += 8 + len(data) + pad
         self.frame_count += 1
         self._write_counts(fh)
         self._sync()
+        if self._tap is not None:
+            self._tap(data)
 
     def close(self) -> None:
         """Append the index and final sizes. Safe to call twice."""

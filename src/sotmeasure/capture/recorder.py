@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sotmeasure import __version__
-from sotmeasure.capture.avi import AviCodec, AviFrameWriter
+from sotmeasure.capture.avi import AviCodec, AviFrameWriter, FrameTap
 from sotmeasure.capture.base import FrameSource
 from sotmeasure.capture.errors import RecordingError
 from sotmeasure.capture.frame import Frame
@@ -67,6 +67,7 @@ class Recorder(ClosesOnExit):
     `close()` writes frame count, duration and the video's sha256 and flips it to
     `"complete"`. Recorded `t_s` is the source's time minus that of the first frame.
     `lossless=True` stores PNG frames (pixel-exact replay, ~5-10x larger files).
+    `tap` gets each frame's encoded bytes once it is on disk (`AviFrameWriter`).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class Recorder(ClosesOnExit):
         source_description: str,
         lossless: bool = False,
         source_details: Mapping[str, Any] | None = None,
+        tap: FrameTap | None = None,
     ) -> None:
         self.out_dir = Path(out_dir)
         if self.out_dir.exists() and (not self.out_dir.is_dir() or any(self.out_dir.iterdir())):
@@ -110,7 +112,12 @@ class Recorder(ClosesOnExit):
         }
         write_json_atomic(self.out_dir / META_FILE, self._meta)
         self._video: AviFrameWriter | None = AviFrameWriter(
-            self.out_dir / VIDEO_FILE, width=width, height=height, fps=fps, codec=self.codec
+            self.out_dir / VIDEO_FILE,
+            width=width,
+            height=height,
+            fps=fps,
+            codec=self.codec,
+            tap=tap,
         )
         self._times: TextIO | None = (self.out_dir / TIMESTAMPS_FILE).open("x", encoding="utf-8")
         self._times.write(TIMESTAMPS_HEADER + "\n")
@@ -171,12 +178,14 @@ def record_from_source(
     lossless: bool = False,
     fps: float | None = None,
     progress: Callable[[int], None] | None = None,
+    tap: FrameTap | None = None,
 ) -> Recording:
     """Record `source` into `out_dir` until it ends, `seconds` of source time, or `max_frames`.
 
     The nominal fps comes from `fps`, else from the source; a source without a rate
-    (an image folder without fps) needs `fps`. `progress(n)` is called after each frame.
-    Ctrl+C stops the recording and keeps what was written.
+    (an image folder without fps) needs `fps`. `progress(n)` is called after each frame;
+    `tap` gets each frame's encoded bytes (`Recorder`). Ctrl+C stops the recording and
+    keeps what was written.
     """
     info = source.info
     rate = fps if fps is not None else info.fps
@@ -207,6 +216,7 @@ def record_from_source(
         source_description=f"{info.kind}:{info.description}",
         lossless=lossless,
         source_details=details,
+        tap=tap,
     ) as recorder:
         first_t: float | None = None
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +34,8 @@ def check_video_path(path: Path) -> None:
     """Fail with a precise reason before handing a path to the decoder."""
     if not path.exists():
         raise VideoOpenError(f"video file not found: {path}")
+    if stat.S_ISFIFO(path.stat().st_mode):
+        return  # a video written into a pipe while it is read (capture/avi_stream.py)
     if not path.is_file():
         raise VideoOpenError(f"not a video file (it is a folder or device): {path}")
     if path.stat().st_size == 0:

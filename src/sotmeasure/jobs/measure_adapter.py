@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from sotmeasure.processing.setup import (
     stored_version_files,
 )
 from sotmeasure.settings import Settings
-from sotmeasure.store.media_checks import LengthLimits, check_length, check_video
+from sotmeasure.store.media_checks import LengthLimits, VideoInfo, check_length, check_video
 from sotmeasure.store.models import SetupVersion
 
 #: The name other modules used for the setup's files (kept for the API's health check).
@@ -45,7 +46,11 @@ __all__ = [
     "MeasurementSetup",
     "ProcessingUnavailableError",
     "ServiceSetupError",
+    "check_stored_video",
+    "live_pass",
+    "live_record",
     "measure_recording",
+    "measurement_setup",
     "processing_available",
     "resolve_setup",
 ]
@@ -85,6 +90,44 @@ def setup_version_files(settings: Settings, version: SetupVersion) -> SetupFiles
     )
 
 
+def measurement_setup(
+    settings: Settings, setup_files: SetupFiles | None, mode: str | None
+) -> LoadedSetup:
+    """The layout, profile and parameters a measurement with a stored setup version's
+    files (None: the installation setup) in `mode` is measured with."""
+    if setup_files is None:
+        return LoadedSetup.from_settings(settings, mode=mode)
+    return load_files(setup_files, mode=checked_mode(mode or settings.measure_mode))
+
+
+def check_stored_video(
+    settings: Settings, video: Path, setup: LoadedSetup, *, stored_version: bool
+) -> None:
+    """What a stored video must pass before it is measured with `setup` (a failure is the
+    measurement's failure reason): decodable, within the length limits, and the bundled
+    demo setup only for the demo clips."""
+    _checked_length(settings, video)
+    _refuse_demo_setup(video, setup, stored_version=stored_version)
+
+
+def _checked_length(settings: Settings, video: Path) -> VideoInfo:
+    limits = LengthLimits(settings.max_recording_frames, settings.max_recording_s)
+    info = check_video(video, max_side_px=settings.max_video_side_px)
+    check_length(info, limits)  # before the pose model loads (cheap: container figures)
+    return info
+
+
+def _refuse_demo_setup(video: Path, setup: LoadedSetup, *, stored_version: bool) -> None:
+    refusal = demo_setup_refusal(video, setup)
+    if refusal is not None and stored_version:
+        raise ServiceSetupError(
+            "this setup's camera profile is the bundled demo calibration of a rendered test "
+            "rig (demo calibration): calibrate your camera on the setup's page"
+        )
+    if refusal is not None:
+        raise refusal
+
+
 def measure_recording(
     settings: Settings,
     video: Path,
@@ -106,21 +149,9 @@ def measure_recording(
     from sotmeasure.processing import measure_video
 
     limits = LengthLimits(settings.max_recording_frames, settings.max_recording_s)
-    info = check_video(video, max_side_px=settings.max_video_side_px)
-    check_length(info, limits)  # before the pose model loads (cheap: container figures)
-    setup = (
-        LoadedSetup.from_settings(settings, mode=mode)
-        if setup_files is None
-        else load_files(setup_files, mode=checked_mode(mode or settings.measure_mode))
-    )
-    refusal = demo_setup_refusal(video, setup)
-    if refusal is not None and setup_files is not None:
-        raise ServiceSetupError(
-            "this setup's camera profile is the bundled demo calibration of a rendered test "
-            "rig (demo calibration): calibrate your camera on the setup's page"
-        )
-    if refusal is not None:
-        raise refusal
+    info = _checked_length(settings, video)
+    setup = measurement_setup(settings, setup_files, mode)
+    _refuse_demo_setup(video, setup, stored_version=setup_files is not None)
     result = measure_video(
         video,
         setup.layout,
@@ -130,3 +161,49 @@ def measure_recording(
         demo_calibration=setup.is_demo,
     )
     return result.to_record()
+
+
+def live_record(
+    settings: Settings, video: Path, setup: LoadedSetup, live: Any, *, stored_version: bool
+) -> ResultRecord:
+    """The result of a live pass (processing/live.py) over the frames of the stored
+    `video`: the same checks and the same statistics as `measure_recording` of that
+    file, so the same record (apart from its timestamp)."""
+    from sotmeasure.processing.video import result_of_pass
+
+    check_stored_video(settings, video, setup, stored_version=stored_version)
+    result = result_of_pass(
+        video,
+        setup.layout,
+        setup.profile,
+        setup.params,
+        setup.is_demo,
+        live.pose,
+        live.run,
+    )
+    return result.to_record()
+
+
+def live_pass(
+    setup: LoadedSetup,
+    frames: Iterable[Any],
+    again: Iterable[Any],
+    *,
+    planned_frames: int,
+    size: tuple[int, int],
+    should_stop: Callable[[], bool],
+) -> Any:
+    """Measure a recording's frames as they are recorded (processing/live.py) with
+    `setup`; the pass for `live_record`, or `LiveMismatchError` / a measurement error."""
+    from sotmeasure.processing.live import live_pass as run
+
+    return run(
+        frames,
+        again,
+        setup.layout,
+        setup.profile,
+        setup.params,
+        planned_frames=planned_frames,
+        size=size,
+        should_stop=should_stop,
+    )

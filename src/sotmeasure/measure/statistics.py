@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 #: Normal-theory efficiency factor of the median relative to the mean: SE_med = k * sigma/sqrt(n).
 MEDIAN_SE_FACTOR = math.sqrt(math.pi / 2.0)
@@ -93,6 +92,8 @@ def summarize(series: npt.ArrayLike, *, naive: bool = False) -> SeriesSummary:
     sd = float(np.std(x, ddof=1))
     se = MEDIAN_SE_FACTOR * sd / math.sqrt(n_eff)
     dof = max(n_eff - 1.0, 1.0)
+    from scipy import stats as sps  # ~1 s to import: only when a summary is computed
+
     half = float(sps.t.ppf(0.975, dof)) * se
     return SeriesSummary(
         median=float(np.median(x)), half_width=half, n=n, n_eff=n_eff, tau=tau, sd=sd

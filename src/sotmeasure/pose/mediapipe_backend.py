@@ -6,19 +6,18 @@ import hashlib
 import logging
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
-import mediapipe as mp
 import numpy as np
 import numpy.typing as npt
-from mediapipe.tasks.python.core.base_options import BaseOptions
-from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions
-from mediapipe.tasks.python.vision.core.vision_task_running_mode import VisionTaskRunningMode
 
 from sotmeasure.pose.errors import PoseInputError, PoseModelError
 from sotmeasure.pose.estimator import PoseEstimator
 from sotmeasure.pose.types import N_LANDMARKS, PoseLandmarks, points_in_frame
+
+if TYPE_CHECKING:
+    from mediapipe.tasks.python.vision import PoseLandmarker
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +69,15 @@ class MediaPipePoseEstimator(PoseEstimator):
         self._output_segmentation = output_segmentation
         self._margin = in_frame_margin_px
         self._last_t_ms: int | None = None
+        # Imported here, not at module level: mediapipe (and the matplotlib it pulls in)
+        # costs about a second, which every server start and CLI call would pay before it
+        # needs a pose at all.
+        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions
+        from mediapipe.tasks.python.vision.core.vision_task_running_mode import (
+            VisionTaskRunningMode,
+        )
+
         options = PoseLandmarkerOptions(
             base_options=BaseOptions(model_asset_buffer=data),
             running_mode=(
@@ -118,6 +126,8 @@ class MediaPipePoseEstimator(PoseEstimator):
             raise PoseInputError(f"expected an HxWx3 uint8 BGR image, got {image_bgr.shape}")
         h, w = image_bgr.shape[:2]
         rgb = np.ascontiguousarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
+        import mediapipe as mp  # cached after the constructor's import
+
         mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         if self._running_mode == "video":
             t = int(t_ms)

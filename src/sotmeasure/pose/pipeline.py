@@ -8,6 +8,7 @@ and PSIS, label them left/right from the body geometry; no pose model needed.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -255,7 +256,35 @@ class PosePipeline(ClosesOnExit):
             estimator = MediaPipePoseEstimator(running_mode="video", output_segmentation=True)
         self.estimator = estimator
         self._crowd: PoseEstimator | None = None
+        # `finish` may run for two frames at once (processing/live.py): the crowd model is
+        # made and asked by one of them at a time.
+        self._crowd_lock = threading.Lock()
         self._last_t_ms: int | None = None
+
+    def orient(
+        self,
+        caudal_dir_px: npt.ArrayLike,
+        *,
+        camera_beyond_feet: bool,
+        patient_gate: PatientGate | None,
+    ) -> None:
+        """Take another view of the table for the frames still to be finished.
+
+        `track` depends on the view only through the head-up quarter turn of the model's
+        input; the caller checks that the turn stays the same (`head_up_turn`), then the
+        frames tracked so far finish exactly as if the pipeline had been made for this
+        view (the live measurement of a capture: processing/live.py).
+        """
+        self.caudal_dir_px = unit_vector(caudal_dir_px)
+        self.right_dir_px = patient_right_dir(self.caudal_dir_px)
+        self.camera_beyond_feet = camera_beyond_feet
+        self.patient_gate = patient_gate
+
+    def head_up_turn(self, caudal_dir_px: npt.ArrayLike, size: tuple[int, int]) -> QuarterTurn:
+        """The quarter turn `model_input` gives a model input of `size` for a view."""
+        if not self.rotate_head_up:
+            return QuarterTurn(0, size)
+        return QuarterTurn.head_up(caudal_dir_px, size)
 
     # -- context manager -------------------------------------------------------------
     def close(self) -> None:
@@ -327,11 +356,7 @@ class PosePipeline(ClosesOnExit):
                 dtype=np.uint8,
             )
         sw, sh = int(small.shape[1]), int(small.shape[0])
-        turn = (
-            QuarterTurn.head_up(self.caudal_dir_px, (sw, sh))
-            if self.rotate_head_up
-            else QuarterTurn(0, (sw, sh))
-        )
+        turn = self.head_up_turn(self.caudal_dir_px, (sw, sh))
         return ModelInput(turn.apply(small), turn, (w / sw, h / sh), (w, h))
 
     def _to_original(self, inf: _Inference) -> PoseLandmarks | None:
@@ -366,8 +391,9 @@ class PosePipeline(ClosesOnExit):
     def finish(self, frame: Frame, people: list[_Inference]) -> FramePoints:
         """The rest of `process` on `track`'s output (patient choice, refinement, gates).
 
-        It may run in another thread than `track`, one frame behind it, as long as frames
-        are finished in order and one at a time: `process(f)` == `finish(f, track(f))`.
+        It may run in another thread than `track`, behind it: `process(f)` ==
+        `finish(f, track(f))`. It keeps no state from frame to frame, so two frames may be
+        finished at once (the crowd model, made on first need, serves one at a time).
         """
         if self.mode == "stickers":
             return self._process_stickers(frame, people)
@@ -381,7 +407,8 @@ class PosePipeline(ClosesOnExit):
         if self.patient_gate is not None:
             choice = self.patient_gate(found)
             if choice.index is None and self._owns_estimator:
-                people = self._infer(frame.image, frame.t_s, self._crowd_estimator())
+                with self._crowd_lock:
+                    people = self._infer(frame.image, frame.t_s, self._crowd_estimator())
                 found = [lm for lm in map(self._to_original, people) if lm is not None]
                 choice = self.patient_gate(found) if found else choice
             if choice.index is None:

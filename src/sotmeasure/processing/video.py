@@ -42,11 +42,12 @@ from sotmeasure.measure.result import FrameRecord, MeasurementResult, assemble_r
 from sotmeasure.measure.window import (
     REASON_MOVING,
     StillWindow,
+    body_motion_mm,
     choose_still_window,
     frame_motion_mm,
     with_steady_hip_width,
 )
-from sotmeasure.pose.pipeline import ModelInput
+from sotmeasure.pose.pipeline import ModelInput, PosePipeline
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
@@ -54,6 +55,7 @@ from sotmeasure.processing.frame_step import (
     TableView,
     map_frame,
 )
+from sotmeasure.processing.image_motion import ImageMotion, point_patches
 from sotmeasure.processing.image_quality import (
     QualityLimits,
     RegionQuality,
@@ -98,20 +100,37 @@ def _table_pose(
     with open_source(video) as src:
         info = src.info
         total = info.frame_count
-        step = max(1, total // n_frames) if total else _UNKNOWN_LENGTH_STEP
+        step = table_pose_step(total, n_frames)
         chosen = (f.image for f in src if f.index % step == 0)
         images = list(itertools.islice(chosen, n_frames))
     if not images:
         raise MeasurementError(f"{video.name}: the video has no frames")
+    return pose_from_images(images, layout, profile), (info.width, info.height), total
+
+
+def table_pose_step(total: int | None, n_frames: int) -> int:
+    """Every how many frames the table pose takes one (the first `n_frames` such)."""
+    return max(1, total // n_frames) if total else _UNKNOWN_LENGTH_STEP
+
+
+def table_pose_indices(total: int, n_frames: int) -> list[int]:
+    """The frames of a `total`-frame video the table pose is estimated from."""
+    step = table_pose_step(total, n_frames)
+    return [i for i in range(0, total, step)][:n_frames]
+
+
+def pose_from_images(
+    images: list[npt.NDArray[np.uint8]], layout: TargetLayout, profile: CameraProfile | None
+) -> TablePose:
+    """The table pose of the chosen frames; a failure is a MeasurementError."""
     try:
-        pose = estimate_table_pose(images, layout, profile)
+        return estimate_table_pose(images, layout, profile)
     except GeometryError as exc:
         raise MeasurementError(str(exc)) from None
-    return pose, (info.width, info.height), total
 
 
 @dataclass
-class _QualitySamples:
+class QualitySamples:
     """Image quality at the heels and hips, sampled every few frames (rejected ones too:
     a refusal must be able to say that the image, not the patient, was the problem)."""
 
@@ -142,13 +161,21 @@ class _QualitySamples:
 
 
 @dataclass
-class _Pass:
+class PosePass:
     """The pose pass: every frame measured, the model's identity, image-quality samples."""
 
     tracks: list[FrameMeasurement]
     model: dict[str, str | None]
-    quality: _QualitySamples
+    quality: QualitySamples
     size: tuple[int, int]
+
+
+def model_identity(pipeline: PosePipeline) -> dict[str, str | None]:
+    """The model a pose pass ran, as its provenance names it."""
+    est = pipeline.estimator
+    if est is None:
+        return {"name": "sticker colour detection (no pose model)", "sha256": None}
+    return {"name": est.model_name, "sha256": est.model_sha256}
 
 
 def _track(
@@ -158,7 +185,7 @@ def _track(
     params: MeasureParams,
     progress: Progress | None,
     clock: StageClock | None,
-) -> tuple[TablePose, _Pass]:
+) -> tuple[TablePose, PosePass]:
     """The table pose (its own short pass), then the pose pass over every frame.
 
     The pose pass streams: decoding, the model's input, the model (in frame order) and the
@@ -169,14 +196,10 @@ def _track(
         pose, size, total = _table_pose(video, layout, profile, params.pose_frames_for_table)
     view = TableView.of(pose, layout)
     tracks: list[FrameMeasurement] = []
-    quality = _QualitySamples()
+    quality = QualitySamples()
     with view.pipeline(params) as pipeline, open_source(video) as src:
         est = pipeline.estimator
-        model: dict[str, str | None] = (
-            {"name": est.model_name, "sha256": est.model_sha256}
-            if est is not None
-            else {"name": "sticker colour detection (no pose model)", "sha256": None}
-        )
+        model = model_identity(pipeline)
 
         def prepared() -> Iterator[tuple[Frame, ModelInput | None]]:
             """Every frame with its model input (made in a thread ahead of the model)."""
@@ -194,24 +217,50 @@ def _track(
                     yield frame, people
 
         def finish(item: tuple[Frame, list[Any]]) -> FrameMeasurement:
-            frame, people = item
-            with timed(clock, "refinement"):
-                step = map_frame(pipeline.finish(frame, people), pose, params)
-                if frame.index % _QUALITY_EVERY == 0:
-                    quality.add(frame, step, pose, params)
-            # The model's 33 landmarks served the quality sample above; nothing after the
-            # pass reads them, and kept for every frame they grew a 10-minute measurement's
-            # memory by ~20 MiB (docs/reliability.md, "Memory ...").
-            return replace(step, points=replace(step.points, landmarks=None))
+            return finish_frame(pipeline, pose, params, quality, *item, clock=clock)
 
         # closing(): on an error (or a progress callback raising), the worker and the
         # decoding threads are stopped here, before the pipeline and the source close.
+        image_motion = ImageMotion(pose, params)
         with closing(tracked()) as items, closing(ordered_map(finish, items)) as results:
             for step in results:
-                tracks.append(step)
+                tracks.append(_kept(image_motion.feed(step)))
                 if progress is not None:
                     progress(len(tracks), total or 0, "pose")
-    return pose, _Pass(tracks, model, quality, size)
+    return pose, PosePass(tracks, model, quality, size)
+
+
+def _kept(step: FrameMeasurement) -> FrameMeasurement:
+    """A frame as kept until the end of the pass: without the model's 33 landmarks, which
+    served the frame's quality sample (`finish_frame`) and which nothing after the pass
+    reads; kept for every frame they grew a 10-minute measurement's memory by ~20 MiB
+    (docs/reliability.md, "Memory while measuring a 10-minute upload")."""
+    if step.points.landmarks is None:
+        return step
+    return replace(step, points=replace(step.points, landmarks=None))
+
+
+def finish_frame(
+    pipeline: PosePipeline,
+    pose: TablePose,
+    params: MeasureParams,
+    quality: QualitySamples,
+    frame: Frame,
+    people: list[Any],
+    *,
+    clock: StageClock | None = None,
+) -> FrameMeasurement:
+    """The per-frame step after the model (`pipeline.track`): refinement and gates, the
+    points on the table planes, an image-quality sample every few frames. measure_video
+    finishes frames in order, one at a time; the live measurement of a capture two at a
+    time (a frame's step depends on no other frame; the quality figures are medians)."""
+    with timed(clock, "refinement"):
+        step = map_frame(pipeline.finish(frame, people), pose, params)
+        if step.px is not None:
+            step = replace(step, patches=point_patches(frame.image, step.px))
+        if frame.index % _QUALITY_EVERY == 0:
+            quality.add(frame, step, pose, params)
+    return step
 
 
 #: When at least this share of the frames that show the patient could not confirm a heel's
@@ -274,6 +323,21 @@ def measure_video(
         pose, run = _track(path, layout, profile, params, progress, clock)
     except CaptureError as exc:
         raise MeasurementError(f"cannot read {path.name}: {exc}") from None
+    return result_of_pass(path, layout, profile, params, demo_calibration, pose, run, clock)
+
+
+def result_of_pass(
+    path: Path,
+    layout: TargetLayout,
+    profile: CameraProfile | None,
+    params: MeasureParams,
+    demo_calibration: bool,
+    pose: TablePose,
+    run: PosePass,
+    clock: StageClock | None = None,
+) -> MeasurementResult:
+    """The result of a pose pass over the video at `path` (window, statistics, error
+    budget, provenance); the live measurement of a capture ends here too."""
     with timed(clock, "statistics"):
         return _result(path, layout, profile, params, demo_calibration, pose, run)
 
@@ -285,7 +349,7 @@ def _result(
     params: MeasureParams,
     demo_calibration: bool,
     pose: TablePose,
-    run: _Pass,
+    run: PosePass,
 ) -> MeasurementResult:
     tracks, size, model, quality = run.tracks, run.size, run.model, run.quality
 
@@ -303,9 +367,15 @@ def _result(
             _too_few_frames(tracks, params), quality, cause_at=("heels", "hips")
         )
     steady = with_steady_hip_width(pts)  # motion of the body, not of the model's hip width
-    motion = frame_motion_mm(t, steady, params.motion())
+    landmark_motion = frame_motion_mm(t, steady, params.motion())
+    motion = body_motion_mm(
+        t,
+        steady,
+        np.array([tr.image_motion_mm for tr in tracks], dtype=np.float64),
+        params.motion(),
+    )
     try:
-        window = _still_window(t, steady, motion, params)
+        window = _still_window(t, steady, motion, params, rank=landmark_motion)
     except MeasurementError as exc:
         raise _with_image_problems(exc, quality) from None
 
@@ -366,7 +436,7 @@ def _result(
 
 
 def _with_image_problems(
-    exc: MeasurementError, quality: _QualitySamples, *, cause_at: tuple[str, ...] = ()
+    exc: MeasurementError, quality: QualitySamples, *, cause_at: tuple[str, ...] = ()
 ) -> MeasurementError:
     """The refusal, with what the image-quality figures say is wrong, if anything.
 
@@ -408,7 +478,11 @@ REFUSE_HIPS_UNSTEADY = (
 
 
 def _still_window(
-    t: FloatArray, pts: FloatArray, motion: FloatArray, params: MeasureParams
+    t: FloatArray,
+    pts: FloatArray,
+    motion: FloatArray,
+    params: MeasureParams,
+    rank: FloatArray | None = None,
 ) -> StillWindow:
     """The stillest window; a refusal names the real cause.
 
@@ -419,7 +493,7 @@ def _still_window(
     neither pair was still did the patient move.
     """
     try:
-        return choose_still_window(t, motion, params.motion())
+        return choose_still_window(t, motion, params.motion(), rank_mm=rank)
     except MeasurementError as moving:
         one_pair = replace(params.motion(), points_moving=1)
         hips, heels = slice(2, 4), slice(0, 2)

@@ -2,8 +2,9 @@
 measurement's frame; the result is recomputed from them and stored beside the automatic one.
 
 The geometry is the measurement's own (`processing.assisted.measure_assisted`, through the
-table pose the measurement used, re-estimated from the same recording and setup files); a
-setup whose layout or camera profile changed since the measurement is refused, because the
+table pose the measurement used, re-estimated from the same recording and the setup version
+it was measured with, or the installation setup for one without); a setup whose layout or
+camera profile changed since the measurement is refused, because the
 clicked pixels would be mapped through a camera that did not take the picture. Every
 placement is kept; the newest is the one pages and exports show.
 """
@@ -24,7 +25,7 @@ from sotmeasure.processing.assisted import AssistedPlanes, measure_assisted
 from sotmeasure.processing.setup import demo_setup_refusal, load_files, resolve_setup
 from sotmeasure.processing.video import table_pose_of_video
 from sotmeasure.services.access import get_measurement
-from sotmeasure.services.context import AppContext
+from sotmeasure.services.context import AppContext, stored_setup
 from sotmeasure.services.errors import ConflictError, InvalidInputError
 from sotmeasure.store.models import AssistedLandmarks, Measurement, Status, User
 
@@ -91,7 +92,8 @@ def place_landmarks(
     points = _check_points(body, width, height)
     video = ctx.files.video_path(row.recording.kind, row.recording.stored_name, media)
     try:
-        files = resolve_setup(ctx.settings)
+        # the setup version the measurement used (the installation's for one without)
+        files = stored_setup(ctx, row.setup_version_id) or resolve_setup(ctx.settings)
         heels = load_files(files, mode="markerless")
         psis = load_files(files, mode="stickers")
     except SotmeasureError as exc:

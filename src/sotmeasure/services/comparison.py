@@ -5,12 +5,17 @@ installation's MDC95. Storing it would create a second truth that goes stale whe
 measurement is retried, re-imported or deleted, or the MDC95 is re-measured.
 
 The arithmetic is `measure.compare`'s (change = post - pre, `change_half_widths`,
-`verdict`), applied to the stored results' own numbers, CIs and error budgets.
+`verdict`), applied to each phase's numbers (`PhaseNumbers`): the newest assisted placement's
+(points the practitioner placed, with their own CI and budget) where there is one, else the
+automatic result's. The automatic numbers stay stored and in the output beside them; the
+comparison says which numbers it used for each phase (docs/MEASUREMENT.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,11 +24,12 @@ from sotmeasure.measure.compare import CHANGE_CI_METHOD, Mdc95, change_half_widt
 from sotmeasure.measure.error_budget import ErrorBudget
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.processing.setup import installation_mdc, mdc_with_overrides
+from sotmeasure.services.assisted import latest_assisted
 from sotmeasure.services.errors import ConflictError
 from sotmeasure.services.measurements import stored_result
 from sotmeasure.services.visits import latest_done
 from sotmeasure.settings import Settings
-from sotmeasure.store.models import Measurement, Phase, Visit
+from sotmeasure.store.models import AssistedLandmarks, Measurement, Phase, Visit
 
 _R = 3  # decimals, as in `measure.compare.Comparison.to_dict`
 
@@ -38,24 +44,126 @@ def _budget(record: ResultRecord) -> ErrorBudget | None:
         return None  # an imported budget in another shape: treated as independent
 
 
+class NumbersSource(StrEnum):
+    """Which numbers of a measurement a comparison used."""
+
+    AUTOMATIC = "automatic"
+    ASSISTED = "assisted"
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseNumbers:
+    """The numbers of one phase that enter the change: LLD and tilt with their 95% CI
+    half-widths and budget, and where they come from (the assisted placement's id, who
+    placed the points and when)."""
+
+    source: NumbersSource
+    lld_mm: float
+    lld_half_mm: float
+    pelvic_tilt_deg: float
+    tilt_half_deg: float
+    budget: ErrorBudget | None
+    assisted_id: int | None = None
+    placed_by_id: int | None = None
+    placed_by: str | None = None  # the user's name, else e-mail, when the user still exists
+    placed_at: datetime | None = None
+
+    @classmethod
+    def automatic(cls, record: ResultRecord) -> PhaseNumbers:
+        return cls(
+            NumbersSource.AUTOMATIC,
+            record.lld_mm,
+            record.lld_half_mm,
+            record.pelvic_tilt_deg,
+            record.tilt_half_deg,
+            _budget(record),
+        )
+
+    @classmethod
+    def assisted(cls, placed: AssistedLandmarks) -> PhaseNumbers:
+        """A placement's numbers; its budget (calibration, planes, heel height, click) is
+        stored with it, so the shared components cancel against the other phase's."""
+        try:
+            budget: ErrorBudget | None = ErrorBudget.from_dict(
+                (placed.details or {})["error_budget"]
+            )
+        except (KeyError, TypeError, ValueError):
+            budget = None
+        return cls(
+            NumbersSource.ASSISTED,
+            placed.lld_mm,
+            (placed.lld_ci95_high_mm - placed.lld_ci95_low_mm) / 2,
+            placed.pelvic_tilt_deg,
+            (placed.pelvic_tilt_ci95_high_deg - placed.pelvic_tilt_ci95_low_deg) / 2,
+            budget,
+            assisted_id=placed.id,
+            placed_by_id=placed.placed_by_id,
+            placed_by=(placed.placed_by.full_name or placed.placed_by.email)
+            if placed.placed_by
+            else None,
+            placed_at=placed.placed_at,
+        )
+
+    @property
+    def lld_ci95_mm(self) -> tuple[float, float]:
+        return (self.lld_mm - self.lld_half_mm, self.lld_mm + self.lld_half_mm)
+
+    @property
+    def tilt_ci95_deg(self) -> tuple[float, float]:
+        return (
+            self.pelvic_tilt_deg - self.tilt_half_deg,
+            self.pelvic_tilt_deg + self.tilt_half_deg,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "numbers": self.source.value,
+            "lld_mm": round(self.lld_mm, _R),
+            "lld_ci95_mm": [round(v, _R) for v in self.lld_ci95_mm],
+            "pelvic_tilt_deg": round(self.pelvic_tilt_deg, _R),
+            "pelvic_tilt_ci95_deg": [round(v, _R) for v in self.tilt_ci95_deg],
+            "assisted_id": self.assisted_id,
+            "placed_by_id": self.placed_by_id,
+            "placed_at": self.placed_at.isoformat() if self.placed_at else None,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class StoredComparison:
-    """post - pre of two stored results, with CIs and verdicts (the `compare --json` shape)."""
+    """post - pre of two stored results, with CIs and verdicts (the `compare --json` shape),
+    computed on the numbers each phase uses (`pre_numbers`, `post_numbers`; default: the
+    automatic results')."""
 
     pre: ResultRecord
     post: ResultRecord
     mdc95: Mdc95
+    pre_numbers: PhaseNumbers | None = None
+    post_numbers: PhaseNumbers | None = None
+
+    @property
+    def used_pre(self) -> PhaseNumbers:
+        return self.pre_numbers or PhaseNumbers.automatic(self.pre)
+
+    @property
+    def used_post(self) -> PhaseNumbers:
+        return self.post_numbers or PhaseNumbers.automatic(self.post)
+
+    @property
+    def numbers_words(self) -> str:
+        """Which numbers the change uses, e.g. "pre: assisted, post: automatic"."""
+        return f"pre: {self.used_pre.source.value}, post: {self.used_post.source.value}"
 
     @property
     def lld_change_mm(self) -> float:
-        return self.post.lld_mm - self.pre.lld_mm
+        return self.used_post.lld_mm - self.used_pre.lld_mm
 
     def _halves(self) -> tuple[float, float]:
+        pre, post = self.used_pre, self.used_post
         return change_half_widths(
-            _budget(self.pre),
-            _budget(self.post),
-            (self.pre.lld_half_mm, self.pre.tilt_half_deg),
-            (self.post.lld_half_mm, self.post.tilt_half_deg),
+            pre.budget,
+            post.budget,
+            (pre.lld_half_mm, pre.tilt_half_deg),
+            (post.lld_half_mm, post.tilt_half_deg),
         )
 
     @property
@@ -64,7 +172,7 @@ class StoredComparison:
 
     @property
     def tilt_change_deg(self) -> float:
-        return self.post.pelvic_tilt_deg - self.pre.pelvic_tilt_deg
+        return self.used_post.pelvic_tilt_deg - self.used_pre.pelvic_tilt_deg
 
     @property
     def tilt_change_half_deg(self) -> float:
@@ -106,6 +214,7 @@ class StoredComparison:
             },
             "mdc95": self.mdc95.to_dict(),
             "verdict": {"lld": self.lld_verdict, "pelvic_tilt": self.tilt_verdict},
+            "numbers_used": {"pre": self.used_pre.to_dict(), "post": self.used_post.to_dict()},
         }
 
 
@@ -146,9 +255,20 @@ def compare_visit(session: Session, settings: Settings, visit: Visit) -> VisitCo
     if pre is None or post is None:
         raise ConflictError(missing_sentence(missing))
     comparison = StoredComparison(
-        stored_result(pre), stored_result(post), post_measurement_mdc(settings, post)
+        stored_result(pre),
+        stored_result(post),
+        post_measurement_mdc(settings, post),
+        pre_numbers=_numbers(session, pre),
+        post_numbers=_numbers(session, post),
     )
     return VisitComparison(pre, post, comparison)
+
+
+def _numbers(session: Session, row: Measurement) -> PhaseNumbers:
+    """The newest assisted placement's numbers when the practitioner placed points on this
+    measurement, else its automatic result's."""
+    placed = latest_assisted(session, row.id)
+    return PhaseNumbers.assisted(placed) if placed else PhaseNumbers.automatic(stored_result(row))
 
 
 def post_measurement_mdc(settings: Settings, post: Measurement) -> Mdc95:

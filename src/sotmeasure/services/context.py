@@ -36,6 +36,7 @@ from sotmeasure.jobs.queue_worker import QueueWorkers
 from sotmeasure.jobs.runner import MeasurementRunner, Processor, ProgressFn
 from sotmeasure.jobs.worker import MeasurementWorker, fail_interrupted
 from sotmeasure.measure.result import ResultRecord
+from sotmeasure.services.calibration_jobs import CalibrationJobs
 from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
 from sotmeasure.store.accounts import user_for_token
@@ -61,6 +62,8 @@ class AppContext:
     files: RecordingFiles
     worker: MeasurementWorker | QueueWorkers | None = None
     login_throttle: LoginThrottle = field(init=False)
+    #: Camera calibrations running in this process, per setup (pages and API poll them).
+    calibrations: CalibrationJobs = field(init=False)
     #: The visit report as PDF bytes, for (user, visit id). Set by the pages
     #: (`web.mount_web`), which own the report's template; None when this app has none,
     #: and the API then answers 503.
@@ -74,6 +77,7 @@ class AppContext:
             base_s=s.login_backoff_base_s,
             max_s=s.login_backoff_max_s,
         )
+        self.calibrations = CalibrationJobs(self.sessions, s)
 
     def token_user(self, token: str) -> User | None:
         """The active user of a bearer token (or the pages' login cookie), else None: a

@@ -5,7 +5,9 @@ Both tables carry the visit's pre/post change on each of its rows (`visit_*` col
 change post - pre with its 95% CI and the verdicts exactly as the visit page and
 `GET /visits/{id}/comparison` give them (`services.comparison.compare_visit`, which uses
 `measure.compare.change_half_widths`), with the installation's MDC95;
-`in_visit_comparison` marks the two rows compared. A visit without both phases finished has
+`in_visit_comparison` marks the two rows compared, and `visit_pre_numbers` /
+`visit_post_numbers` say which numbers of each entered the change ("assisted": the
+practitioner's placed points, "automatic"). A visit without both phases finished has
 empty change columns and says why in `visit_comparison_note`.
 
 In every CSV export a text cell starting with =, +, -, @, a tab or a carriage return is
@@ -19,9 +21,8 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
@@ -43,6 +44,9 @@ from sotmeasure.store.models import (
     User,
     Visit,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Format = Literal["csv", "parquet"]
 MEDIA_TYPES: dict[str, str] = {
@@ -122,6 +126,8 @@ CHANGE_COLUMNS = (
     "visit_pelvic_tilt_verdict",
     "visit_mdc95_lld_mm",
     "visit_mdc95_pelvic_tilt_deg",
+    "visit_pre_numbers",
+    "visit_post_numbers",
     "visit_comparison_note",
 )
 
@@ -156,6 +162,8 @@ def _visit_change(session: Session, settings: Settings, visit: Visit) -> _VisitC
         "visit_pelvic_tilt_verdict": c.tilt_verdict,
         "visit_mdc95_lld_mm": c.mdc95.lld_mm,
         "visit_mdc95_pelvic_tilt_deg": c.mdc95.pelvic_tilt_deg,
+        "visit_pre_numbers": c.used_pre.source.value,
+        "visit_post_numbers": c.used_post.source.value,
         "visit_comparison_note": None,
     }
     return _VisitChange(columns, frozenset({compared.pre_row.id, compared.post_row.id}))
@@ -295,6 +303,8 @@ def measurements_table(
 
 
 def export_table(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.DataFrame:
+    import pandas as pd  # half a second to import: only when an export is made
+
     if not rows:
         return pd.DataFrame(columns=empty_columns)
     frame = pd.DataFrame(rows)
@@ -306,7 +316,9 @@ def export_table(rows: list[dict[str, Any]], empty_columns: list[str]) -> pd.Dat
     return frame
 
 
-_CHANGE_NUMBER_COLUMNS = tuple(c for c in CHANGE_COLUMNS if not c.endswith(("_verdict", "_note")))
+_CHANGE_NUMBER_COLUMNS = tuple(
+    c for c in CHANGE_COLUMNS if not c.endswith(("_verdict", "_note", "_numbers"))
+)
 
 # A spreadsheet reads a cell starting with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -324,6 +336,8 @@ def escape_formula(value: Any) -> Any:
 
 def _csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """The table with every text cell (and column name) escaped against formula injection."""
+    import pandas as pd
+
     safe = frame.rename(columns=lambda name: escape_formula(str(name)))
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):

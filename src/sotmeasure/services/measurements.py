@@ -13,11 +13,15 @@ relabelling pre/post stamps who and when and keeps the phase it was measured as.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
 from sotmeasure.jobs.results import apply_result, clear_result
+from sotmeasure.jobs.runner import worker_identity
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.services.access import get_measurement, get_visit
 from sotmeasure.services.context import AppContext
@@ -28,6 +32,7 @@ from sotmeasure.settings import Settings
 from sotmeasure.store import queueing
 from sotmeasure.store.job_queue import defer_measurement
 from sotmeasure.store.models import Measurement, Mode, Phase, Source, Status, User, Visit
+from sotmeasure.store.recording_files import StoredRecording
 from sotmeasure.store.types import utcnow
 
 _CLIENT_NAME_MAX = 255
@@ -119,6 +124,29 @@ def queue_upload(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class CaptureOutcome:
+    """What measuring a capture while it recorded gave: a result, or the reason the
+    measurement fails (the words a worker would store for the same recording)."""
+
+    record: ResultRecord | None = None
+    failure: str | None = None
+
+
+#: Called with the stored recording's video and the setup version a measurement of it is
+#: fixed to; None: nothing measured, the measurement is queued for the worker.
+CaptureMeasured = Callable[[Path, int | None], CaptureOutcome | None]
+
+
+def capture_setup_version(ctx: AppContext, visit_id: int) -> int | None:
+    """The setup version a capture of this visit queued now would be fixed to."""
+    with ctx.sessions() as session:
+        visit = session.get(Visit, visit_id)
+        if visit is None:
+            raise NotFoundError("visit")
+        return _version_id(session, visit)
+
+
 def queue_capture(
     ctx: AppContext,
     stream: BinaryIO,
@@ -129,18 +157,58 @@ def queue_capture(
     user_id: int,
     source_label: str,
     blocking: queueing.BlockingNotes,
-) -> int:
+    measured: CaptureMeasured | None = None,
+) -> tuple[int, Status]:
     """Store a live capture's zipped recording, its recording row (reused for the same
-    bytes) and a pending measurement, in one transaction; wakes the worker; returns the
-    measurement id."""
-    with (
-        ctx.files.store(stream, is_referenced=ctx.recording_is_stored) as stored,
-        ctx.sessions() as session,
-        session.begin(),
-    ):
+    bytes) and its measurement, in one transaction; returns the measurement id and status.
+
+    With `measured` (web/capture.py's live measurement), once the bytes are stored it is
+    asked for the result of the stored video: the measurement is committed `done` (or
+    `failed`) with it, as the worker would have stored it, and no job is queued.
+    Otherwise, or when it has nothing, the measurement is `pending` and the worker woken.
+    """
+    with ctx.files.store(stream, is_referenced=ctx.recording_is_stored) as stored:
+        outcome, version = None, None
+        if measured is not None:
+            video = ctx.files.video_path(stored.kind, stored.stored_name, stored.media)
+            version = capture_setup_version(ctx, visit_id)
+            outcome = measured(video, version)
+        measurement_id, status = _commit_capture(
+            ctx,
+            stored,
+            visit_id,
+            phase,
+            mode,
+            user_id,
+            source_label,
+            blocking,
+            outcome,
+            version,
+        )
+    if status is Status.PENDING:
+        ctx.wake_worker()
+    return measurement_id, status
+
+
+def _commit_capture(
+    ctx: AppContext,
+    stored: StoredRecording,
+    visit_id: int,
+    phase: Phase,
+    mode: Mode,
+    user_id: int,
+    source_label: str,
+    blocking: queueing.BlockingNotes,
+    outcome: CaptureOutcome | None,
+    measured_version: int | None,
+) -> tuple[int, Status]:
+    with ctx.sessions() as session, session.begin():
         visit = session.get(Visit, visit_id)
         if visit is None:  # erased while the capture ran
             raise NotFoundError("visit")
+        version = _version_id(session, visit)
+        if version != measured_version:  # the setup changed meanwhile: the worker measures
+            outcome = None
         recording = queueing.recording_row(
             session,
             stored,
@@ -158,11 +226,28 @@ def queue_capture(
             source=Source.CAPTURE,
             user_id=user_id,
             blocking=blocking,
-            setup_version_id=_version_id(session, session.get_one(Visit, visit_id)),
+            setup_version_id=version,
+            defer=outcome is None,
         )
-        measurement_id = row.id
-    ctx.wake_worker()
-    return measurement_id
+        if outcome is not None:
+            _finish_measured(row, outcome)
+        return row.id, Status(row.status)
+
+
+def _finish_measured(row: Measurement, outcome: CaptureOutcome) -> None:
+    """A capture measured while it recorded: stored as a worker stores its run."""
+    now = utcnow()
+    row.attempts = 1
+    row.started_at = now
+    row.finished_at = now
+    row.processed_by = f"{worker_identity()} (live capture)"
+    if outcome.record is not None:
+        apply_result(row, outcome.record)
+        row.status = Status.DONE.value
+        row.progress = 1.0
+    else:
+        row.status = Status.FAILED.value
+        row.failure_reason = (outcome.failure or "the measurement failed")[:2000]
 
 
 def import_measurement(

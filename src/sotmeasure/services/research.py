@@ -26,9 +26,8 @@ import re
 import secrets
 from dataclasses import fields, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -50,6 +49,9 @@ from sotmeasure.services.exports import (
 )
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import ResearchStudy, User, Visit
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STUDY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _REF_HEX = 16

@@ -428,10 +428,11 @@ class RigCheck(Base):
     """One rig check (processing/rig_check.py): the geometric chain's error in mm at the heel
     and hip heights, measured on the printed check sheets, for one setup on one date.
 
-    `setup_key` names the setup checked ("installation" for the Settings-wide setup until
-    per-clinic setups exist; then the setup's id) and `setup_version` its version;
+    `setup_key` names the setup checked ("installation" for the Settings-wide setup, else
+    the clinic setup's id), `setup_version` its version number and `setup_version_id` the
+    version row (None for the installation setup): a new version needs its own check.
     `setup_fingerprint` is the sha256 of the layout, profile and plane heights that were
-    checked, so a changed camera profile is never covered by an older check.
+    checked, so a changed installation camera profile is never covered by an older check.
     """
 
     __tablename__ = "rig_checks"
@@ -443,6 +444,9 @@ class RigCheck(Base):
     )
     setup_key: Mapped[str] = mapped_column(String(100))
     setup_version: Mapped[int | None] = mapped_column(Integer)
+    setup_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("setup_versions.id", ondelete="RESTRICT"), index=True
+    )
     setup_fingerprint: Mapped[str] = mapped_column(String(64))
     video_name: Mapped[str | None] = mapped_column(String(255))
     video_sha256: Mapped[str] = mapped_column(String(64))
@@ -461,6 +465,7 @@ class RigCheck(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     created_by: Mapped[User | None] = relationship()
+    checked_version: Mapped[SetupVersion | None] = relationship()
 
 
 class AssistedLandmarks(Base):

@@ -119,9 +119,11 @@ def queue_measurement(
     user_id: int | None,
     blocking: BlockingNotes,
     setup_version_id: int | None = None,
+    defer: bool = True,
 ) -> Measurement:
     """A new `pending` measurement of `recording` for the visit's phase, and its job
-    (flushed, not committed)."""
+    (flushed, not committed). `defer=False`: no job, the caller finishes the row itself
+    in the same transaction (a capture measured while it recorded)."""
     row = Measurement(
         visit_id=visit_id,
         recording_id=recording.id,
@@ -139,5 +141,6 @@ def queue_measurement(
     )
     session.add(row)
     session.flush()
-    defer_measurement(session, row.id)
+    if defer:
+        defer_measurement(session, row.id)
     return row

@@ -6,8 +6,9 @@ Flow of one capture (in a thread, so the page can poll it):
    demo clip from its start in real time;
 2. zip the folder and hand it to the service's content-addressed file store (the same
    checks as an upload: it is opened, never trusted);
-3. one transaction: the `recordings` row (source "capture") and a `pending` measurement;
-   wake the service's worker, which measures it like any upload.
+3. one transaction: the `recordings` row (source "capture") and its measurement: `done`
+   with the result measured while it recorded (web/live_capture.py), else `pending`, and
+   the service's worker is woken to measure it like any upload.
 A camera that stops mid-capture fails the capture with a message and stores nothing.
 """
 
@@ -33,15 +34,19 @@ from sotmeasure.capture.recorder import record_from_source
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.services.context import AppContext
 from sotmeasure.services.measurements import queue_capture
-from sotmeasure.store.models import Mode, Phase
+from sotmeasure.store.models import Mode, Phase, Status
 from sotmeasure.store.queueing import BlockingNotes
 from sotmeasure.web.live import LiveCamera, LiveHub, SinkItem
+from sotmeasure.web.live_capture import LiveCapture, planned_frames
 from sotmeasure.web.sources import LiveSpec, open_live
 
 log = logging.getLogger(__name__)
 
 _FRAME_TIMEOUT_S = 3.0
 _MIN_CAPTURE_FRACTION = 0.5  # fewer frames than half the window: the capture failed
+#: A capture measured while it records takes up to this much longer to get its planned
+#: frames from a camera that drops some.
+_LIVE_SECONDS_MARGIN = 1.25
 
 
 class CaptureBusyError(SotmeasureError):
@@ -49,10 +54,11 @@ class CaptureBusyError(SotmeasureError):
 
 
 class CaptureState(StrEnum):
-    """capturing -> storing -> queued | failed"""
+    """capturing -> storing -> measured (measured while it recorded) | queued | failed"""
 
     CAPTURING = "capturing"
     STORING = "storing"
+    MEASURED = "measured"
     QUEUED = "queued"
     FAILED = "failed"
 
@@ -75,6 +81,9 @@ class CaptureJob:
     started_at: float = field(default_factory=time.time)
     blocking: dict[str, str | None] = field(default_factory=dict)
     mode: Mode = Mode.MARKERLESS
+    # Measured while it records (web/live_capture.py): how long the stored capture waits
+    # for that result before the worker gets it; None: the worker measures it.
+    live_wait_s: float | None = None
 
     @property
     def active(self) -> bool:
@@ -166,6 +175,7 @@ def new_job(
     seconds: float,
     blocking: dict[str, str | None],
     mode: Mode,
+    live_wait_s: float | None = None,
 ) -> CaptureJob:
     return CaptureJob(
         id=uuid.uuid4().hex,
@@ -177,21 +187,42 @@ def new_job(
         seconds=seconds,
         blocking=blocking,
         mode=mode,
+        live_wait_s=live_wait_s,
     )
 
 
-def _record(job: CaptureJob, spec: LiveSpec, hub: LiveHub, folder: Path) -> int:
-    """Record the window into `folder`; returns the number of frames written."""
+def _record(
+    job: CaptureJob, spec: LiveSpec, hub: LiveHub, folder: Path, live: LiveCapture | None
+) -> int:
+    """Record the window into `folder` (its frames to `live` as they are written too);
+    returns the number of frames written."""
 
     def progress(n: int) -> None:
         job.recorded_s = min(job.seconds, n / fps)
+
+    def recorded(source: FrameSource, fps: float) -> int:
+        info = source.info
+        planned = planned_frames(job.seconds, fps, None if spec.is_camera else info.frame_count)
+        tap = None if live is None else live.begin(info.width, info.height, fps, planned)
+        # Measured while it records: exactly the planned frames (another count would
+        # change the frames the table pose is taken from, and the live result with them),
+        # so a camera that drops a frame records a little longer.
+        rec = record_from_source(
+            source,
+            folder,
+            seconds=job.seconds if live is None else job.seconds * _LIVE_SECONDS_MARGIN,
+            fps=fps,
+            progress=progress,
+            tap=tap,
+            max_frames=None if live is None else planned,
+        )
+        return rec.frame_count
 
     if spec.is_demo:
         # The demo's phases are two recorded clips: record the phase's clip from its start.
         with open_live(spec, loop=False) as source:
             fps = source.info.fps or 30.0
-            rec = record_from_source(source, folder, seconds=job.seconds, progress=progress)
-        return rec.frame_count
+            return recorded(source, fps)
     camera = hub.camera(spec, job.clinic_id)
     camera.pause_analysis(True)  # leave the CPU to the recorder (resumed by run_capture)
     with camera.held():
@@ -207,8 +238,7 @@ def _record(job: CaptureJob, spec: LiveSpec, hub: LiveHub, folder: Path) -> int:
             raise FrameReadError(item.error or "the camera is not available")
         fps = _nominal_fps(camera)
         with QueueSource(camera, sink, item.frame, fps) as source:
-            rec = record_from_source(source, folder, seconds=job.seconds, progress=progress)
-    return rec.frame_count
+            return recorded(source, fps)
 
 
 def _nominal_fps(camera: LiveCamera) -> float:
@@ -231,7 +261,7 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
     """Record, store and queue one capture; every outcome ends in job.state/job.message.
 
     The final state is published only after the scratch folder is gone and the live
-    analysis resumed, so a page that sees "queued" or "failed" sees a settled capture.
+    analysis resumed, so a page that sees "measured", "queued" or "failed" sees a settled capture.
     """
     scratch = ctx.settings.tmp_dir / f"capture-{job.id}"
     folder = scratch / f"{job.phase.value}-capture"
@@ -239,19 +269,26 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
     paused = hub.current()
     if paused is not None:
         paused.pause_analysis(True)  # leave the CPU to the recorder and the worker
+    live: LiveCapture | None = None
     try:
         scratch.mkdir(parents=True, exist_ok=False)
-        frames = _record(job, spec, hub, folder)
+        live = _live_capture(ctx, job)
+        try:
+            frames = _record(job, spec, hub, folder, live)
+        finally:
+            if live is not None:
+                live.recorded()
         if job.recorded_s < job.seconds * _MIN_CAPTURE_FRACTION:
             raise FrameReadError(
                 f"only {job.recorded_s:.1f} s of the {job.seconds:.0f} s window were recorded"
             )
         job.state = CaptureState.STORING
-        job.message = "storing the recording"
+        job.message = "storing the recording" + ("" if live is None else " and its measurement")
         archive = scratch / "capture.zip"
+        recorded_at = time.monotonic()
         _zip_folder(folder, archive)
         with archive.open("rb") as fh:
-            job.measurement_id = queue_capture(
+            job.measurement_id, status = queue_capture(
                 ctx,
                 fh,
                 visit_id=job.visit_id,
@@ -264,9 +301,21 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
                     job.blocking.get("placement"),
                     job.blocking.get("category"),
                 ),
+                measured=None if live is None else live.outcome,
             )
-        outcome = (CaptureState.QUEUED, "recorded; measuring")
-        log.info("capture %s: %d frames stored, measurement %d", job.id, frames, job.measurement_id)
+        outcome = (
+            (CaptureState.QUEUED, "recorded; measuring")
+            if status is Status.PENDING
+            else (CaptureState.MEASURED, "recorded and measured")
+        )
+        log.info(
+            "capture %s: %d frames stored, measurement %d %s %.2f s after the recording ended",
+            job.id,
+            frames,
+            job.measurement_id,
+            status.value,
+            time.monotonic() - recorded_at,
+        )
     except SotmeasureError as exc:
         outcome = (
             CaptureState.FAILED,
@@ -281,6 +330,8 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
         )
         log.exception("capture %s failed", job.id)
     finally:
+        if live is not None:
+            live.close()
         # The scratch folder goes first: a page (or test) that sees the final state must
         # never find the capture's files still on disk.
         _remove_scratch(scratch)
@@ -288,6 +339,27 @@ def run_capture(ctx: AppContext, hub: LiveHub, job: CaptureJob, spec: LiveSpec) 
             camera.pause_analysis(False)
         job.message = outcome[1]
         job.state = outcome[0]
+
+
+def _live_capture(ctx: AppContext, job: CaptureJob) -> LiveCapture | None:
+    """The capture's live measurement, or None (turned off, or its setup does not load:
+    then the worker measures the capture, and says what is wrong with the setup).
+
+    Its pipes live in a folder of their own, beside the capture's: an interrupted capture
+    is kept for inspection (store/scratch.py), its pipes are not."""
+    if job.live_wait_s is None:
+        return None
+    try:
+        return LiveCapture(
+            ctx,
+            job.visit_id,
+            job.mode,
+            ctx.settings.tmp_dir / f"live-{job.id}",
+            wait_s=job.live_wait_s,
+        )
+    except Exception as exc:
+        log.info("capture %s: no live measurement (%s)", job.id, exc)
+        return None
 
 
 def _remove_scratch(scratch: Path) -> None:

@@ -9,6 +9,11 @@ released `live_idle_stop_s` after the last one lets go.
 
 One camera runs at a time (a device can be opened once): asking for another source
 (the demo's post clip after its pre clip) stops the first.
+
+The live numbers use the setup of the visit being watched (`LiveSetupChoice`: the visit's
+setup version, else the installation setup), as its measurement will: a viewer of another
+visit with another setup switches the running camera's analysis to that setup without
+reopening the camera (so a capture in progress keeps its frames).
 """
 
 from __future__ import annotations
@@ -34,6 +39,22 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AnalyserFactory = Callable[[], "LiveAnalyser"]
+#: The key of the installation setup (Settings paths), the analysis used without a visit.
+INSTALLATION_SETUP = "installation"
+INSTALLATION_LABEL = "installation setup (settings file)"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSetupChoice:
+    """Which setup the live analysis uses: `key` tells setups apart ("installation" or
+    "version-<setup_versions.id>"), `label` is what the page shows, `factory` builds the
+    analyser (loading the setup's files when the analysis thread first needs it)."""
+
+    key: str
+    label: str
+    factory: AnalyserFactory
+
+
 #: Opens a live spec as a frame source (`sources.open_live`; tests pass a source that fails).
 Opener = Callable[..., FrameSource]
 
@@ -58,8 +79,12 @@ class LiveCamera:
         idle_stop_s: float,
         opener: Opener = open_live,
         clinic_id: int | None = None,
+        setup_key: str = INSTALLATION_SETUP,
+        setup_label: str = INSTALLATION_LABEL,
     ) -> None:
         self.spec = spec
+        self._setup_key = setup_key
+        self._setup_label = setup_label
         #: The clinic whose user started the camera (None: an admin); only its users
         #: (and admins) may watch it or record from it while it runs.
         self.clinic_id = clinic_id
@@ -105,6 +130,28 @@ class LiveCamera:
     def info(self) -> SourceInfo | None:
         """What the open source reports about itself (None until it is open)."""
         return self._info
+
+    @property
+    def setup_label(self) -> str:
+        """The setup the live numbers are computed with."""
+        with self._lock:
+            return self._setup_label
+
+    @property
+    def setup_key(self) -> str:
+        with self._lock:
+            return self._setup_key
+
+    def use_setup(self, choice: LiveSetupChoice) -> None:
+        """Analyse with another setup from the next frame on (the reader keeps running); the
+        reading of the previous setup is dropped, so no number of one setup is shown under
+        the other's name."""
+        with self._lock:
+            if choice.key == self._setup_key:
+                return
+            self._setup_key, self._setup_label = choice.key, choice.label
+            self._analyser_factory = choice.factory
+            self._reading = None
 
     def snapshot(self) -> tuple[Frame | None, LiveReading | None, str | None]:
         with self._lock:
@@ -234,6 +281,7 @@ class LiveCamera:
 
     def _analyse_loop(self) -> None:
         analyser: LiveAnalyser | None = None
+        analyser_key: str | None = None
         try:
             last_index: int | None = None
             while not self._stop.is_set():
@@ -245,14 +293,20 @@ class LiveCamera:
                 if frame is None:
                     continue
                 last_index = frame.index
-                if analyser is None:
-                    analyser = self._analyser_factory()
+                with self._lock:
+                    key, factory = self._setup_key, self._analyser_factory
                 try:
+                    if analyser is None or analyser_key != key:
+                        if analyser is not None:
+                            analyser.close()
+                            analyser = None
+                        analyser, analyser_key = factory(), key
                     reading = analyser.analyse(frame)
                 except SotmeasureError as exc:
                     reading = LiveReading(frame.index, frame.t_s, SETUP_MISSING, str(exc))
                 with self._lock:
-                    self._reading = reading
+                    if key == self._setup_key:  # not switched meanwhile
+                        self._reading = reading
                 rest = self._pose_period_s - (time.monotonic() - started)
                 if rest > 0:
                     self._stop.wait(rest)
@@ -291,8 +345,12 @@ class LiveHub:
         self._lock = threading.Lock()
         self._camera: LiveCamera | None = None
 
-    def camera(self, spec: LiveSpec, clinic_id: int | None) -> LiveCamera:
-        """The camera for `spec` as a user of `clinic_id` (None: an admin) may use it.
+    def camera(
+        self, spec: LiveSpec, clinic_id: int | None, setup: LiveSetupChoice | None = None
+    ) -> LiveCamera:
+        """The camera for `spec` as a user of `clinic_id` (None: an admin) may use it,
+        analysing with `setup` (None: keep the running camera's setup, else the
+        installation setup; a capture passes None, it does not analyse).
 
         The camera shows a patient of the clinic that started it: while it is busy, a user
         of another clinic is refused (LiveCameraTakenError). Otherwise a camera for another
@@ -302,16 +360,20 @@ class LiveHub:
         with self._lock:
             current = self._camera
             if current is not None and current.spec == spec and current.watchable_by(clinic_id):
+                if setup is not None:
+                    current.use_setup(setup)
                 return current
             if current is not None and current.busy and not current.watchable_by(clinic_id):
                 raise LiveCameraTakenError(CAMERA_TAKEN)
             self._camera = LiveCamera(
                 spec,
-                self._factory,
+                setup.factory if setup is not None else self._factory,
                 pose_hz=self._pose_hz,
                 idle_stop_s=self._idle_stop_s,
                 opener=self._opener,
                 clinic_id=clinic_id,
+                setup_key=setup.key if setup is not None else INSTALLATION_SETUP,
+                setup_label=setup.label if setup is not None else INSTALLATION_LABEL,
             )
         if current is not None:
             current.stop()
@@ -320,6 +382,10 @@ class LiveHub:
     def current(self) -> LiveCamera | None:
         with self._lock:
             return self._camera
+
+    def installation_setup(self) -> LiveSetupChoice:
+        """The analysis with the installation setup (Settings paths)."""
+        return LiveSetupChoice(INSTALLATION_SETUP, INSTALLATION_LABEL, self._factory)
 
     def stop_all(self) -> None:
         with self._lock:

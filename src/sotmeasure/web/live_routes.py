@@ -20,6 +20,7 @@ from sotmeasure.errors import SotmeasureError
 from sotmeasure.services.access import clinic_scope
 from sotmeasure.store.models import Phase
 from sotmeasure.web.live import CAMERA_TAKEN, LiveCamera, LiveCameraTakenError
+from sotmeasure.web.live_setup import live_setup_for_visit
 from sotmeasure.web.overlay import draw_live, encode_jpeg, message_card
 from sotmeasure.web.session import require_page_user
 from sotmeasure.web.sources import resolve_live_spec
@@ -75,9 +76,14 @@ async def _frames(camera: LiveCamera, web: WebState, note: str) -> AsyncIterator
 
 
 @router.get("/stream.mjpg")
-def stream(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> StreamingResponse:
-    """The preview of the clinic that started the camera; 403 for another clinic's user."""
-    clinic = clinic_scope(require_page_user(ctx, request))
+def stream(
+    request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE, visit: int | None = None
+) -> StreamingResponse:
+    """The preview of the clinic that started the camera; 403 for another clinic's user.
+    With `visit`, the live numbers use that visit's setup version (else the installation's)."""
+    user = require_page_user(ctx, request)
+    clinic = clinic_scope(user)
+    setup = live_setup_for_visit(ctx, web.hub, user, visit)
     try:
         spec = resolve_live_spec(ctx.settings.camera_source, phase)
     except SotmeasureError as exc:
@@ -91,21 +97,29 @@ def stream(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> St
             once(), media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}"
         )
     try:
-        camera = web.hub.camera(spec, clinic)
+        camera = web.hub.camera(spec, clinic, setup)
     except LiveCameraTakenError as exc:
         raise HTTPException(403, str(exc)) from None
     return StreamingResponse(
-        _frames(camera, web, spec.label),
+        _frames(camera, web, f"{spec.label} | {camera.setup_label}"),
         media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 @router.get("/status.json")
-def status(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> JSONResponse:
-    """Source, whether it runs, its error, and the latest quality word and live numbers."""
-    clinic = clinic_scope(require_page_user(ctx, request))
+def status(
+    request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE, visit: int | None = None
+) -> JSONResponse:
+    """Source, whether it runs, its error, the setup its numbers use, and the latest quality
+    word and live numbers. With `visit`: the numbers only when they use that visit's setup
+    (`visit_setup` names it; a reading of another visit's setup is not shown)."""
+    user = require_page_user(ctx, request)
+    clinic = clinic_scope(user)
+    wanted = live_setup_for_visit(ctx, web.hub, user, visit)
     body: dict[str, object] = {"phase": phase, "capture_active": web.captures.any_active()}
+    if wanted is not None:
+        body["visit_setup"] = wanted.label
     try:
         spec = resolve_live_spec(ctx.settings.camera_source, phase)
     except SotmeasureError as exc:
@@ -120,10 +134,12 @@ def status(request: Request, ctx: Ctx, web: Web, phase: Phase = Phase.PRE) -> JS
         body.update(running=False, error=None, reading=None)
     else:
         _frame, reading, error = camera.snapshot()
+        other_setup = wanted is not None and wanted.key != camera.setup_key
         body.update(
             running=camera.running,
             error=error,
-            reading=None if reading is None else reading.to_dict(),
+            setup=camera.setup_label,
+            reading=None if reading is None or other_setup else reading.to_dict(),
             analysis_paused=camera.analysis_paused,
         )
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

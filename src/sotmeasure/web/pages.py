@@ -32,7 +32,7 @@ from sotmeasure.services.comparison import (
 from sotmeasure.services.context import AppContext, measurements_processed
 from sotmeasure.services.errors import ConflictError, InvalidInputError, ServiceError
 from sotmeasure.services.inputs import PatientCreate, VisitCreate
-from sotmeasure.services.rig_checks import rig_check_status
+from sotmeasure.services.rig_checks import setup_of_visit, status_of
 from sotmeasure.store.accounts import authenticate, issue_token, revoke_token
 from sotmeasure.store.models import Mode, Phase, Role, Status, User, Visit
 from sotmeasure.web.capture import CaptureBusyError, new_job, start_capture
@@ -340,7 +340,7 @@ def visit_page(visit_id: int, request: Request, ctx: Ctx, web: Web, user: PageUs
             capture=job.to_dict() if job else None,
             worker_running=measurements_processed(ctx),
             capture_seconds=web.web.capture_seconds,
-            rig_check=rig_check_status(session, ctx.settings, user),
+            rig_check=status_of(session, ctx.settings, setup_of_visit(session, visit)),
             missing_sentence=missing_sentence(missing) if missing and rows else None,
             modes=[(m.value, mode_words(m.value)) for m in Mode],
             default_mode=measurement_service.default_mode(ctx.settings).value,
@@ -403,6 +403,7 @@ def capture(
                 "category": _blank(category),
             },
             mode or measurement_service.default_mode(ctx.settings),
+            live_wait_s=web.web.live_wait_s if web.web.live_measurement else None,
         )
         start_capture(ctx, web.hub, web.captures, job, spec)
     except CaptureBusyError as exc:

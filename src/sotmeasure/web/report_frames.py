@@ -3,8 +3,9 @@
 The stored result names its still window and, per frame, whether it was used; the frame
 in the middle of the used frames is drawn. When the stored result carries the window's
 median points (`window_points_px`) they are drawn; otherwise the points are found again on
-that frame by the live analyser, and the caption says so. Numbers printed on the frame
-are the stored ones, never recomputed.
+that frame by the live analyser with the setup version and mode the measurement used (the
+installation setup only for a measurement that recorded none), and the caption says so.
+Numbers printed on the frame are the stored ones, never recomputed.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from sotmeasure.capture.open import open_source
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.private_files import private_dir, write_private_bytes
-from sotmeasure.services.context import AppContext
+from sotmeasure.processing.params import checked_mode
+from sotmeasure.processing.setup import load_files
+from sotmeasure.services.context import AppContext, stored_setup
 from sotmeasure.services.measurements import stored_result
+from sotmeasure.services.setups import version_label
 from sotmeasure.store.models import Measurement
 from sotmeasure.web.overlay import Image, draw_points, encode_png, fit_width
 
@@ -92,18 +96,12 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
         points = dict(result.window_points_px)
         how = "points: medians over the still window"
     else:
-        from sotmeasure.capture.frame import Frame
-        from sotmeasure.web.live_analysis import LiveAnalyser, LiveSetup  # loads the pose model
-
-        with LiveAnalyser(LiveSetup.from_settings(ctx.settings)) as analyser:
-            reading = analyser.analyse(Frame(image=image, index=index, t_s=t_s))
-        points = reading.points_px
-        how = "points: found again on this frame" if points else f"points: {reading.quality}"
+        points, how = _points_found_again(ctx, row, image, index, t_s)
     img, f = fit_width(image, FRAME_WIDTH_PX)
     draw_points(img, points, f)
     low, high = row.lld_ci95_low_mm, row.lld_ci95_high_mm
     tlow, thigh = row.pelvic_tilt_ci95_low_deg, row.pelvic_tilt_ci95_high_deg
-    lines = [f"{row.phase.upper()} (measurement #{row.id}), frame {index} at {t_s:.2f} s; {how}"]
+    lines = [f"{row.phase.upper()} (measurement #{row.id}), frame {index} at {t_s:.2f} s", how]
     if row.lld_mm is not None and low is not None and high is not None:
         lines.append(f"LLD {row.lld_mm:+.1f} mm (95% CI {low:+.1f} to {high:+.1f})")
     if row.pelvic_tilt_deg is not None and tlow is not None and thigh is not None:
@@ -116,6 +114,29 @@ def annotated_frame_png(ctx: AppContext, row: Measurement) -> bytes:
     write_private_bytes(tmp, png)
     tmp.replace(cache)
     return png
+
+
+def _points_found_again(
+    ctx: AppContext, row: Measurement, image: Image, index: int, t_s: float
+) -> tuple[dict[str, tuple[float, float]], str]:
+    """The points of an old result (stored without its window's points), found again on the
+    frame with the measurement's own setup version and mode, and the caption's words."""
+    from sotmeasure.capture.frame import Frame
+    from sotmeasure.web.live_analysis import LiveAnalyser, LiveSetup  # loads the pose model
+
+    mode = row.mode or ctx.settings.measure_mode
+    files = stored_setup(ctx, row.setup_version_id)
+    setup = (
+        LiveSetup.from_settings(ctx.settings, mode=mode)
+        if files is None
+        else load_files(files, mode=checked_mode(mode))
+    )
+    with LiveAnalyser(setup) as analyser:
+        reading = analyser.analyse(Frame(image=image, index=index, t_s=t_s))
+    label = version_label(row.setup_version)
+    if reading.points_px:
+        return reading.points_px, f"points: found again on this frame with {label}"
+    return {}, f"points: {reading.quality} ({label})"
 
 
 def plain_frame_png(ctx: AppContext, row: Measurement) -> tuple[bytes, int]:

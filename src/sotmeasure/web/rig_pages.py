@@ -1,5 +1,6 @@
-"""The rig check page: the current setup's check status, a form to run a check on a clip
-of the printed sheets, the sheets' PDF, and the stored checks. Rules in services.rig_checks."""
+"""The rig check page: each setup's check status (every clinic setup's current version and
+the installation setup), a form to run a check of a chosen setup on a clip of the printed
+sheets, the sheets' PDF, and the stored checks. Rules in services.rig_checks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from sotmeasure.geometry.check_sheet import HEEL, SHEETS, print_check_sheets
 from sotmeasure.services import rig_checks
 from sotmeasure.services.errors import ServiceError
+from sotmeasure.services.setups import version_label
 from sotmeasure.store.models import User
 from sotmeasure.web.session import require_page_user, same_origin
 from sotmeasure.web.state import Ctx, Web
@@ -37,17 +39,22 @@ def _page(
     error: str | None = None,
     new_id: int | None = None,
     status_code: int = 200,
+    chosen: int | None = None,
 ) -> HTMLResponse:
     with ctx.sessions() as session:
-        status = rig_checks.rig_check_status(session, ctx.settings, user)
+        statuses = rig_checks.setup_statuses(session, ctx.settings, user)
+        default = rig_checks.setup_to_check(session, user, None)
+        selected = rig_checks.setup_to_check(session, user, chosen) if chosen else default
         checks = rig_checks.list_rig_checks(session, user)
         return web.templates.TemplateResponse(
             request,
             "rig_check.html",
             {
                 "user": user,
-                "status": status,
-                "checks": checks,
+                "status": next(s for s in statuses if s.setup and s.setup.key == default.key),
+                "statuses": statuses,
+                "default_key": selected.key,
+                "checks": [(c, version_label(c.checked_version)) for c in checks],
                 "error": error,
                 "new_id": new_id,
                 "max_age_days": ctx.settings.rig_check_max_age_days,
@@ -59,8 +66,11 @@ def _page(
 
 
 @router.get("/rig-check", response_class=HTMLResponse)
-def rig_check_page(request: Request, ctx: Ctx, web: Web, user: PageUser) -> HTMLResponse:
-    return _page(request, ctx, web, user)
+def rig_check_page(
+    request: Request, ctx: Ctx, web: Web, user: PageUser, setup_id: int | None = None
+) -> HTMLResponse:
+    """`setup_id`: the setup chosen in the form (from a setup's page)."""
+    return _page(request, ctx, web, user, chosen=setup_id)
 
 
 @router.post("/rig-check", response_class=HTMLResponse)
@@ -72,6 +82,7 @@ async def run_rig_check(
     file: Annotated[UploadFile, File()],
     heel_box_mm: Annotated[str | None, Form()] = None,
     hip_box_mm: Annotated[str | None, Form()] = None,
+    setup_id: Annotated[str | None, Form()] = None,
 ) -> HTMLResponse:
     """Run the check on the uploaded clip (off the event loop) and show the page with it."""
     try:
@@ -94,10 +105,24 @@ async def run_rig_check(
             status_code=422,
         )
 
+    chosen = int(setup_id) if setup_id and setup_id.isdigit() else None
+
     def _run() -> int:
         with ctx.sessions() as session:
+            if chosen is None and setup_id != rig_checks.INSTALLATION_SETUP:
+                target = rig_checks.setup_to_check(session, user, None)
+            elif chosen is None:
+                target = rig_checks.CheckedSetup(None, user.clinic_id)
+            else:
+                target = rig_checks.setup_to_check(session, user, chosen)
             row = rig_checks.run_uploaded_rig_check(
-                ctx, session, user, file.file, filename=file.filename, heights_mm=heights
+                ctx,
+                session,
+                user,
+                file.file,
+                filename=file.filename,
+                heights_mm=heights,
+                target=target,
             )
             return row.id
 

@@ -23,6 +23,21 @@ class WebSettings(BaseSettings):
         le=30.0,
         description="Length of the window 'Measure pre/post' records from the live source.",
     )
+    live_measurement: bool = Field(
+        default=True,
+        description=(
+            "Measure a capture while it records, so its result is ready when it is stored "
+            "(false: every capture is measured by the worker afterwards)."
+        ),
+    )
+    live_wait_s: float = Field(
+        default=5.0,
+        gt=0.0,
+        description=(
+            "How long a stored capture waits for the measurement made while it recorded "
+            "before the worker measures it instead (the worker needs ~6 s for 4 s on 2 cores)."
+        ),
+    )
     live_pose_hz: float = Field(
         default=3.0,
         gt=0.0,

@@ -22,10 +22,11 @@ from sotmeasure.capture.open import source_kind
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.services import setups as setup_service
 from sotmeasure.services.access import get_visit
+from sotmeasure.services.calibration_jobs import start_uploaded_calibration
 from sotmeasure.services.cameras import camera_choices, camera_spec, default_board
 from sotmeasure.services.errors import ServiceError
 from sotmeasure.services.patients import clinics_to_choose
-from sotmeasure.services.setup_calibration import calibrate_setup
+from sotmeasure.services.rig_checks import CheckedSetup, status_of
 from sotmeasure.services.setup_inputs import (
     NUMBER_FIELDS,
     SetupCreate,
@@ -138,6 +139,7 @@ def _setup_page(
         versions = setup_service.list_versions(session, user, setup_id)
         used = setup_service.measurements_per_version(session, versions)
         job = web.calibrations.latest(setup_id)
+        rig = status_of(session, ctx.settings, CheckedSetup(versions[0], setup.clinic_id))
         return web.templates.TemplateResponse(
             request,
             "setup.html",
@@ -152,6 +154,7 @@ def _setup_page(
                 "error": error,
                 "check": check,
                 "job": job.to_dict() if job else None,
+                "rig": rig,
             },
             status_code=status_code,
         )
@@ -224,8 +227,7 @@ def calibrate(setup_id: int, request: Request, ctx: Ctx, web: Web, user: PageUse
         spec = camera_spec(ctx.settings, chosen)
         is_camera = source_kind(spec) == "webcam"
         board_json = default_board()
-        web.calibrations.start(
-            ctx,
+        web.calibrations.start_camera(
             user.id,
             setup_id,
             _live(spec),
@@ -247,21 +249,27 @@ async def calibrate_upload(
     user: PageUser,
     clip: UploadFile,
 ) -> Response:
-    """Calibrate from an uploaded ChArUco clip (the same calibration and report)."""
+    """Calibrate from an uploaded ChArUco clip in the background (the same calibration and
+    report); the page follows the job and reloads when it has ended."""
     name = clip.filename or "clip"
 
-    def run(saved: Path) -> None:
+    def start() -> None:
         with ctx.sessions() as session:
-            calibrate_setup(
-                session, user, setup_id, saved, default_board(), source_label=f"upload {name}"
-            )
+            setup_service.get_setup(session, user, setup_id)  # not found: nothing is saved
+        start_uploaded_calibration(
+            ctx.calibrations,
+            ctx.settings,
+            user,
+            setup_id,
+            clip.file,
+            clip.filename,
+            None,
+            default_board(),
+            source_label=f"upload {name}",
+        )
 
     try:
-        ctx.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="calibration-", dir=ctx.settings.tmp_dir) as tmp:
-            saved = Path(tmp) / "clip.mp4"
-            saved.write_bytes(await clip.read())
-            await run_in_threadpool(run, saved)
+        await run_in_threadpool(start)
     except SotmeasureError as exc:
         return _setup_page(request, ctx, web, user, setup_id, _detail(exc), 422)
     return RedirectResponse(f"/ui/setups/{setup_id}#calibration", status_code=303)

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
+from sotmeasure.services.calibration_jobs import CalibrationJobs
 from sotmeasure.services.context import AppContext
 from sotmeasure.settings import Settings
-from sotmeasure.web.calibration_jobs import CalibrationJobs
 from sotmeasure.web.capture import CaptureRegistry
 from sotmeasure.web.live import LiveHub
 from sotmeasure.web.settings import WebSettings
@@ -33,8 +33,12 @@ class WebState:
     templates: Jinja2Templates
     hub: LiveHub
     captures: CaptureRegistry
-    calibrations: CalibrationJobs = field(default_factory=CalibrationJobs)
     closing: threading.Event = field(default_factory=threading.Event)  # server stopping
+
+    @property
+    def calibrations(self) -> CalibrationJobs:
+        """The service's calibration jobs (the API sees the same ones)."""
+        return self.ctx.calibrations
 
     @property
     def settings(self) -> Settings:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sotmeasure.measure.frame_values import short_side
 from sotmeasure.report.wording import (
     change_words,
     mode_words,
@@ -18,7 +19,7 @@ from sotmeasure.report.wording import (
     verdict_short,
     verdict_words,
 )
-from sotmeasure.services.comparison import VisitComparison
+from sotmeasure.services.comparison import NumbersSource, PhaseNumbers, VisitComparison
 from sotmeasure.services.measurements import is_retryable, measurement_mode
 from sotmeasure.store.models import Measurement, Status, User
 
@@ -221,6 +222,37 @@ def verdict_sentence(
 
 
 @dataclass(frozen=True, slots=True)
+class UsedNumbersView:
+    """The numbers of one phase that the change uses, and where they come from."""
+
+    source: str  # "automatic" | "assisted"
+    lld: str
+    lld_ci: str
+    short_side: str
+    tilt: str
+    tilt_ci: str
+    words: str  # "assisted: points placed by Dr A on 2026-12-06 14:02 UTC"
+
+
+def used_numbers_view(n: PhaseNumbers) -> UsedNumbersView:
+    if n.source == NumbersSource.ASSISTED:
+        words = (
+            f"assisted: points placed by {n.placed_by or 'a deleted user'} on {_when(n.placed_at)}"
+        )
+    else:
+        words = "automatic"
+    return UsedNumbersView(
+        source=n.source.value,
+        lld=signed(n.lld_mm, "mm"),
+        lld_ci=ci_text(n.lld_ci95_mm, "mm"),
+        short_side=short_side_words(short_side(n.lld_mm), n.lld_ci95_mm),
+        tilt=signed(n.pelvic_tilt_deg, "deg"),
+        tilt_ci=ci_text(n.tilt_ci95_deg, "deg"),
+        words=words,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ComparisonView:
     """A visit's pre/post comparison as the visit and report pages show it.
 
@@ -230,6 +262,10 @@ class ComparisonView:
 
     pre: PhaseView
     post: PhaseView
+    pre_used: UsedNumbersView
+    post_used: UsedNumbersView
+    numbers_words: str  # "Numbers used: pre assisted (...), post automatic."
+    tilt_caveat: str | None  # the markerless hip caveat, where automatic hips entered
     lld_change: str
     lld_change_ci: str
     tilt_change: str
@@ -249,9 +285,18 @@ class ComparisonView:
 
 def comparison_view(compared: VisitComparison) -> ComparisonView:
     c = compared.comparison
+    pre, post = phase_view(compared.pre_row), phase_view(compared.post_row)
+    pre_used, post_used = used_numbers_view(c.used_pre), used_numbers_view(c.used_post)
+    caveats = [
+        p.tilt_caveat for p, u in ((pre, pre_used), (post, post_used)) if u.source == "automatic"
+    ]
     return ComparisonView(
-        pre=phase_view(compared.pre_row),
-        post=phase_view(compared.post_row),
+        pre=pre,
+        post=post,
+        pre_used=pre_used,
+        post_used=post_used,
+        numbers_words=f"Numbers used: pre {pre_used.words}; post {post_used.words}.",
+        tilt_caveat=next((t for t in caveats if t), None),
         lld_change=signed(c.lld_change_mm, "mm"),
         lld_change_ci=ci_text(c.lld_change_ci95_mm, "mm"),
         tilt_change=signed(c.tilt_change_deg, "deg"),
@@ -262,9 +307,11 @@ def comparison_view(compared: VisitComparison) -> ComparisonView:
         tilt_verdict_short=verdict_short(c.tilt_verdict),
         lld_verdict_text=verdict_words("lld", c.lld_verdict),
         tilt_verdict_text=verdict_words("tilt", c.tilt_verdict),
-        lld_change_words=change_words("lld", c.pre.lld_mm, c.post.lld_mm, c.lld_change_ci95_mm),
+        lld_change_words=change_words(
+            "lld", c.used_pre.lld_mm, c.used_post.lld_mm, c.lld_change_ci95_mm
+        ),
         tilt_change_words=change_words(
-            "tilt", c.pre.pelvic_tilt_deg, c.post.pelvic_tilt_deg, c.tilt_change_ci95_deg
+            "tilt", c.used_pre.pelvic_tilt_deg, c.used_post.pelvic_tilt_deg, c.tilt_change_ci95_deg
         ),
         lld_sentence=verdict_sentence(
             "LLD", c.lld_change_mm, c.lld_change_half_mm, c.mdc95.lld_mm, "mm", c.lld_verdict

@@ -5,16 +5,38 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile, status
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
 from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
 from sotmeasure.api.schemas import AssistedOut, RigCheckOut, RigCheckStatusOut
 from sotmeasure.services import assisted, rig_checks
 from sotmeasure.services.errors import InvalidInputError, NotFoundError
+from sotmeasure.services.setups import version_label
+from sotmeasure.store.models import RigCheck
 
 router = APIRouter(tags=["rig checks"])
 
 BoxHeight = Annotated[float | None, Form(ge=0, le=1000, description="Box height, mm.")]
+SetupChoice = Annotated[
+    int | None,
+    Form(
+        description="The clinic setup to check (its current version); default: the "
+        "clinic's default setup, else the installation setup."
+    ),
+]
+
+
+def rig_check_out(row: RigCheck) -> RigCheckOut:
+    """A stored check with the setup it checked named."""
+    version = row.checked_version
+    setup_id = None if version is None else version.setup_id
+    return RigCheckOut.model_validate(
+        {
+            **{c: getattr(row, c) for c in RigCheckOut.model_fields if hasattr(row, c)},
+            "setup_id": setup_id,
+            "setup_label": version_label(version),
+        }
+    )
 
 
 @router.post("/rig-checks", response_model=RigCheckOut, status_code=status.HTTP_201_CREATED)
@@ -25,8 +47,11 @@ def run_rig_check(
     file: Annotated[UploadFile, File(description="A clip of the check sheets on the table.")],
     heel_box_mm: BoxHeight = None,
     hip_box_mm: BoxHeight = None,
+    setup_id: SetupChoice = None,
 ) -> RigCheckOut:
-    """Measure the check sheets through this installation's setup and store the result.
+    """Measure the check sheets through a setup (`setup_id`'s current version; default: the
+    clinic's default setup, else the installation setup) and store the result with the setup
+    version it checked.
 
     Give the measured height of the box under each sheet in the clip (0: on the table top).
     """
@@ -34,23 +59,47 @@ def run_rig_check(
     if not heights:
         raise InvalidInputError("give heel_box_mm and/or hip_box_mm (the boxes' heights in mm)")
     row = rig_checks.run_uploaded_rig_check(
-        ctx, session, user, file.file, filename=file.filename, heights_mm=heights
+        ctx,
+        session,
+        user,
+        file.file,
+        filename=file.filename,
+        heights_mm=heights,
+        setup_id=setup_id,
     )
-    return RigCheckOut.model_validate(row)
+    return rig_check_out(row)
 
 
 @router.get("/rig-checks", response_model=list[RigCheckOut])
-def list_rig_checks(user: ClinicalUser, session: DbSession) -> list[RigCheckOut]:
-    """Rig checks of the user's clinic (admins: all), newest first."""
-    return [RigCheckOut.model_validate(r) for r in rig_checks.list_rig_checks(session, user)]
+def list_rig_checks(
+    user: ClinicalUser, session: DbSession, setup_id: Annotated[int | None, Query()] = None
+) -> list[RigCheckOut]:
+    """Rig checks of the user's clinic (admins: all), newest first; `setup_id`: that
+    clinic setup's only (every version)."""
+    rows = rig_checks.list_rig_checks(session, user, setup_id=setup_id)
+    return [rig_check_out(r) for r in rows]
 
 
 @router.get("/rig-checks/status", response_model=RigCheckStatusOut)
-def rig_check_status(ctx: Ctx, user: ClinicalUser, session: DbSession) -> RigCheckStatusOut:
-    """Due when the current setup has no passing check or only one older than the period."""
-    got = rig_checks.rig_check_status(session, ctx.settings, user)
+def rig_check_status(
+    ctx: Ctx,
+    user: ClinicalUser,
+    session: DbSession,
+    setup_id: Annotated[int | None, Query()] = None,
+) -> RigCheckStatusOut:
+    """Due when the setup's current version (default: the clinic's default setup, else the
+    installation setup) has no passing check of its own, or only one older than the period."""
+    got = rig_checks.rig_check_status(session, ctx.settings, user, setup_id=setup_id)
     last = got.last_passing.id if got.last_passing else None
-    return RigCheckStatusOut(due=got.due, message=got.message, last_passing_id=last)
+    version = got.setup.version if got.setup else None
+    return RigCheckStatusOut(
+        due=got.due,
+        message=got.message,
+        last_passing_id=last,
+        setup_id=version.setup_id if version else None,
+        setup_version=version.version if version else None,
+        setup_label=version_label(version),
+    )
 
 
 @router.post(

@@ -12,10 +12,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 
 from sotmeasure.api.deps import ClinicalUser, Ctx, DbSession
-from sotmeasure.api.schemas import CameraOut, SetupOut, SetupVersionOut, VisitOut
+from sotmeasure.api.schemas import (
+    CalibrationJobOut,
+    CameraOut,
+    SetupOut,
+    SetupVersionOut,
+    VisitOut,
+)
 from sotmeasure.services import setups
+from sotmeasure.services.calibration_jobs import start_uploaded_calibration
 from sotmeasure.services.cameras import camera_choices, default_board
-from sotmeasure.services.setup_calibration import calibrate_setup
+from sotmeasure.services.errors import NotFoundError
 from sotmeasure.services.setup_inputs import (
     SetupCreate,
     SetupUpdate,
@@ -104,8 +111,8 @@ def read_version(
 
 @router.post(
     "/setups/{setup_id}/calibration",
-    response_model=SetupVersionOut,
-    status_code=status.HTTP_201_CREATED,
+    response_model=CalibrationJobOut,
+    status_code=status.HTTP_202_ACCEPTED,
 )
 def calibrate(
     setup_id: int,
@@ -117,16 +124,37 @@ def calibrate(
         UploadFile | None, File(description="Board JSON (default: the bundled 7x5 board).")
     ] = None,
     source_label: Annotated[str, Form(max_length=200)] = "an uploaded clip",
-) -> SetupVersionOut:
-    """Calibrate the camera from a ChArUco clip; the profile becomes version n+1, with its
-    quality report (RMS px, views used, coverage, words)."""
+) -> CalibrationJobOut:
+    """Start calibrating the camera from a ChArUco clip in the background (202); poll
+    `GET /setups/{id}/calibration` until `state` is done (the profile is version n+1, with
+    its quality report) or failed (`error`; nothing stored). A file that is not a readable
+    video is refused at once (422); a second calibration while one runs is a 409."""
     setups.get_setup(session, user, setup_id)
-    ctx.settings.tmp_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="calibration-", dir=ctx.settings.tmp_dir) as tmp:
-        video = _saved(clip, Path(tmp) / "clip.mp4")
-        board_path = default_board() if board is None else _saved(board, Path(tmp) / "board.json")
-        row = calibrate_setup(session, user, setup_id, video, board_path, source_label=source_label)
-    return _version_out(row)
+    session.commit()  # no transaction held while the clip is saved
+    job = start_uploaded_calibration(
+        ctx.calibrations,
+        ctx.settings,
+        user,
+        setup_id,
+        clip.file,
+        clip.filename,
+        board.file if board is not None else None,
+        default_board(),
+        source_label=source_label,
+    )
+    return CalibrationJobOut.model_validate(job.to_dict())
+
+
+@router.get("/setups/{setup_id}/calibration", response_model=CalibrationJobOut)
+def calibration_job(
+    setup_id: int, ctx: Ctx, user: ClinicalUser, session: DbSession
+) -> CalibrationJobOut:
+    """The setup's latest calibration job in this server process (404 when none ran)."""
+    setups.get_setup(session, user, setup_id)
+    job = ctx.calibrations.latest(setup_id)
+    if job is None:
+        raise NotFoundError("calibration job")
+    return CalibrationJobOut.model_validate(job.to_dict())
 
 
 @router.post("/setups/{setup_id}/table-check")

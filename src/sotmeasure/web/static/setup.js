@@ -1,5 +1,6 @@
-// The setup page: follows a running camera calibration (recording guidance, then the
-// calibration) and reloads the page when it has finished, to show the new version.
+// The setup page: follows a running calibration (from the camera: recording guidance, then
+// the calibration; from an uploaded clip: the calibration) and reloads the page when it has
+// ended, to show the new version or the reason it failed.
 (function () {
   const box = document.getElementById("calibration-progress");
   if (!box) return;
@@ -16,11 +17,13 @@
     }
     if (!job) return;
     set("cal-state", job.state === "recording" ? "recording the board" : job.state);
-    set("cal-frames", `${job.frames_recorded} of ${job.frames_planned}`);
-    set("cal-views", String(job.views_found));
-    set("cal-coverage", `${Math.round(job.coverage * 100)} %`);
-    set("cal-corners", job.corners_reached.length ? job.corners_reached.join(", ") : "none yet");
-    set("cal-hint", job.hint);
+    if (job.source === "camera") {
+      set("cal-frames", `${job.frames_recorded} of ${job.frames_planned}`);
+      set("cal-views", String(job.views_found));
+      set("cal-coverage", `${Math.round(job.coverage * 100)} %`);
+      set("cal-corners", job.corners_reached.length ? job.corners_reached.join(", ") : "none yet");
+      set("cal-hint", job.hint);
+    }
     if (job.state === "done" || job.state === "failed") {
       window.location.reload();
       return;

@@ -34,7 +34,7 @@
   async function pollLive() {
     if (!quality) return;
     try {
-      const r = await fetch("/ui/live/status.json?phase=" + phase, { cache: "no-store" });
+      const r = await fetch("/ui/live/status.json?phase=" + phase + "&visit=" + visitId, { cache: "no-store" });
       if (r.status === 200) {
         const s = await r.json();
         if (s.error) {
@@ -67,9 +67,9 @@
             setStatus("Recording " + c.phase + " — keep the patient still", c.recorded_s.toFixed(1) + " of " + c.seconds.toFixed(0) + " s");
             busy = true;
           } else if (c.state === "storing") {
-            setStatus("Storing the " + c.phase + " recording…");
+            setStatus("Storing and measuring the " + c.phase + " recording…");
             busy = true;
-          } else if (c.state === "queued") {
+          } else if (c.state === "queued" || c.state === "measured") {
             setStatus("");
           } else if (c.state === "failed") {
             setStatus("");
@@ -114,7 +114,7 @@
   // Streams end after a few minutes (so the server can shut down cleanly): reconnect.
   if (preview) {
     setInterval(function () {
-      preview.src = "/ui/live/stream.mjpg?phase=" + phase + "&t=" + Date.now();
+      preview.src = "/ui/live/stream.mjpg?phase=" + phase + "&visit=" + visitId + "&t=" + Date.now();
     }, 220000);
   }
   pollLive();
