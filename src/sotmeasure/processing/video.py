@@ -226,10 +226,20 @@ def _track(
         image_motion = ImageMotion(pose, params)
         with closing(tracked()) as items, closing(ordered_map(finish, items)) as results:
             for step in results:
-                tracks.append(image_motion.feed(step))
+                tracks.append(_kept(image_motion.feed(step)))
                 if progress is not None:
                     progress(len(tracks), total or 0, "pose")
     return pose, PosePass(tracks, model, quality, size)
+
+
+def _kept(step: FrameMeasurement) -> FrameMeasurement:
+    """A frame as kept until the end of the pass: without the model's 33 landmarks, which
+    served the frame's quality sample (`finish_frame`) and which nothing after the pass
+    reads; kept for every frame they grew a 10-minute measurement's memory by ~20 MiB
+    (docs/reliability.md, "Memory while measuring a 10-minute upload")."""
+    if step.points.landmarks is None:
+        return step
+    return replace(step, points=replace(step.points, landmarks=None))
 
 
 def finish_frame(
