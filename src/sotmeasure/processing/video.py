@@ -20,6 +20,7 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -46,7 +47,8 @@ from sotmeasure.measure.window import (
     frame_motion_mm,
     with_steady_hip_width,
 )
-from sotmeasure.pose.pipeline import ModelInput, PosePipeline
+from sotmeasure.pose.estimator import PoseEstimator
+from sotmeasure.pose.pipeline import ModelInput, PosePipeline, tracking_estimator
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
@@ -99,7 +101,8 @@ def _table_pose(
         info = src.info
         total = info.frame_count
         step = table_pose_step(total, n_frames)
-        chosen = (f.image for f in src if f.index % step == 0)
+        # The frames between are decoded (the decoder needs them) but never converted.
+        chosen = (f.image for f in src.frames_where(lambda i: i % step == 0))
         images = list(itertools.islice(chosen, n_frames))
     if not images:
         raise MeasurementError(f"{video.name}: the video has no frames")
@@ -190,12 +193,14 @@ def _track(
     refinement overlap in threads joined by short queues (processing/stream.py), so at
     most a few frames are held at any time; results are those of a serial run.
     """
-    with timed(clock, "table_pose"):
-        pose, size, total = _table_pose(video, layout, profile, params.pose_frames_for_table)
+    with _EstimatorAhead(params) as loading:
+        with timed(clock, "table_pose"):
+            pose, size, total = _table_pose(video, layout, profile, params.pose_frames_for_table)
+        estimator = loading.take()
     view = TableView.of(pose, layout)
     tracks: list[FrameMeasurement] = []
     quality = QualitySamples()
-    with view.pipeline(params) as pipeline, open_source(video) as src:
+    with view.pipeline(params, estimator) as pipeline, open_source(video) as src:
         est = pipeline.estimator
         model = model_identity(pipeline)
 
@@ -225,6 +230,35 @@ def _track(
                 if progress is not None:
                     progress(len(tracks), total or 0, "pose")
     return pose, PosePass(tracks, model, quality, size)
+
+
+class _EstimatorAhead:
+    """The tracking model loaded in a thread while the table pose is estimated.
+
+    Loading it (the mediapipe import, the model) is ~1 s of a 4 s measurement and needs
+    nothing from the table pose; the table pose's pass (decoding, ArUco: native code that
+    releases the GIL) runs meanwhile. `take()` hands the estimator over (the pipeline then
+    owns it); leaving the block without taking it (the table pose failed) closes it.
+    """
+
+    def __init__(self, params: MeasureParams) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="sotmeasure-model-load")
+        self._future: Future[PoseEstimator] | None = None
+        if params.mode == "markerless":
+            self._future = self._pool.submit(tracking_estimator)
+
+    def take(self) -> PoseEstimator | None:
+        future, self._future = self._future, None
+        return None if future is None else future.result()
+
+    def __enter__(self) -> _EstimatorAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        future, self._future = self._future, None
+        self._pool.shutdown(wait=True)
+        if future is not None and future.exception() is None:
+            future.result().close()
 
 
 def finish_frame(
