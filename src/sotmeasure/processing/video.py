@@ -8,7 +8,9 @@ the heel plane and hip pixels to the hip plane (table mm) and compute the frame 
 provenance. Every failure a user can act on is a MeasurementError (exit code 2).
 
 Step 1 is a short pass of its own (it decodes up to the last frame it uses, ArUco on 8 of
-them); step 3 streams the video once more through overlapping stages (`_track`). Orienting
+them; the frames between are decoded but never converted to images), while the tracking
+model loads in a thread (`_EstimatorAhead`); step 3 streams the video once more through
+overlapping stages (`_track`). Orienting
 step 3 by the first frames' pose instead, to decode only once, moved LLD by up to 0.19 mm on
 bench/robustness.py's changed images: more than the 0.1 mm the numbers may move (issue 15).
 """
