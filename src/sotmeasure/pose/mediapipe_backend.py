@@ -170,7 +170,7 @@ class MediaPipePoseEstimator(PoseEstimator):
             raise PoseInputError("the pose estimator was already closed")
         if image_bgr.dtype != np.uint8 or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise PoseInputError(f"expected an HxWx3 uint8 BGR image, got {image_bgr.shape}")
-        rgb = np.ascontiguousarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
+        rgb = np.ascontiguousarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
         return self.estimate_all_rgb(rgb, t_ms)
 
     def estimate_all_rgb(self, image_rgb: npt.NDArray[np.uint8], t_ms: int) -> list[PoseLandmarks]:

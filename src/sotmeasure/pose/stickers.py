@@ -148,7 +148,8 @@ def find_stickers(
         pad = max(6, w // 2, h // 2)  # room for the background ring around the disc
         x0, y0 = max(0, x - pad), max(0, y - pad)
         x1, y1 = min(m.shape[1], x + w + pad), min(m.shape[0], y + h + pad)
-        blob = (_window(labels, (bx, by), x0, y0, x1, y1) == i).astype(np.uint8) * 255
+        window = _window(np.asarray(labels, np.int32), (bx, by), x0, y0, x1, y1)
+        blob = (window == i).astype(np.uint8) * 255
         contours, _ = cv2.findContours(blob.copy(), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         if not contours:
             continue
