@@ -36,8 +36,8 @@ from sotmeasure.api.routes import API_DESCRIPTION
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.services import context as service
 from sotmeasure.settings import Settings
-from sotmeasure.web import WebState, mount_web, page_error
-from sotmeasure.web.session import COOKIE_NAME, login_redirect
+from sotmeasure.web import WebState, mount_web, page_error, page_login_refusal
+from sotmeasure.web.session import COOKIE_NAME
 from sotmeasure.web.session import LOGIN_PATH as PAGE_LOGIN_PATH
 from sotmeasure.web.settings import WebSettings
 
@@ -79,11 +79,11 @@ def create_app(settings: Settings | None = None, web: WebSettings | None = None)
     pages = mount_web(app, ctx, web)  # the practitioner pages (docs/web.md)
     app.add_middleware(  # added last = runs first: no body is read for a client without a token
         AuthBeforeBodyMiddleware,
-        token_is_valid=ctx.token_is_valid,
+        token_user=ctx.token_user,
         public_paths=(API_LOGIN_PATH, PAGE_LOGIN_PATH),
         cookie_name=COOKIE_NAME,
         page_prefix="/ui/",
-        page_refusal=login_redirect,
+        page_refusal=page_login_refusal,
     )
     app.add_middleware(  # outermost: requests beyond the limit wait holding nothing
         AdmissionMiddleware,

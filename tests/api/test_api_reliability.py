@@ -15,10 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from api_helpers import World, make_patient_visit, stored_files, write_video
+from api_helpers import (
+    World,
+    bearer_headers,
+    make_patient_visit,
+    result_payload,
+    seed_users,
+    stored_files,
+    write_video,
+)
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from sotmeasure.app import create_app
 from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
 from sotmeasure.store.models import Measurement, Recording
@@ -186,3 +195,63 @@ def test_password_checks_in_progress_count_against_the_free_failures() -> None:
     assert everyone.begin("a@x.org", "10.0.0.1") is None
     assert everyone.begin("b@x.org", "10.0.0.2") is None
     assert everyone.begin("c@x.org", "10.0.0.3") == 1  # the server-wide bound
+
+
+def test_an_unexpected_failure_answers_json_500_without_a_traceback(
+    make_settings: Callable[..., Settings], db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The catch-all answer, through a real failure: a stored result no longer JSON (a hand
+    edit, a damaged disk; SQLite keeps any text in a JSON column). Reading it raises inside
+    the ORM: the API answers the documented `internal_error`, the page an error page, and
+    neither shows the exception; the other rows stay readable."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL's json column refuses text that is not JSON")
+    settings = make_settings()
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        h = bearer_headers(settings, seed_users(settings))["prac_a"]
+        _patient_id, visit_id = make_patient_visit(client, h)
+        made = client.post(
+            f"/visits/{visit_id}/measurements",
+            json={"phase": "pre", "result": result_payload(2.0, 1.0, 0.0, 1.0)},
+            headers=h,
+        )
+        assert made.status_code == 201, made.text
+        database = sqlite3.connect(db_url.removeprefix("sqlite:///"))
+        with database:
+            database.execute("UPDATE measurements SET result = '{damaged'")
+        database.close()
+        broken = client.get(f"/measurements/{made.json()['id']}", headers=h)
+        assert broken.status_code == 500
+        assert broken.headers["content-type"] == "application/json"
+        assert broken.json() == {
+            "detail": "internal error: the request failed; see the server log",
+            "code": "internal_error",
+        }
+        client.cookies.set("sotmeasure_token", h["Authorization"].removeprefix("Bearer "))
+        page = client.get(f"/ui/visits/{visit_id}")
+        assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
+        for text in (broken.text, page.text):
+            assert "Traceback" not in text and "JSONDecode" not in text and "{damaged" not in text
+        assert "JSONDecodeError" in caplog.text  # the operator finds it in the log
+        assert client.get(f"/visits/{visit_id}", headers=h).status_code == 200
+
+
+def test_page_scripts_get_json_errors(client: TestClient, world: World, db_url: str) -> None:
+    """The pages' JSON calls (visit.js starts a capture, landmarks.js places points, both with
+    `Accept: application/json`) get JSON errors a script can read, not an HTML page or a
+    redirect to the login form; a browser navigation still gets the page."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("no database behaviour involved: one variant is enough")
+    script = {"Origin": "http://testserver", "Accept": "application/json"}
+    for body in ({"json": {"points": []}}, {}):  # with a body (refused before reading) or not
+        anonymous = client.post(
+            "/ui/measurements/1/landmarks", headers=script, follow_redirects=False, **body
+        )
+        assert anonymous.status_code == 401, anonymous.text
+        assert "log in" in anonymous.json()["detail"]
+    client.cookies.set("sotmeasure_token", world.headers["prac_a"]["Authorization"][7:])
+    missing = client.post("/ui/visits/999999/capture", data={"phase": "pre"}, headers=script)
+    assert missing.status_code == 404 and "detail" in missing.json()
+    navigation = {"Origin": "http://testserver", "Accept": "text/html"}
+    page = client.post("/ui/visits/999999/capture", data={"phase": "pre"}, headers=navigation)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from sotmeasure.app import create_app
 from sotmeasure.services.login_throttle import LoginThrottle
 from sotmeasure.settings import Settings
+from sotmeasure.web import FOREIGN_ORIGIN
 
 FORMULAS = ('=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "\rCR")
 
@@ -218,6 +219,8 @@ def test_page_forms_refuse_a_null_missing_or_foreign_origin(
             "/ui/patients", data={"code": "P-X"}, headers=headers, follow_redirects=False
         )
         assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/json"  # the documented shape
+        assert refused.json() == {"detail": FOREIGN_ORIGIN}
     patients = client.get("/patients", headers=world.headers["prac_a"]).json()
     assert [p["code"] for p in patients] == []
     made = client.post(

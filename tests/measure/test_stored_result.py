@@ -109,7 +109,12 @@ def test_stored_comparison_matches_the_measure_comparison() -> None:
     mdc = Mdc95()
     fresh = compare(pre, post, mdc).to_dict()
     stored = StoredComparison(pre.to_record(), post.to_record(), mdc).to_dict()
-    assert set(stored) == set(fresh)
+    # the stored comparison also says which numbers it used (automatic unless assisted)
+    assert set(stored) == set(fresh) | {"numbers_used"}
+    assert {p: n["numbers"] for p, n in stored["numbers_used"].items()} == {
+        "pre": "automatic",
+        "post": "automatic",
+    }
     assert stored["verdict"] == fresh["verdict"] and stored["mdc95"] == fresh["mdc95"]
     assert set(stored["change"]) == set(fresh["change"])
     for key in ("lld_mm", "pelvic_tilt_deg"):

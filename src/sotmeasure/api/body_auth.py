@@ -8,20 +8,29 @@ headers alone; a request that declares a body and has no valid token is answered
 (401 for the API, a redirect to the login page for the pages) with `Connection: close`,
 and its body is never read. Requests without a body and the login routes pass untouched;
 the routes' own dependencies still authorise every request as before.
+
+It also checks every bearer token (with or without a body) and leaves the result in the
+request's state (`VERIFIED_TOKEN`: the token and its user, or None), so that `current_user`
+does not look the same token up a second time: one lookup, in one thread-pool hop, per
+API request. Page requests (the login cookie) are checked here only when they carry a
+body; the pages' own dependency looks the cookie up.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sotmeasure.api.deps import NOT_AUTHENTICATED
-
+NOT_AUTHENTICATED = "not authenticated: log in and send the token as 'Authorization: Bearer ...'"
 INVALID_TOKEN = "the token is invalid or has expired: log in again"
+
+#: Key in the ASGI scope's state: (bearer token, its user or None) as checked here.
+VERIFIED_TOKEN = "sotmeasure_verified_token"
 
 
 class AuthBeforeBodyMiddleware:
@@ -31,40 +40,42 @@ class AuthBeforeBodyMiddleware:
         self,
         app: ASGIApp,
         *,
-        token_is_valid: Callable[[str], bool],
+        token_user: Callable[[str], Any],
         public_paths: Collection[str],
         cookie_name: str,
         page_prefix: str,
-        page_refusal: Callable[[str], Response],
+        page_refusal: Callable[[Request], Response],
     ) -> None:
         self.app = app
-        self.token_is_valid = token_is_valid  # blocking (a database read): run in a thread
+        self.token_user = token_user  # blocking (a database read): run in a thread
         self.public_paths = frozenset(public_paths)
         self.cookie_name = cookie_name
         self.page_prefix = page_prefix
         self.page_refusal = page_refusal  # the pages' answer: a redirect to their login
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["path"] in self.public_paths
-            or not _declares_body(scope)
-        ):
+        if scope["type"] != "http" or scope["path"] in self.public_paths:
             await self.app(scope, receive, send)
             return
         request = Request(scope)  # headers and cookies only: the body stays unread
-        token = _bearer_token(request) or request.cookies.get(self.cookie_name)
-        if token is not None:
-            valid: bool = await run_in_threadpool(self.token_is_valid, token)
-            if valid:
-                await self.app(scope, receive, send)
-                return
-        await self._refusal(request, had_token=bool(token))(scope, receive, send)
+        bearer = _bearer_token(request)
+        has_body = _declares_body(scope)
+        if bearer is None and not has_body:
+            await self.app(scope, receive, send)  # pages' reads: their dependency checks
+            return
+        token = bearer or request.cookies.get(self.cookie_name)
+        user = None if token is None else await run_in_threadpool(self.token_user, token)
+        if bearer is not None:
+            scope.setdefault("state", {})[VERIFIED_TOKEN] = (bearer, user)
+        if user is None and has_body:
+            await self._refusal(request, had_token=bool(token))(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
     def _refusal(self, request: Request, *, had_token: bool) -> Response:
         path = request.url.path
         if path.startswith(self.page_prefix):
-            response = self.page_refusal(path)
+            response = self.page_refusal(request)
         else:
             response = JSONResponse(
                 {"detail": INVALID_TOKEN if had_token else NOT_AUTHENTICATED},

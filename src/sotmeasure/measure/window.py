@@ -15,7 +15,7 @@ patient who moves is never averaged across the movement.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -97,6 +97,62 @@ def with_steady_hip_width(points_mm: npt.ArrayLike) -> FloatArray:
     return pts
 
 
+#: Frames in the running median of the image motion (see body_motion_mm).
+IMAGE_MOTION_MEDIAN = 5
+
+
+def running_median_1d(values: FloatArray, size: int) -> FloatArray:
+    """Centred running median over the finite values only (NaN stays NaN)."""
+    out = np.full_like(values, np.nan)
+    idx = np.flatnonzero(np.isfinite(values))
+    half = max(size, 1) // 2
+    for k, i in enumerate(idx):
+        out[i] = float(np.median(values[idx[max(0, k - half) : k + half + 1]]))
+    return out
+
+
+def body_motion_mm(
+    t_s: npt.ArrayLike,
+    points_mm: npt.ArrayLike,
+    image_motion_mm: npt.ArrayLike,
+    params: MotionParams,
+) -> FloatArray:
+    """Per-frame motion of the body: at each point, the image's own motion where the image
+    can tell (processing/image_motion.py), else that point's landmark motion; then the
+    `points_moving`-th largest, as in `frame_motion_mm`.
+
+    Why: a still patient's points jitter (a soft heel outline, low-contrast hips) by more
+    than the threshold, while the pixels around them do not move; the image motion is not
+    inflated by that jitter, nor by noise or blur. Where the image has too little texture
+    to tell, the point's landmarks judge it as before. A landmark jump beyond the cap of
+    `effective_threshold_mm` (`max_threshold_factor` x `threshold_mm`, over the points as
+    `frame_motion_mm` takes them) still counts as motion whatever the image says: that is
+    no longer jitter a median would absorb. NaN where the frame had no points.
+
+    `image_motion_mm`: (N, P) per-point image motion, NaN where the image could not tell.
+    Each point's series is first taken as a running median over `IMAGE_MOTION_MEDIAN`
+    frames: one frame's correlation can lock on to a wrong peak, while a real move lasts at
+    least the motion baseline (0.2 s, six frames at 30 fps) and passes the median.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    pts = np.asarray(points_mm, dtype=np.float64)
+    image = np.asarray(image_motion_mm, dtype=np.float64)
+    if image.shape != pts.shape[:2]:
+        raise ValueError(f"image motion must be (N, P) = {pts.shape[:2]}, got {image.shape}")
+    whole = frame_motion_mm(t, pts, params)
+    one = replace(params, points_moving=1)
+    per_point = np.full(image.shape, np.nan)
+    for k in range(pts.shape[1]):
+        landmark = frame_motion_mm(t, pts[:, k : k + 1], one)
+        seen = running_median_1d(image[:, k], IMAGE_MOTION_MEDIAN)
+        per_point[:, k] = np.where(np.isfinite(seen), seen, landmark)
+    ranked = -np.sort(-np.where(np.isfinite(per_point), per_point, -np.inf), axis=1)
+    motion = ranked[:, min(params.points_moving, pts.shape[1]) - 1]
+    cap = params.threshold_mm * params.max_threshold_factor
+    motion = np.where(np.isfinite(whole) & (whole > cap), np.fmax(motion, whole), motion)
+    return np.where(np.isfinite(whole) & np.isfinite(motion), motion, np.nan)
+
+
 def _running_median(points: FloatArray, usable: npt.NDArray[np.bool_], size: int) -> FloatArray:
     """Centred running median over usable frames only (NaN for unusable frames)."""
     out = np.full_like(points, np.nan)
@@ -172,17 +228,23 @@ def choose_still_window(
     t_s: npt.ArrayLike,
     motion_mm: npt.ArrayLike,
     params: MotionParams,
+    rank_mm: npt.ArrayLike | None = None,
 ) -> StillWindow:
     """The stillest `window_s` stretch inside one still run (see module docstring).
 
     `motion_mm`: per-frame motion (NaN = frame rejected for another reason); frames above
     `effective_threshold_mm` are moving. Among all
-    windows of `window_s` that fit in a run, the one with the least mean motion wins; ties
-    go to the earliest. Raises MeasurementError, naming the longest still stretch found,
-    when no run is long enough.
+    windows of `window_s` that fit in a run, the one with the least mean `rank_mm` (default:
+    the motion itself) wins; ties go to the earliest. `rank_mm` lets the gate judge motion
+    on the image while the window is the one where the points were steadiest (their
+    landmark motion): both matter, for different reasons. Raises MeasurementError, naming
+    the longest still stretch found, when no run is long enough.
     """
     t = np.asarray(t_s, dtype=np.float64)
     motion = np.asarray(motion_mm, dtype=np.float64)
+    rank = motion if rank_mm is None else np.asarray(rank_mm, dtype=np.float64)
+    if rank.shape != motion.shape:
+        raise ValueError(f"rank_mm must match motion_mm: {rank.shape} vs {motion.shape}")
     usable = np.isfinite(motion)
     threshold = effective_threshold_mm(motion, params)
     moving = usable & (motion > threshold)
@@ -200,7 +262,9 @@ def choose_still_window(
             if end > run_t[-1] + 1e-6:
                 break
             members = [i for i in run[k:] if t[i] <= end + 1e-6]
-            mean_motion = float(np.mean(motion[members]))
+            ranked = rank[members]
+            ranked = ranked[np.isfinite(ranked)]
+            mean_motion = float(np.mean(ranked)) if ranked.size else float(np.inf)
             if best is None or mean_motion < best.mean_motion_mm - 1e-12:
                 best = StillWindow(
                     first=members[0],

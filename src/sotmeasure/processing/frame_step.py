@@ -24,6 +24,7 @@ from sotmeasure.pose.quality import REJECT_OFF_PLANE, Rejection
 from sotmeasure.pose.stickers import StickerColour
 from sotmeasure.pose.types import PoseLandmarks
 from sotmeasure.processing.budget import map_points
+from sotmeasure.processing.image_motion import PointPatches
 from sotmeasure.processing.params import MeasureParams
 
 FloatArray = npt.NDArray[np.float64]
@@ -108,6 +109,12 @@ class FrameMeasurement:
     values: FrameValues | None
     rejection: Rejection | None
     points: FramePoints
+    #: Grey patches around the points, held until `ImageMotion` has compared them with an
+    #: earlier frame's (then dropped, so a long video does not keep them).
+    patches: PointPatches | None = None
+    #: How far the image moved at each point over the motion baseline, mm (4,), NaN where
+    #: the image could not tell; None before `ImageMotion` has seen the frame.
+    image_motion_mm: FloatArray | None = None
 
     @property
     def heel_refined(self) -> tuple[bool, bool] | None:

@@ -46,6 +46,7 @@ from sotmeasure.geometry.profile import CameraProfile
 from sotmeasure.geometry.table_pose import TablePose
 from sotmeasure.pose.pipeline import ModelInput, PosePipeline
 from sotmeasure.processing.frame_step import FrameMeasurement, TableView
+from sotmeasure.processing.image_motion import ImageMotion
 from sotmeasure.processing.params import MeasureParams
 from sotmeasure.processing.stream import ReadAhead, StageClock, timed
 from sotmeasure.processing.video import (
@@ -251,7 +252,8 @@ def _run(
         finally:
             for f in finishing:
                 f.cancel()
-    tracks = [steps[i] for i in order if i in steps]
+    image_motion = ImageMotion(pose, params)
+    tracks = [image_motion.feed(steps[i]) for i in order if i in steps]
     if len(tracks) != seen:
         raise LiveMismatchError("not every frame was finished")
     return LivePass(pose, PosePass(tracks, model_identity(pipeline), quality, size))

@@ -45,10 +45,13 @@ from sotmeasure.measure.errors import MeasurementError
 from sotmeasure.measure.frame_values import named_points
 from sotmeasure.measure.result import FrameRecord, MeasurementResult, assemble_result
 from sotmeasure.measure.window import (
+    IMAGE_MOTION_MEDIAN,
     REASON_MOVING,
     StillWindow,
+    body_motion_mm,
     choose_still_window,
     frame_motion_mm,
+    running_median_1d,
     with_steady_hip_width,
 )
 from sotmeasure.pose.estimator import PoseEstimator
@@ -60,6 +63,7 @@ from sotmeasure.processing.frame_step import (
     TableView,
     map_frame,
 )
+from sotmeasure.processing.image_motion import ImageMotion, point_patches
 from sotmeasure.processing.image_quality import (
     QualityLimits,
     RegionQuality,
@@ -228,9 +232,10 @@ def _track(
 
         # closing(): on an error (or a progress callback raising), the worker and the
         # decoding threads are stopped here, before the pipeline and the source close.
+        image_motion = ImageMotion(pose, params)
         with closing(tracked()) as items, closing(ordered_map(finish, items)) as results:
             for step in results:
-                tracks.append(step)
+                tracks.append(_kept(image_motion.feed(step)))
                 if progress is not None:
                     progress(len(tracks), total or 0, "pose")
     return pose, PosePass(tracks, model, quality, size)
@@ -277,6 +282,16 @@ def _load_estimator(future: Future[PoseEstimator]) -> None:
     importlib.import_module("scipy.special")  # measure/statistics.py imports it when used
 
 
+def _kept(step: FrameMeasurement) -> FrameMeasurement:
+    """A frame as kept until the end of the pass: without the model's 33 landmarks, which
+    served the frame's quality sample (`finish_frame`) and which nothing after the pass
+    reads; kept for every frame they grew a 10-minute measurement's memory by ~20 MiB
+    (docs/reliability.md, "Memory while measuring a 10-minute upload")."""
+    if step.points.landmarks is None:
+        return step
+    return replace(step, points=replace(step.points, landmarks=None))
+
+
 def finish_frame(
     pipeline: PosePipeline,
     pose: TablePose,
@@ -293,6 +308,8 @@ def finish_frame(
     time (a frame's step depends on no other frame; the quality figures are medians)."""
     with timed(clock, "refinement"):
         step = map_frame(pipeline.finish(frame, people), pose, params)
+        if step.px is not None:
+            step = replace(step, patches=point_patches(frame.image, step.px))
         if frame.index % _QUALITY_EVERY == 0:
             quality.add(frame, step, pose, params)
     return step
@@ -314,8 +331,9 @@ def _unreliable_heels(tracks: list[FrameMeasurement]) -> MeasurementError | None
     return MeasurementError(
         f"the heels cannot be measured in this recording: {count} of {len(seen)} frames "
         f"showing the patient were rejected because {reason}; check that nothing and "
-        "nobody touches or covers the feet, that no edge (a towel, a line on the floor) "
-        "lies just beyond the heels, and that the heels are sharp and well lit"
+        "nobody (another person's hands) touches or covers the feet, that no edge (a towel, "
+        "a line on the floor) lies just beyond the heels, and that the heels are sharp and "
+        "well lit"
     )
 
 
@@ -402,9 +420,16 @@ def _result(
             _too_few_frames(tracks, params), quality, cause_at=("heels", "hips")
         )
     steady = with_steady_hip_width(pts)  # motion of the body, not of the model's hip width
-    motion = frame_motion_mm(t, steady, params.motion())
+    landmark_motion = frame_motion_mm(t, steady, params.motion())
+    image_motion = np.array(
+        [np.full(4, np.nan) if tr.image_motion_mm is None else tr.image_motion_mm for tr in tracks],
+        dtype=np.float64,
+    ).reshape(len(tracks), 4)
+    motion = body_motion_mm(t, steady, image_motion, params.motion())
     try:
-        window = _still_window(t, steady, motion, params)
+        window = _still_window(
+            t, steady, motion, params, rank=landmark_motion, image_motion=image_motion
+        )
     except MeasurementError as exc:
         raise _with_image_problems(exc, quality) from None
 
@@ -497,6 +522,15 @@ REFUSE_HEELS_UNSTEADY = (
 )
 
 
+#: Named cause when the image shows a still patient but neither pair of points settled.
+REFUSE_POINTS_UNSTEADY = (
+    "the image shows the patient lying still, but the heel and hip points could not be "
+    "located steadily (they jumped by more than the motion threshold): another person near "
+    "the patient, something covering the feet or hips, or a dark, flat or blurred image may "
+    "confuse the pose model; nobody needs to have moved"
+)
+
+
 #: Named cause when the heels lay still but the hip points would not settle.
 REFUSE_HIPS_UNSTEADY = (
     "the hips could not be located steadily while the heels lay still (the hip points "
@@ -507,7 +541,12 @@ REFUSE_HIPS_UNSTEADY = (
 
 
 def _still_window(
-    t: FloatArray, pts: FloatArray, motion: FloatArray, params: MeasureParams
+    t: FloatArray,
+    pts: FloatArray,
+    motion: FloatArray,
+    params: MeasureParams,
+    rank: FloatArray | None = None,
+    image_motion: FloatArray | None = None,
 ) -> StillWindow:
     """The stillest window; a refusal names the real cause.
 
@@ -518,17 +557,41 @@ def _still_window(
     neither pair was still did the patient move.
     """
     try:
-        return choose_still_window(t, motion, params.motion())
+        return choose_still_window(t, motion, params.motion(), rank_mm=rank)
     except MeasurementError as moving:
         one_pair = replace(params.motion(), points_moving=1)
         hips, heels = slice(2, 4), slice(0, 2)
         for pair, named in ((hips, REFUSE_HEELS_UNSTEADY), (heels, REFUSE_HIPS_UNSTEADY)):
             try:
-                choose_still_window(t, frame_motion_mm(t, pts[:, pair], one_pair), one_pair)
+                pair_motion = (
+                    frame_motion_mm(t, pts[:, pair], one_pair)
+                    if image_motion is None
+                    else body_motion_mm(t, pts[:, pair], image_motion[:, pair], one_pair)
+                )
+                choose_still_window(t, pair_motion, one_pair)
             except MeasurementError:
                 continue  # this pair moved too
             raise MeasurementError(named) from None
+        if image_motion is not None and _image_was_still(t, image_motion, params):
+            raise MeasurementError(REFUSE_POINTS_UNSTEADY) from None
         raise moving from None  # neither pair lay still: the patient really moved
+
+
+def _image_was_still(t: FloatArray, image_motion: FloatArray, params: MeasureParams) -> bool:
+    """Whether the image alone (where it could tell at three points or more) shows a
+    still stretch as long as the window: then the points, not the patient, moved."""
+    moving_points = params.motion().points_moving
+    seen = np.stack(
+        [running_median_1d(image_motion[:, k], IMAGE_MOTION_MEDIAN) for k in range(4)], axis=1
+    )
+    enough = np.sum(np.isfinite(seen), axis=1) >= 3
+    ranked = -np.sort(-np.where(np.isfinite(seen), seen, -np.inf), axis=1)
+    per_frame = np.where(enough, ranked[:, moving_points - 1], np.nan)
+    try:
+        choose_still_window(t, per_frame, params.motion())
+    except MeasurementError:
+        return False
+    return True
 
 
 def _fps(t: FloatArray) -> float:

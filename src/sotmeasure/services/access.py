@@ -39,17 +39,37 @@ def get_patient(session: Session, user: User, patient_id: int) -> Patient:
 
 
 def get_visit(session: Session, user: User, visit_id: int) -> Visit:
-    visit = session.get(Visit, visit_id)
+    """The visit if it exists and the user may see it; otherwise NotFoundError.
+
+    One query: the clinic is checked in a join (not by loading the patient after the
+    visit), as every request for a visit's rows comes through here."""
     scope = clinic_scope(user)
-    if visit is None or (scope is not None and visit.patient.clinic_id != scope):
+    if scope is None:
+        visit = session.get(Visit, visit_id)
+    else:
+        visit = session.scalar(
+            select(Visit)
+            .join(Patient, Visit.patient_id == Patient.id)
+            .where(Visit.id == visit_id, Patient.clinic_id == scope)
+        )
+    if visit is None:
         raise NotFoundError("visit")
     return visit
 
 
 def get_measurement(session: Session, user: User, measurement_id: int) -> Measurement:
-    row = session.get(Measurement, measurement_id)
+    """The measurement if it exists and the user may see it (one query, as `get_visit`)."""
     scope = clinic_scope(user)
-    if row is None or (scope is not None and row.visit.patient.clinic_id != scope):
+    if scope is None:
+        row = session.get(Measurement, measurement_id)
+    else:
+        row = session.scalar(
+            select(Measurement)
+            .join(Visit, Measurement.visit_id == Visit.id)
+            .join(Patient, Visit.patient_id == Patient.id)
+            .where(Measurement.id == measurement_id, Patient.clinic_id == scope)
+        )
+    if row is None:
         raise NotFoundError("measurement")
     return row
 

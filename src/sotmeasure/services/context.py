@@ -79,10 +79,13 @@ class AppContext:
         )
         self.calibrations = CalibrationJobs(self.sessions, s)
 
-    def token_is_valid(self, token: str) -> bool:
-        """Whether a bearer token (or the pages' login cookie) belongs to an active user."""
+    def token_user(self, token: str) -> User | None:
+        """The active user of a bearer token (or the pages' login cookie), else None: a
+        fresh read each time, so a revocation by any process counts at once. The user is
+        detached, with its columns loaded (`Session.merge(user, load=False)` puts it into
+        a request's session without a query)."""
         with self.sessions() as session:
-            return user_for_token(session, token) is not None
+            return user_for_token(session, token)
 
     def recording_is_stored(self, sha256: str) -> bool:
         """Whether a committed recording row points at these bytes (a fresh read)."""

@@ -151,12 +151,20 @@ def issue_token(session: Session, user: User, lifetime: timedelta) -> tuple[str,
 
 
 def user_for_token(session: Session, token: str) -> User | None:
-    """The active user a valid (known, unexpired, unrevoked) token belongs to, else None."""
-    row = session.scalar(select(AuthToken).where(AuthToken.token_sha256 == token_digest(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    """The active user a valid (known, unexpired, unrevoked) token belongs to, else None.
+
+    One query for the token's state and its user (every API request runs it)."""
+    row = session.execute(
+        select(User, AuthToken.revoked_at, AuthToken.expires_at)
+        .join(AuthToken, AuthToken.user_id == User.id)
+        .where(AuthToken.token_sha256 == token_digest(token))
+    ).first()
+    if row is None:
         return None
-    user = row.user
-    return user if user.active else None
+    user, revoked_at, expires_at = row
+    if revoked_at is not None or expires_at <= utcnow() or not user.active:
+        return None
+    return user
 
 
 def revoke_token(session: Session, token: str) -> None:

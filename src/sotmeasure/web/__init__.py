@@ -13,7 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -31,17 +31,29 @@ from sotmeasure.web import (
 )
 from sotmeasure.web.capture import CaptureRegistry
 from sotmeasure.web.live import LiveHub
-from sotmeasure.web.session import ForeignOrigin, LoginRequired, NoStoreMiddleware, login_redirect
+from sotmeasure.web.session import (
+    ForeignOrigin,
+    LoginRequired,
+    NoStoreMiddleware,
+    login_redirect,
+    wants_json,
+)
 from sotmeasure.web.settings import WebSettings
 from sotmeasure.web.state import STATIC_DIR, TEMPLATES_DIR, WebState, get_web
 
 if TYPE_CHECKING:
     from sotmeasure.web.live_analysis import LiveAnalyser
 
-__all__ = ["WebState", "mount_web", "page_error"]
+__all__ = ["FOREIGN_ORIGIN", "WebState", "mount_web", "page_error", "page_login_refusal"]
 
 #: Paths under /ui/ that answer data, not a page: their errors stay JSON.
 _DATA_SUFFIXES = (".json", ".png", ".svg", ".mjpg")
+
+LOGIN_NEEDED = "not logged in (or the login expired): log in again"
+FOREIGN_ORIGIN = (
+    "this form was not sent from a page of this site (Origin missing, null or another host): "
+    "refused"
+)
 
 
 def mount_web(app: FastAPI, ctx: AppContext, web: WebSettings | None = None) -> WebState:
@@ -77,24 +89,32 @@ def mount_web(app: FastAPI, ctx: AppContext, web: WebSettings | None = None) -> 
         return RedirectResponse("/ui/patients", status_code=307)
 
     @app.exception_handler(LoginRequired)
-    async def _login_required(_request: Request, exc: LoginRequired) -> Response:
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if wants_json(request):  # a page script cannot follow a redirect to a login form
+            return page_login_refusal(request)
         return login_redirect(exc.next_path)
 
     @app.exception_handler(ForeignOrigin)
     async def _foreign(_request: Request, _exc: ForeignOrigin) -> Response:
-        return PlainTextResponse(
-            "this form was not sent from a page of this site (Origin missing, null or "
-            "another host): refused",
-            403,
-        )
+        """The documented error shape (docs/api.md), not a page: the sender is not one of
+        this site's pages, so there is no page of ours to show it in."""
+        return JSONResponse({"detail": FOREIGN_ORIGIN}, status_code=403)
 
     return state
 
 
+def page_login_refusal(request: Request) -> Response:
+    """A page request without a valid login: the login page, or 401 JSON for a script."""
+    if wants_json(request):
+        return JSONResponse({"detail": LOGIN_NEEDED}, status_code=401)
+    return login_redirect(request.url.path)
+
+
 def page_error(request: Request, status_code: int, detail: object) -> Response | None:
-    """The HTML error page for a page request; None for the API and the pages' data paths."""
+    """The HTML error page for a page request; None (answer JSON) for the API, the pages'
+    data paths and their scripts' JSON calls."""
     path = request.url.path
-    if not path.startswith("/ui/") or path.endswith(_DATA_SUFFIXES):
+    if not path.startswith("/ui/") or path.endswith(_DATA_SUFFIXES) or wants_json(request):
         return None
     return get_web(request).templates.TemplateResponse(
         request,

@@ -35,6 +35,13 @@ class ForeignOrigin(Exception):  # noqa: N818 - control flow, answered with 403
     """A state-changing request whose Origin/Referer is another site."""
 
 
+def wants_json(request: Request) -> bool:
+    """A page script's call (fetch with `Accept: application/json`, as visit.js and
+    landmarks.js send), not a browser navigation: its errors must be JSON it can read."""
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
 def login_redirect(next_path: str) -> RedirectResponse:
     return RedirectResponse(f"{LOGIN_PATH}?next={quote(next_path, safe='/')}", status_code=303)
 
