@@ -241,3 +241,13 @@ def test_cut_off_recording_drops_a_half_written_row(recording: Path) -> None:
     assert not rec.complete
     assert rec.frame_count == 8
     assert [decode_index(f.image) for f in RecordingSource(rec)] == list(range(8))
+
+
+def test_a_recording_gives_the_chosen_frames_as_iteration_does(recording: Path) -> None:
+    with RecordingSource(recording) as src:
+        every = {f.index: f for f in src}
+        chosen = list(src.frames_where(lambda i: i % 5 == 0))
+    assert [f.index for f in chosen] == [0, 5, 10]
+    for f in chosen:
+        assert f.t_s == every[f.index].t_s
+        assert np.array_equal(f.image, every[f.index].image)

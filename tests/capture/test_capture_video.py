@@ -6,6 +6,7 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from capture_frames_util import decode_index, write_video
 
@@ -98,3 +99,32 @@ def test_real_clip_pose_1(pose_1_mp4: Path) -> None:
     assert (info.width, info.height, info.fps, info.frame_count) == (576, 576, 30.0, 120)
     assert len(times) == 120
     assert times == pytest.approx([i / 30 for i in range(120)], abs=1e-3)
+
+
+def test_frames_where_gives_the_chosen_frames_as_iteration_does(pose_1_mp4: Path) -> None:
+    """The table pose's pass passes over unused frames without converting them: the frames
+    it keeps are those of a full iteration, pixel for pixel, at the same times."""
+    with VideoFileSource(pose_1_mp4) as src:
+        every = {f.index: f for f in src}
+        chosen = list(src.frames_where(lambda i: i % 15 == 0))
+        again = list(src.frames_where(lambda i: i in (1, 119)))
+    assert [f.index for f in chosen] == list(range(0, 120, 15))
+    for f in chosen + again:
+        assert f.t_s == every[f.index].t_s
+        assert np.array_equal(f.image, every[f.index].image)
+    assert [f.index for f in again] == [1, 119]
+
+
+def test_frames_where_on_a_cut_file_withholds_the_frame_at_the_cut(
+    indexed_avi: Path, tmp_path: Path
+) -> None:
+    cut = tmp_path / "cut.avi"
+    shutil.copy(indexed_avi, cut)
+    with cut.open("r+b") as fh:
+        fh.truncate(int(indexed_avi.stat().st_size * 0.7))
+    with VideoFileSource(cut) as src:
+        shown = [f.index for f in src]
+        chosen = [f.index for f in src.frames_where(lambda i: True)]
+        odd = [decode_index(f.image) for f in src.frames_where(lambda i: i % 2 == 1)]
+    assert chosen == shown
+    assert odd == [i for i in shown if i % 2 == 1]

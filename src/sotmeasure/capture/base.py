@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sotmeasure.capture.frame import Frame
@@ -37,6 +37,13 @@ class FrameSource(ClosesOnExit, ABC):
     @abstractmethod
     def __iter__(self) -> Iterator[Frame]:
         """Yield frames in order; raise a `CaptureError` subclass on failure."""
+
+    def frames_where(self, keep: Callable[[int], bool]) -> Iterator[Frame]:
+        """The frames whose index `keep` accepts, in order: what `iter(self)` yields of
+        them, image for image. Sources that can pass over a frame more cheaply than by
+        delivering it (a video file: decoded but never converted to BGR) override this;
+        the table pose of a measurement takes 8 frames of a clip this way."""
+        return (f for f in self if keep(f.index))
 
     @abstractmethod
     def close(self) -> None:

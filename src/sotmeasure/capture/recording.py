@@ -18,7 +18,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -329,6 +329,14 @@ class RecordingSource(FrameSource):
         return self._info
 
     def __iter__(self) -> Iterator[Frame]:
+        return self._frames(None)
+
+    def frames_where(self, keep: Callable[[int], bool]) -> Iterator[Frame]:
+        """Only the frames `keep` accepts are converted to images (cap.read = grab +
+        retrieve, so they are the same images); the rest are only decoded."""
+        return self._frames(keep)
+
+    def _frames(self, keep: Callable[[int], bool] | None) -> Iterator[Frame]:
         self.close()
         rec = self.recording
         cap = cv2.VideoCapture(str(rec.video_path), cv2.CAP_FFMPEG)
@@ -339,8 +347,9 @@ class RecordingSource(FrameSource):
         start = time.monotonic()
         t0 = rec.timestamps[0]
         for index, t_s in enumerate(rec.timestamps):
-            ok, image = cap.read()
-            if not ok or image is None:
+            wanted = keep is None or keep(index)
+            ok, image = cap.read() if wanted else (cap.grab(), None)
+            if not ok or (wanted and image is None):
                 message = f"{rec.video_path}: frame {index} of {rec.frame_count} cannot be decoded"
                 if rec.complete:
                     raise FrameReadError(message)
@@ -351,7 +360,8 @@ class RecordingSource(FrameSource):
                 if delay > 0:
                     time.sleep(delay)
             self.frames_read = index + 1
-            yield Frame(image=np.ascontiguousarray(image, dtype=np.uint8), index=index, t_s=t_s)
+            if wanted:
+                yield Frame(np.ascontiguousarray(image, dtype=np.uint8), index=index, t_s=t_s)
 
     def close(self) -> None:
         if self._cap is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -17,6 +17,9 @@ from sotmeasure.capture.errors import FrameReadError, VideoOpenError
 from sotmeasure.capture.frame import Frame
 
 log = logging.getLogger(__name__)
+
+#: A frame decoded but not converted to an image (`VideoFileSource.frames_where`).
+_PASSED: npt.NDArray[np.uint8] = np.empty((0, 0, 3), dtype=np.uint8)
 
 
 def _open_capture(path: Path) -> cv2.VideoCapture:
@@ -97,7 +100,11 @@ class VideoFileSource(FrameSource):
         return self._info
 
     @staticmethod
-    def _read_image(cap: cv2.VideoCapture) -> npt.NDArray[np.uint8] | None:
+    def _read_image(cap: cv2.VideoCapture, keep: bool = True) -> npt.NDArray[np.uint8] | None:
+        """The next frame (None at the end); `keep=False` decodes it (the decoder needs
+        every frame) but skips the conversion to a BGR image: `_PASSED` stands for it."""
+        if not keep:
+            return _PASSED if cap.grab() else None
         ok, image = cap.read()
         if not ok or image is None:
             return None
@@ -106,6 +113,14 @@ class VideoFileSource(FrameSource):
         return np.ascontiguousarray(image, dtype=np.uint8)
 
     def __iter__(self) -> Iterator[Frame]:
+        return self._frames(None)
+
+    def frames_where(self, keep: Callable[[int], bool]) -> Iterator[Frame]:
+        """Only the frames `keep` accepts are converted to images (cap.read = grab +
+        retrieve, so they are the same images); the rest are only decoded."""
+        return self._frames(keep)
+
+    def _frames(self, keep: Callable[[int], bool] | None) -> Iterator[Frame]:
         if self._first is not None and self._cap is not None:
             cap, (image, msec) = self._cap, self._first
             self._first = None
@@ -114,7 +129,7 @@ class VideoFileSource(FrameSource):
             self.close()
             cap = _open_capture(self.path)
             self._cap = cap
-            current = self._read_image(cap)
+            current = self._read_image(cap, keep is None or keep(0))
             msec = float(cap.get(cv2.CAP_PROP_POS_MSEC))
         self.frames_read = 0
         self.ended_early = False
@@ -133,7 +148,7 @@ class VideoFileSource(FrameSource):
             # Look one frame ahead: when the stream stops short of its declared length,
             # the frame at the cut is often a concealed copy of the previous one or half
             # decoded (we saw both with MJPEG and MPEG-4), so it is withheld.
-            following = self._read_image(cap)
+            following = self._read_image(cap, keep is None or keep(index + 1))
             following_msec = float(cap.get(cv2.CAP_PROP_POS_MSEC))
             if following is None and declared is not None and index + 1 < declared:
                 self.ended_early = True
@@ -147,7 +162,8 @@ class VideoFileSource(FrameSource):
                 )
                 return
             self.frames_read = index + 1
-            yield Frame(image=current, index=index, t_s=t_s)
+            if current is not _PASSED:
+                yield Frame(image=current, index=index, t_s=t_s)
             index += 1
             current, msec = following, following_msec
 

@@ -92,9 +92,11 @@ def summarize(series: npt.ArrayLike, *, naive: bool = False) -> SeriesSummary:
     sd = float(np.std(x, ddof=1))
     se = MEDIAN_SE_FACTOR * sd / math.sqrt(n_eff)
     dof = max(n_eff - 1.0, 1.0)
-    from scipy import stats as sps  # ~1 s to import: only when a summary is computed
+    # scipy.stats' t.ppf is exactly special.stdtrit (t._ppf), and scipy.special alone
+    # imports in a fifth of the time (0.2 s vs 1 s of a 4 s `sotmeasure measure`).
+    from scipy.special import stdtrit
 
-    half = float(sps.t.ppf(0.975, dof)) * se
+    half = float(stdtrit(dof, 0.975)) * se
     return SeriesSummary(
         median=float(np.median(x)), half_width=half, n=n, n_eff=n_eff, tau=tau, sd=sd
     )

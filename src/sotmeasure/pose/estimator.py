@@ -42,6 +42,11 @@ class PoseEstimator(ClosesOnExit, ABC):
         one = self.estimate(image_bgr, t_ms)
         return [] if one is None else [one]
 
+    def estimate_all_rgb(self, image_rgb: npt.NDArray[np.uint8], t_ms: int) -> list[PoseLandmarks]:
+        """`estimate_all` of an image already in RGB order (what MediaPipe takes), so that
+        the conversion can be made ahead, in another thread (PosePipeline.model_input)."""
+        return self.estimate_all(np.ascontiguousarray(image_rgb[..., ::-1]), t_ms)
+
     @abstractmethod
     def close(self) -> None:
         """Release native resources. Safe to call twice."""

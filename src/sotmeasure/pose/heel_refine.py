@@ -25,7 +25,6 @@ and gets the raw landmark back with that reason, never silently.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -264,9 +263,7 @@ def _outline_run(
     jump = prm.max_outline_jump * s
     near = np.abs(o[:, None] - o[None, :]) <= _NEIGHBOUR_LINES * prm.line_step_px + 1e-6
     np.fill_diagonal(near, False)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # lines without neighbours: NaN
-        local = np.nanmedian(np.where(near, e[None, :], np.nan), axis=1)
+    local = _neighbour_medians(e, near)
     speck = (near.sum(axis=1) >= 2) & (np.abs(e - local) > jump)
     o, e = o[~speck], e[~speck]
     # Lines without a valid edge may leave gaps (even across the apex); only a jump in depth
@@ -287,6 +284,21 @@ def _outline_run(
     if top in (0, best.size - 1) and flat_top < _MIN_OUTLINE_LINES:
         raise FootOutlineError(RAW_BROKEN_OUTLINE)
     return o[best], eb
+
+
+def _neighbour_medians(e: FloatArray, near: npt.NDArray[np.bool_]) -> FloatArray:
+    """Row i: the median of `e` over the columns `near[i]` marks (NaN where none).
+
+    Exactly np.nanmedian(np.where(near, e, nan), axis=1) (the middle value, or the mean of
+    the two middle ones as (lo + hi) / 2), without its masked-array path: that took ~2 ms
+    a heel at 1080p, a sixth of the refinement.
+    """
+    k = near.sum(axis=1)
+    ranked = np.sort(np.where(near, e[None, :], np.inf), axis=1)
+    hi = k // 2
+    lo = np.where(k % 2 == 1, hi, hi - 1).clip(0)
+    two = np.take_along_axis(ranked, np.stack([lo, hi.clip(max=max(near.shape[1] - 1, 0))], 1), 1)
+    return np.where(k > 0, (two[:, 0] + two[:, 1]) / 2.0, np.nan)
 
 
 _NEIGHBOUR_LINES = 3

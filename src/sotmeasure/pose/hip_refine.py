@@ -100,9 +100,11 @@ def _gap_edges(
     and foreground bounds it on both sides (a gap between two legs, not open background).
     """
     h, w = fg.shape
-    cols = np.arange(w)
-    last_fg = np.maximum.accumulate(np.where(fg, cols, -1), axis=1)[:, seed_col]
-    first_fg = np.minimum.accumulate(np.where(fg, cols, w)[:, ::-1], axis=1)[:, ::-1][:, seed_col]
+    # The last foreground column at or before the seed and the first at or after it (-1 and
+    # w where there is none): searched from the seed outward, not accumulated over the grid.
+    before, after = fg[:, seed_col::-1], fg[:, seed_col:]
+    last_fg = np.where(before.any(axis=1), seed_col - np.argmax(before, axis=1), -1)
+    first_fg = np.where(after.any(axis=1), seed_col + np.argmax(after, axis=1), w)
     valid = (~fg[:, seed_col]) & (last_fg >= 0) & (first_fg < w)
     rows = np.arange(h)
     li = np.clip(last_fg, 0, w - 2)

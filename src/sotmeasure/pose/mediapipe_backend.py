@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import logging
+import sys
+from collections.abc import Sequence
 from importlib import resources
+from importlib.machinery import ModuleSpec
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal
 
 import cv2
@@ -25,6 +32,44 @@ BUNDLED_MODEL = "pose_landmarker_full_offline.task"
 DEFAULT_IN_FRAME_MARGIN_PX = 2.0
 
 RunningMode = Literal["video", "image"]
+
+
+#: mediapipe.tasks.python.vision imports its drawing helpers at once, and with them
+#: matplotlib.pyplot: ~0.8 s of the ~1.1 s the mediapipe import takes (a fifth of a 4 s
+#: `sotmeasure measure`). Nothing here draws with them, so they load on first use instead.
+_DRAWING_MODULES = frozenset(
+    {
+        "mediapipe.tasks.python.vision.drawing_styles",
+        "mediapipe.tasks.python.vision.drawing_utils",
+    }
+)
+
+
+class _DrawingOnFirstUse(importlib.abc.MetaPathFinder):
+    """Finds mediapipe's drawing modules as usual, with a loader that runs them on first
+    attribute access (importlib.util.LazyLoader); every other module it leaves alone."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname not in _DRAWING_MODULES:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is not None and spec.loader is not None:
+            spec.loader = importlib.util.LazyLoader(spec.loader)
+        return spec
+
+
+def _import_mediapipe() -> None:
+    """Import mediapipe without running its drawing modules (see `_DRAWING_MODULES`)."""
+    if "mediapipe" in sys.modules:
+        return
+    finder = _DrawingOnFirstUse()
+    sys.meta_path.insert(0, finder)
+    try:
+        import mediapipe  # noqa: F401
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def bundled_model_bytes() -> bytes:
@@ -72,6 +117,7 @@ class MediaPipePoseEstimator(PoseEstimator):
         # Imported here, not at module level: mediapipe (and the matplotlib it pulls in)
         # costs about a second, which every server start and CLI call would pay before it
         # needs a pose at all.
+        _import_mediapipe()
         from mediapipe.tasks.python.core.base_options import BaseOptions
         from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions
         from mediapipe.tasks.python.vision.core.vision_task_running_mode import (
@@ -124,8 +170,18 @@ class MediaPipePoseEstimator(PoseEstimator):
             raise PoseInputError("the pose estimator was already closed")
         if image_bgr.dtype != np.uint8 or image_bgr.ndim != 3 or image_bgr.shape[2] != 3:
             raise PoseInputError(f"expected an HxWx3 uint8 BGR image, got {image_bgr.shape}")
-        h, w = image_bgr.shape[:2]
-        rgb = np.ascontiguousarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
+        rgb = np.ascontiguousarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), dtype=np.uint8)
+        return self.estimate_all_rgb(rgb, t_ms)
+
+    def estimate_all_rgb(self, image_rgb: npt.NDArray[np.uint8], t_ms: int) -> list[PoseLandmarks]:
+        """`estimate_all` of an RGB image: no conversion here (PosePipeline.model_input
+        makes the RGB image ahead of the model, in another thread)."""
+        if self._landmarker is None:
+            raise PoseInputError("the pose estimator was already closed")
+        if image_rgb.dtype != np.uint8 or image_rgb.ndim != 3 or image_rgb.shape[2] != 3:
+            raise PoseInputError(f"expected an HxWx3 uint8 RGB image, got {image_rgb.shape}")
+        h, w = image_rgb.shape[:2]
+        rgb = np.ascontiguousarray(image_rgb)
         import mediapipe as mp  # cached after the constructor's import
 
         mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)

@@ -131,9 +131,11 @@ class PipelineParams:
 
 @dataclass(frozen=True, slots=True)
 class ModelInput:
-    """A frame as the model gets it: downscaled, turned head-up, and how to map back."""
+    """A frame as the model gets it: downscaled, turned head-up, in RGB order (made in a
+    thread ahead of the model, so the model's thread converts nothing), and how to map
+    back."""
 
-    image: npt.NDArray[np.uint8]
+    image: npt.NDArray[np.uint8]  # RGB
     turn: QuarterTurn
     scale: tuple[float, float]  # frame px per model-input px (x, y)
     frame_size: tuple[int, int]
@@ -206,6 +208,12 @@ class _Inference:
         return sample
 
 
+def tracking_estimator() -> PoseEstimator:
+    """The estimator a markerless pipeline tracks the patient with (VIDEO mode, with the
+    person mask the refinement needs). Loading it (mediapipe import, model) takes ~1 s."""
+    return MediaPipePoseEstimator(running_mode="video", output_segmentation=True)
+
+
 class PosePipeline(ClosesOnExit):
     """Per-frame anatomical points for a prone patient.
 
@@ -221,7 +229,10 @@ class PosePipeline(ClosesOnExit):
     plantar side of the heel then faces the camera and its caudal extremity lies inside
     the foot's silhouette, so the outline cannot give it: heels stay raw landmarks and
     say so in their status.
-    A pipeline that creates its own estimator owns and closes it (use `with`).
+    A pipeline that creates its own estimator owns and closes it (use `with`); so does one
+    given `tracking_estimator()` with `own_estimator=True` (made ahead, in another thread,
+    while the table pose is estimated: processing/video.py), and asks the crowd model when
+    the gate rejects the tracked person exactly as if it had made it.
     """
 
     def __init__(
@@ -237,6 +248,7 @@ class PosePipeline(ClosesOnExit):
         params: PipelineParams | None = None,
         refine_hips: bool = True,
         patient_gate: PatientGate | None = None,
+        own_estimator: bool = False,
     ) -> None:
         if mode not in ("markerless", "stickers"):
             raise ValueError(f"mode must be 'markerless' or 'stickers', got {mode!r}")
@@ -251,9 +263,9 @@ class PosePipeline(ClosesOnExit):
         self.camera_beyond_feet = camera_beyond_feet
         self.params = params or PipelineParams()
         self.patient_gate = patient_gate
-        self._owns_estimator = estimator is None and mode == "markerless"
-        if self._owns_estimator:
-            estimator = MediaPipePoseEstimator(running_mode="video", output_segmentation=True)
+        self._owns_estimator = mode == "markerless" and (estimator is None or own_estimator)
+        if estimator is None and self._owns_estimator:
+            estimator = tracking_estimator()
         self.estimator = estimator
         self._crowd: PoseEstimator | None = None
         # `finish` may run for two frames at once (processing/live.py): the crowd model is
@@ -338,7 +350,7 @@ class PosePipeline(ClosesOnExit):
         # Only the tracking estimator keeps a clock (the crowd one works per image, and may
         # run in another thread than the tracking one: see `finish`).
         t_ms = self._next_t_ms(t_s) if estimator is self.estimator else round(t_s * 1000.0)
-        people = estimator.estimate_all(inp.image, t_ms)
+        people = estimator.estimate_all_rgb(inp.image, t_ms)
         return [_Inference(up, inp.turn, inp.scale, inp.frame_size) for up in people]
 
     def model_input(self, image: npt.NDArray[np.uint8]) -> ModelInput:
@@ -357,7 +369,10 @@ class PosePipeline(ClosesOnExit):
             )
         sw, sh = int(small.shape[1]), int(small.shape[0])
         turn = self.head_up_turn(self.caudal_dir_px, (sw, sh))
-        return ModelInput(turn.apply(small), turn, (w / sw, h / sh), (w, h))
+        # The channel swap the model needs is made here, off the model's thread; it is
+        # exact, so before or after the turn gives the same pixels.
+        rgb = np.asarray(cv2.cvtColor(turn.apply(small), cv2.COLOR_BGR2RGB), dtype=np.uint8)
+        return ModelInput(rgb, turn, (w / sw, h / sh), (w, h))
 
     def _to_original(self, inf: _Inference) -> PoseLandmarks | None:
         if inf.upright is None:

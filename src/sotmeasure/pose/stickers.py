@@ -102,6 +102,21 @@ def _unmixed_centroid(
     return np.array([(alpha * xs).sum() / total + x0, (alpha * ys).sum() / total + y0])
 
 
+def _window(
+    labels: npt.NDArray[np.int32], origin: tuple[int, int], x0: int, y0: int, x1: int, y1: int
+) -> npt.NDArray[np.int32]:
+    """Labels of frame pixels [y0:y1, x0:x1] from `labels` placed at `origin` (0 outside)."""
+    out = np.zeros((y1 - y0, x1 - x0), np.int32)
+    ox, oy = origin
+    h, w = labels.shape
+    ax0, ay0, ax1, ay1 = max(x0, ox), max(y0, oy), min(x1, ox + w), min(y1, oy + h)
+    if ax1 > ax0 and ay1 > ay0:
+        out[ay0 - y0 : ay1 - y0, ax0 - x0 : ax1 - x0] = labels[
+            ay0 - oy : ay1 - oy, ax0 - ox : ax1 - ox
+        ]
+    return out
+
+
 def find_stickers(
     image_bgr: npt.NDArray[np.uint8],
     colour: StickerColour,
@@ -114,7 +129,16 @@ def find_stickers(
         hsv = np.asarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2HSV), dtype=np.uint8)
     m = colour.mask(hsv)
     m = np.asarray(cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(m, connectivity=8)
+    # Blobs are labelled inside the box holding every pixel of the colour, not over the
+    # whole frame: labelling 2 Mpx took two thirds of sticker mode's time at 1080p.
+    bx, by, bw, bh = cv2.boundingRect(m)
+    if bw == 0 or bh == 0:
+        return []
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        m[by : by + bh, bx : bx + bw], connectivity=8
+    )
+    stats[:, 0] += bx
+    stats[:, 1] += by
     out: list[Sticker] = []
     for i in range(1, n):
         area = float(stats[i, cv2.CC_STAT_AREA])
@@ -124,7 +148,8 @@ def find_stickers(
         pad = max(6, w // 2, h // 2)  # room for the background ring around the disc
         x0, y0 = max(0, x - pad), max(0, y - pad)
         x1, y1 = min(m.shape[1], x + w + pad), min(m.shape[0], y + h + pad)
-        blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8) * 255
+        window = _window(np.asarray(labels, np.int32), (bx, by), x0, y0, x1, y1)
+        blob = (window == i).astype(np.uint8) * 255
         contours, _ = cv2.findContours(blob.copy(), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
         if not contours:
             continue

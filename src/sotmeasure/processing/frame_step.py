@@ -17,6 +17,7 @@ from sotmeasure.capture.frame import Frame
 from sotmeasure.geometry.layout import TargetLayout
 from sotmeasure.geometry.table_pose import CameraTablePose, TablePose
 from sotmeasure.measure.frame_values import FrameValues, frame_values, named_points
+from sotmeasure.pose.estimator import PoseEstimator
 from sotmeasure.pose.patient_choice import PatientChoice, TableOutline, choose_patient
 from sotmeasure.pose.pipeline import FramePoints, PatientGate, PosePipeline
 from sotmeasure.pose.quality import REJECT_OFF_PLANE, Rejection
@@ -60,8 +61,11 @@ class TableView:
             self.camera_beyond_feet,
         )
 
-    def pipeline(self, params: MeasureParams) -> PosePipeline:
-        """A pose pipeline oriented for this view (close it, or use `with`)."""
+    def pipeline(
+        self, params: MeasureParams, estimator: PoseEstimator | None = None
+    ) -> PosePipeline:
+        """A pose pipeline oriented for this view (close it, or use `with`). `estimator`:
+        a `tracking_estimator()` made beforehand, which the pipeline then owns."""
         return PosePipeline(
             params.mode,
             self.caudal_dir_px,
@@ -69,6 +73,8 @@ class TableView:
             patient_gate=self.gate,
             heel_colour=StickerColour(params.heel_sticker_rgb),
             psis_colour=StickerColour(params.psis_sticker_rgb),
+            estimator=estimator,
+            own_estimator=estimator is not None,
         )
 
 

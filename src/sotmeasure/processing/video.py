@@ -8,7 +8,9 @@ the heel plane and hip pixels to the hip plane (table mm) and compute the frame 
 provenance. Every failure a user can act on is a MeasurementError (exit code 2).
 
 Step 1 is a short pass of its own (it decodes up to the last frame it uses, ArUco on 8 of
-them); step 3 streams the video once more through overlapping stages (`_track`). Orienting
+them; the frames between are decoded but never converted to images), while the tracking
+model loads in a thread (`_EstimatorAhead`); step 3 streams the video once more through
+overlapping stages (`_track`). Orienting
 step 3 by the first frames' pose instead, to decode only once, moved LLD by up to 0.19 mm on
 bench/robustness.py's changed images: more than the 0.1 mm the numbers may move (issue 15).
 """
@@ -16,10 +18,13 @@ bench/robustness.py's changed images: more than the 0.1 mm the numbers may move 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import itertools
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,7 +54,8 @@ from sotmeasure.measure.window import (
     running_median_1d,
     with_steady_hip_width,
 )
-from sotmeasure.pose.pipeline import ModelInput, PosePipeline
+from sotmeasure.pose.estimator import PoseEstimator
+from sotmeasure.pose.pipeline import ModelInput, PosePipeline, tracking_estimator
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
@@ -103,7 +109,8 @@ def _table_pose(
         info = src.info
         total = info.frame_count
         step = table_pose_step(total, n_frames)
-        chosen = (f.image for f in src if f.index % step == 0)
+        # The frames between are decoded (the decoder needs them) but never converted.
+        chosen = (f.image for f in src.frames_where(lambda i: i % step == 0))
         images = list(itertools.islice(chosen, n_frames))
     if not images:
         raise MeasurementError(f"{video.name}: the video has no frames")
@@ -194,12 +201,14 @@ def _track(
     refinement overlap in threads joined by short queues (processing/stream.py), so at
     most a few frames are held at any time; results are those of a serial run.
     """
-    with timed(clock, "table_pose"):
-        pose, size, total = _table_pose(video, layout, profile, params.pose_frames_for_table)
+    with _EstimatorAhead(params) as loading:
+        with timed(clock, "table_pose"):
+            pose, size, total = _table_pose(video, layout, profile, params.pose_frames_for_table)
+        estimator = loading.take()
     view = TableView.of(pose, layout)
     tracks: list[FrameMeasurement] = []
     quality = QualitySamples()
-    with view.pipeline(params) as pipeline, open_source(video) as src:
+    with view.pipeline(params, estimator) as pipeline, open_source(video) as src:
         est = pipeline.estimator
         model = model_identity(pipeline)
 
@@ -230,6 +239,47 @@ def _track(
                 if progress is not None:
                     progress(len(tracks), total or 0, "pose")
     return pose, PosePass(tracks, model, quality, size)
+
+
+class _EstimatorAhead:
+    """The tracking model loaded in a thread while the table pose is estimated.
+
+    Loading it (the mediapipe import, the model) is ~1 s of a 4 s measurement and needs
+    nothing from the table pose; the table pose's pass (decoding, ArUco: native code that
+    releases the GIL) runs meanwhile. `take()` hands the estimator over (the pipeline then
+    owns it); leaving the block without taking it (the table pose failed) closes it. The
+    thread then imports what the statistics will need (scipy.special, ~0.2 s), while the
+    pose pass runs, instead of after it.
+    """
+
+    def __init__(self, params: MeasureParams) -> None:
+        self._future: Future[PoseEstimator] | None = None
+        if params.mode == "markerless":
+            self._future = Future()
+            threading.Thread(
+                target=_load_estimator, args=(self._future,), name="sotmeasure-model-load"
+            ).start()
+
+    def take(self) -> PoseEstimator | None:
+        future, self._future = self._future, None
+        return None if future is None else future.result()
+
+    def __enter__(self) -> _EstimatorAhead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        future, self._future = self._future, None
+        if future is not None and future.exception() is None:
+            future.result().close()
+
+
+def _load_estimator(future: Future[PoseEstimator]) -> None:
+    try:
+        future.set_result(tracking_estimator())
+    except BaseException as exc:  # raised in the measurement's thread by take()
+        future.set_exception(exc)
+        return
+    importlib.import_module("scipy.special")  # measure/statistics.py imports it when used
 
 
 def _kept(step: FrameMeasurement) -> FrameMeasurement:
