@@ -30,6 +30,7 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
 LONG_NAME = "Maximiliana" + "Konstantinopolitanisch" * 8  # one 187-character word
 LONG_CODE = "P" + "0123456789" * 6  # 61 characters, no break opportunity
+LAYOUT = Path(__file__).resolve().parents[2] / "calibration" / "targets" / "table_8_markers.json"
 
 
 def _cli(server: Server, *args: str, stdin: str | None = None) -> str:
@@ -104,7 +105,20 @@ def clinic(start_server: Any) -> Iterator[Clinic]:
             token,
             {"phase": phase, "result": _imported(lld, tilt)},
         )
-    yield Clinic(srv, {"patient": patient["id"], "visit": visit["id"]})
+    setup = _api(
+        srv,
+        "POST",
+        "/setups",
+        token,
+        {
+            "name": LONG_NAME,
+            "room": LONG_NAME,
+            "note": "/data/" + LONG_NAME + ".mp4",  # a path: one long word in the versions
+            "layout_json": LAYOUT.read_text(),
+        },
+    )
+    ids = {"patient": patient["id"], "visit": visit["id"], "setup": setup["id"]}
+    yield Clinic(srv, ids)
 
 
 def _context(browser: Any, viewport: dict[str, int]) -> Any:
@@ -344,6 +358,7 @@ PAGES = (
     ("account", "/ui/account"),
     ("exports", "/ui/exports"),
     ("setups", "/ui/setups"),
+    ("setup", "/ui/setups/{setup}"),
     ("rig-check", "/ui/rig-check"),
     ("not-found", "/ui/patients/999999"),
 )
