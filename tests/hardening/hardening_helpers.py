@@ -299,3 +299,14 @@ def write_video(
         writer.write(image)
     writer.release()
     return path
+
+
+@contextmanager
+def page_client(server: Server, email: str) -> Iterator[httpx.Client]:
+    """A browser-like client holding the pages' login cookie (and, like a browser, sending
+    its page's Origin with every form)."""
+    with server.client() as client:
+        client.headers["Origin"] = str(client.base_url).rstrip("/")
+        r = client.post("/ui/login", data={"email": email, "password": PASSWORD})
+        assert r.status_code == 303, r.text
+        yield client

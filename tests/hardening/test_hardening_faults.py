@@ -22,11 +22,11 @@ import httpx
 import numpy as np
 from hardening_helpers import (
     FIXTURE_CLIP,
-    PASSWORD,
     Server,
     data_files,
     make_patient_visit,
     measurement_rows,
+    page_client,
     result_payload,
     seed_users,
     table_counts,
@@ -192,20 +192,6 @@ def test_kill9_during_processing_leaves_a_failed_retryable_measurement(
             )
 
 
-@contextmanager
-def _page_login(server: Server, email: str) -> Iterator[httpx.Client]:
-    """A browser-like client holding the pages' login cookie (and, like a browser, sending
-    its page's Origin with every form)."""
-    with server.client() as client:
-        client.headers["Origin"] = str(client.base_url).rstrip("/")
-        r = client.post(
-            "/ui/login", data={"email": email, "password": PASSWORD, "next": "/ui/patients"}
-        )
-        assert r.status_code == 303, r.text
-        assert "sotmeasure_token" in client.cookies
-        yield client
-
-
 def _wait_capture(
     page: httpx.Client, visit_id: int, done: Any, bound_s: float = 120
 ) -> dict[str, Any]:
@@ -238,7 +224,7 @@ def test_kill9_during_a_live_capture_keeps_a_recording_that_replays_to_its_last_
     with _server(tmp_path, db_url, **env) as server:
         with server.client(server.login("prac_a@example.org")) as client:
             _pid, visit_id = make_patient_visit(client, "K-CAP-1")
-        with _page_login(server, "prac_a@example.org") as page:
+        with page_client(server, "prac_a@example.org") as page:
             r = page.post(
                 f"/ui/visits/{visit_id}/capture",
                 data={"phase": "pre"},
@@ -265,7 +251,7 @@ def test_kill9_during_a_live_capture_keeps_a_recording_that_replays_to_its_last_
 
         server.start()
         assert table_counts(db_url) == before_counts  # the capture never committed a row
-        with _page_login(server, "prac_a@example.org") as page:
+        with page_client(server, "prac_a@example.org") as page:
             state = page.get(f"/ui/visits/{visit_id}/state.json").json()
             assert state["capture"] is None and state["measurements"] == []
         # Nothing references the cut capture: the restart moved it out of tmp/ into
@@ -295,7 +281,7 @@ def test_a_camera_that_vanishes_mid_capture_is_reported_and_nothing_is_stored(
         with server.client(server.login("prac_a@example.org")) as client:
             _pid, visit_id = make_patient_visit(client, "K-CAM-1")
         before_counts = table_counts(db_url)
-        with _page_login(server, "prac_a@example.org") as page:
+        with page_client(server, "prac_a@example.org") as page:
             r = page.post(
                 f"/ui/visits/{visit_id}/capture",
                 data={"phase": "pre"},

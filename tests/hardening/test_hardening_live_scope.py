@@ -15,20 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hardening_helpers import PASSWORD, Server, running_server, write_video
+from hardening_helpers import page_client, running_server, write_video
 
 STREAM = "/ui/live/stream.mjpg"
 STATUS = "/ui/live/status.json"
-
-
-@contextmanager
-def _page(server: Server, email: str) -> Iterator[httpx.Client]:
-    """A browser-like client holding the pages' login cookie."""
-    with server.client() as client:
-        client.headers["Origin"] = str(client.base_url).rstrip("/")
-        r = client.post("/ui/login", data={"email": email, "password": PASSWORD})
-        assert r.status_code == 303, r.text
-        yield client
 
 
 def _status(page: httpx.Client) -> dict[str, Any]:
@@ -68,9 +58,9 @@ def test_the_live_camera_is_only_shown_to_the_clinic_that_started_it(tmp_path: P
     }
     with (
         running_server(tmp_path, **env) as server,
-        _page(server, "prac_a@example.org") as a,
-        _page(server, "prac_b@example.org") as b,
-        _page(server, "admin@example.org") as admin,
+        page_client(server, "prac_a@example.org") as a,
+        page_client(server, "prac_b@example.org") as b,
+        page_client(server, "admin@example.org") as admin,
     ):
         with _watching(a):
             _wait(a, lambda s: s["running"])

@@ -16,22 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hardening_helpers import PASSWORD, Server, running_server
+from hardening_helpers import page_client, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT = ROOT / "calibration" / "targets" / "table_8_markers.json"
 PROFILE = ROOT / "calibration" / "profiles" / "rendered_overhead_1280x720.toml"
 CLIP = ROOT / "src" / "sotmeasure" / "demo_data" / "pre" / "video.mp4"
 SETUP_MISSING = "measurement setup missing"
-
-
-@contextmanager
-def _page(server: Server, email: str) -> Iterator[httpx.Client]:
-    with server.client() as client:
-        client.headers["Origin"] = str(client.base_url).rstrip("/")
-        r = client.post("/ui/login", data={"email": email, "password": PASSWORD})
-        assert r.status_code == 303, r.text
-        yield client
 
 
 @contextmanager
@@ -65,7 +56,10 @@ def test_the_live_preview_uses_the_visits_setup(tmp_path: Path) -> None:
         "SOTMEASURE_LAYOUT_PATH": str(tmp_path / "no-such-layout.json"),
         "SOTMEASURE_LIVE_POSE_HZ": "2",
     }
-    with running_server(tmp_path, **env) as server, _page(server, "prac_a@example.org") as page:
+    with (
+        running_server(tmp_path, **env) as server,
+        page_client(server, "prac_a@example.org") as page,
+    ):
         h = server.login("prac_a@example.org")
         with server.client(h) as api:
             setup = api.post(

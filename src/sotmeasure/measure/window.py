@@ -111,11 +111,29 @@ def running_median_1d(values: FloatArray, size: int) -> FloatArray:
     return out
 
 
+def smoothed_image_motion(image_motion_mm: npt.ArrayLike) -> FloatArray:
+    """(N, P) per-point image motion, each point's series a running median over
+    `IMAGE_MOTION_MEDIAN` frames (see body_motion_mm)."""
+    image = np.asarray(image_motion_mm, dtype=np.float64)
+    out = np.full(image.shape, np.nan)
+    for k in range(image.shape[1]):
+        out[:, k] = running_median_1d(image[:, k], IMAGE_MOTION_MEDIAN)
+    return out
+
+
+def nth_largest(per_point: FloatArray, n: int) -> FloatArray:
+    """Per frame, the n-th largest finite value of (N, P) (NaN where fewer than n)."""
+    ranked = -np.sort(-np.where(np.isfinite(per_point), per_point, -np.inf), axis=1)
+    nth = ranked[:, min(n, per_point.shape[1]) - 1]
+    return np.where(np.isfinite(nth), nth, np.nan)
+
+
 def body_motion_mm(
     t_s: npt.ArrayLike,
     points_mm: npt.ArrayLike,
     image_motion_mm: npt.ArrayLike,
     params: MotionParams,
+    landmark_motion_mm: npt.ArrayLike | None = None,
 ) -> FloatArray:
     """Per-frame motion of the body: at each point, the image's own motion where the image
     can tell (processing/image_motion.py), else that point's landmark motion; then the
@@ -130,6 +148,7 @@ def body_motion_mm(
     no longer jitter a median would absorb. NaN where the frame had no points.
 
     `image_motion_mm`: (N, P) per-point image motion, NaN where the image could not tell.
+    `landmark_motion_mm`: `frame_motion_mm(t_s, points_mm, params)` when the caller has it.
     Each point's series is first taken as a running median over `IMAGE_MOTION_MEDIAN`
     frames: one frame's correlation can lock on to a wrong peak, while a real move lasts at
     least the motion baseline (0.2 s, six frames at 30 fps) and passes the median.
@@ -139,15 +158,18 @@ def body_motion_mm(
     image = np.asarray(image_motion_mm, dtype=np.float64)
     if image.shape != pts.shape[:2]:
         raise ValueError(f"image motion must be (N, P) = {pts.shape[:2]}, got {image.shape}")
-    whole = frame_motion_mm(t, pts, params)
+    whole = (
+        frame_motion_mm(t, pts, params)
+        if landmark_motion_mm is None
+        else np.asarray(landmark_motion_mm, dtype=np.float64)
+    )
     one = replace(params, points_moving=1)
+    seen = smoothed_image_motion(image)
     per_point = np.full(image.shape, np.nan)
     for k in range(pts.shape[1]):
         landmark = frame_motion_mm(t, pts[:, k : k + 1], one)
-        seen = running_median_1d(image[:, k], IMAGE_MOTION_MEDIAN)
-        per_point[:, k] = np.where(np.isfinite(seen), seen, landmark)
-    ranked = -np.sort(-np.where(np.isfinite(per_point), per_point, -np.inf), axis=1)
-    motion = ranked[:, min(params.points_moving, pts.shape[1]) - 1]
+        per_point[:, k] = np.where(np.isfinite(seen[:, k]), seen[:, k], landmark)
+    motion = nth_largest(per_point, params.points_moving)
     cap = params.threshold_mm * params.max_threshold_factor
     motion = np.where(np.isfinite(whole) & (whole > cap), np.fmax(motion, whole), motion)
     return np.where(np.isfinite(whole) & np.isfinite(motion), motion, np.nan)

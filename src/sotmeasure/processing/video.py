@@ -45,13 +45,13 @@ from sotmeasure.measure.errors import MeasurementError
 from sotmeasure.measure.frame_values import named_points
 from sotmeasure.measure.result import FrameRecord, MeasurementResult, assemble_result
 from sotmeasure.measure.window import (
-    IMAGE_MOTION_MEDIAN,
     REASON_MOVING,
     StillWindow,
     body_motion_mm,
     choose_still_window,
     frame_motion_mm,
-    running_median_1d,
+    nth_largest,
+    smoothed_image_motion,
     with_steady_hip_width,
 )
 from sotmeasure.pose.estimator import PoseEstimator
@@ -425,7 +425,7 @@ def _result(
         [np.full(4, np.nan) if tr.image_motion_mm is None else tr.image_motion_mm for tr in tracks],
         dtype=np.float64,
     ).reshape(len(tracks), 4)
-    motion = body_motion_mm(t, steady, image_motion, params.motion())
+    motion = body_motion_mm(t, steady, image_motion, params.motion(), landmark_motion)
     try:
         window = _still_window(
             t, steady, motion, params, rank=landmark_motion, image_motion=image_motion
@@ -580,13 +580,9 @@ def _still_window(
 def _image_was_still(t: FloatArray, image_motion: FloatArray, params: MeasureParams) -> bool:
     """Whether the image alone (where it could tell at three points or more) shows a
     still stretch as long as the window: then the points, not the patient, moved."""
-    moving_points = params.motion().points_moving
-    seen = np.stack(
-        [running_median_1d(image_motion[:, k], IMAGE_MOTION_MEDIAN) for k in range(4)], axis=1
-    )
+    seen = smoothed_image_motion(image_motion)
     enough = np.sum(np.isfinite(seen), axis=1) >= 3
-    ranked = -np.sort(-np.where(np.isfinite(seen), seen, -np.inf), axis=1)
-    per_frame = np.where(enough, ranked[:, moving_points - 1], np.nan)
+    per_frame = np.where(enough, nth_largest(seen, params.motion().points_moving), np.nan)
     try:
         choose_still_window(t, per_frame, params.motion())
     except MeasurementError:
