@@ -253,6 +253,20 @@ def _still_runs(
     return runs
 
 
+def longest_found_stretch_s(t_s: npt.ArrayLike, found: npt.ArrayLike, max_gap_s: float) -> float:
+    """Duration (s) of the longest stretch of frames with points, gaps of rejected frames up
+    to `max_gap_s` allowed, as the window rule allows them.
+
+    Shorter than the window: no window can exist whatever the motion, so a refusal must
+    name why frames were rejected, not a moving patient.
+    """
+    t = np.asarray(t_s, dtype=np.float64)
+    usable = np.asarray(found, dtype=bool)
+    runs = _still_runs(t, usable, np.zeros(t.size, dtype=bool), max_gap_s)
+    dt = frame_period_s(t)
+    return max((float(t[r[-1]] - t[r[0]] + dt) for r in runs), default=0.0)
+
+
 def frame_period_s(t_s: npt.ArrayLike) -> float:
     """Typical frame interval (median of the differences); 1/30 s when unknown."""
     t = np.asarray(t_s, dtype=np.float64)

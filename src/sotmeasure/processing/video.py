@@ -50,6 +50,7 @@ from sotmeasure.measure.window import (
     body_motion_mm,
     choose_still_window,
     frame_motion_mm,
+    longest_found_stretch_s,
     nth_largest,
     smoothed_image_motion,
     with_steady_hip_width,
@@ -321,16 +322,23 @@ def finish_frame(
 _MAX_HEEL_FAILURE_SHARE = 1.0 / 3.0
 
 
+_MAX_HEEL_CAUSES = 3
+
+
 def _unreliable_heels(tracks: list[FrameMeasurement]) -> MeasurementError | None:
     """A refusal when a third or more of the patient's frames failed the heel checks."""
     seen = [t for t in tracks if t.px is not None or _heel_failure(t)]
     failed = Counter(t.rejection.text for t in seen if t.rejection and _heel_failure(t))
     if not seen or sum(failed.values()) < _MAX_HEEL_FAILURE_SHARE * len(seen):
         return None
-    reason, count = failed.most_common(1)[0]
+    total = sum(failed.values())
+    # Every cause that took a tenth of the failures: one foot's outline may run into a
+    # person while the other's edge is faint, and the user needs both to fix the scene.
+    causes = [(r, n) for r, n in failed.most_common(_MAX_HEEL_CAUSES) if n >= 0.1 * total]
+    because = ", ".join(f"{n} because {r}" for r, n in causes)
     return MeasurementError(
-        f"the heels cannot be measured in this recording: {count} of {len(seen)} frames "
-        f"showing the patient were rejected because {reason}; check that nothing and "
+        f"the heels cannot be measured in this recording: {total} of {len(seen)} frames "
+        f"showing the patient were rejected ({because}); check that nothing and "
         "nobody (another person's hands) touches or covers the feet, that no edge (a towel, "
         "a line on the floor) lies just beyond the heels, and that the heels are sharp and "
         "well lit"
@@ -356,6 +364,33 @@ def _too_few_frames(tracks: list[FrameMeasurement], params: MeasureParams) -> Me
         f"too few usable frames ({usable} of {len(tracks)}): {count} rejected because {top}; "
         f"a measurement needs {params.window_s:.1f} s of still frames with the patient's hips "
         "and heels in view"
+    )
+
+
+def _gaps_break_every_window(
+    tracks: list[FrameMeasurement],
+    t: FloatArray,
+    found: npt.NDArray[np.bool_],
+    params: MeasureParams,
+) -> MeasurementError | None:
+    """A refusal when rejected frames cut every stretch shorter than the window.
+
+    Then no window exists whatever the motion, and "no still stretch" would blame a patient
+    who may have lain still (a person beside the table taken by the model for half the
+    clip): the refusal names why the frames in the gaps were rejected.
+    """
+    longest = longest_found_stretch_s(t, found, params.motion().max_gap_s)
+    if longest >= params.window_s - 1e-6:
+        return None
+    reasons = Counter(tr.rejection.text for tr in tracks if tr.rejection is not None)
+    if not reasons:
+        return None
+    top, count = reasons.most_common(1)[0]
+    return MeasurementError(
+        f"no {params.window_s:.1f} s stretch in which the patient was found in every frame "
+        f"(the longest is {longest:.1f} s): {count} of {len(tracks)} frames were rejected "
+        f"because {top}; a measurement needs {params.window_s:.1f} s of consecutive frames "
+        "with the patient's hips and heels found"
     )
 
 
@@ -419,6 +454,9 @@ def _result(
         raise _with_image_problems(
             _too_few_frames(tracks, params), quality, cause_at=("heels", "hips")
         )
+    gaps = _gaps_break_every_window(tracks, t, np.all(np.isfinite(pts), axis=(1, 2)), params)
+    if gaps is not None:
+        raise _with_image_problems(gaps, quality, cause_at=("heels", "hips"))
     steady = with_steady_hip_width(pts)  # motion of the body, not of the model's hip width
     landmark_motion = frame_motion_mm(t, steady, params.motion())
     image_motion = np.array(
