@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from sotmeasure.pose.heel_refine import STATUS_EDGE, HeelRefineParams, refine_heel
+from sotmeasure.pose.heel_refine import STATUS_EDGE, HeelRefineParams, _straight, refine_heel
 
 SUPER = 8  # supersampling factor of the synthetic render (anti-aliased outline)
 CENTRE = np.array([100.0, 100.0])
@@ -74,3 +74,35 @@ def test_a_straight_edge_across_the_heel_width_is_named() -> None:
     res = refine_heel(image, np.array([128.0, 101.0]), np.array([80.0, 101.0]), (1.0, 0.0), mask)
     assert res.status.startswith("raw-landmark")
     assert "straight" in res.status
+
+
+# Crossings (lateral offset px, depth px) measured on sessions_v2/socks_wide_pelvis with a dark
+# band 5-10 mm beyond the heels (bench/perturb.py dark_band), frame 60, 1080p, s ~ 65 px.
+BAND_O = np.arange(-29.0, 22.0)
+BAND_E = np.array(
+    [-0.1] + [0.9] * 7 + [6.9, 6.9] + [6.6] * 18 + [6.4] * 18 + [6.1, 6.1] + [1.1] * 3
+)
+ROUND_O = np.arange(-19.0, 28.0)
+ROUND_E = np.array(
+    [-9.3, -9.3, -8.3, -7.3, -7.3, -6.3, -5.3, -3.3, -3.3, -3.3, -2.5, -2.4, -2.5, -2.5, -2.5,
+     -2.5, -2.5, -1.5, -1.5, -1.5, -1.5, -1.5, -1.6, -1.5, -0.5, -1.5, -1.5, -1.5, -0.5, -0.5,
+     -1.8, -2.8, -1.8, -1.8, -2.8, -3.8, -2.8, -2.8, -4.8, -4.8, -4.8, -5.8, -6.8, -6.8, -6.8,
+     -8.8, -8.8]
+)  # fmt: skip
+
+
+def test_a_band_across_the_middle_with_the_heel_sides_beside_it_is_straight() -> None:
+    """The band's 40 crossings lie on one line; the heel's sides beside it pulled a fit of
+    all crossings off the band (median residual 0.7 px), and the band was taken for the heel
+    (9.7 px = ~8 mm beyond it). A round heel's crossings in the same frame are not straight."""
+    prm = HeelRefineParams()
+    half_width = prm.line_half_width * 65.0
+    assert _straight(BAND_O, BAND_E, half_width, prm)
+    assert not _straight(ROUND_O, ROUND_E, prm.line_half_width * 61.5, prm)
+
+
+def test_the_two_sides_of_a_round_heel_at_one_depth_are_not_a_straight_edge() -> None:
+    """Both sides cross one depth, with the apex between them off that line."""
+    o = np.arange(-20.0, 21.0)
+    e = np.where(np.abs(o) >= 14, -6.0, -(o**2) / 40.0)  # flat sides, round apex
+    assert not _straight(o, e, HeelRefineParams().line_half_width * 50.0, HeelRefineParams())

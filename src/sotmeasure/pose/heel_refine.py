@@ -310,16 +310,60 @@ _MIN_STRAIGHT_LINES = 8
 
 
 def _straight(o: FloatArray, e: FloatArray, half_width: float, prm: HeelRefineParams) -> bool:
-    """True when the crossings lie on one straight line across the heel's width: a heel's
-    outline is round (its sides recede from the apex), a towel's edge or a line on the floor
-    is straight, at whatever angle it crosses the foot. Judged only when the valid lines
-    span most of the search width (both sides of the heel): the heel's caudal outline alone
-    is nearly flat across its middle."""
-    if o.size < _MIN_STRAIGHT_LINES or np.ptp(o) < prm.straight_span_fraction * 2 * half_width:
+    """True when most of the crossings lie on one straight line across the heel's width: a
+    heel's outline is round (its sides recede from the apex), a towel's edge or a line on
+    the floor is straight, at whatever angle it crosses the foot.
+
+    Judged on the largest set of crossings within `max_straight_residual_px` of one line
+    (every line through two crossings is tried), not on a least-squares fit of all of them:
+    a dark band across the middle of the search with the heel's sides showing beside it
+    pulls a fit off the band, and the band was then taken for the heel. Straight when that
+    set spans most of the search width (both sides of the heel): the heel's caudal outline
+    alone is nearly flat only across its middle.
+    """
+    span_needed = prm.straight_span_fraction * 2 * half_width
+    if o.size < _MIN_STRAIGHT_LINES or np.ptp(o) < span_needed:
         return False
-    coef = np.polyfit(o, e, 1)
-    residual = np.abs(e - np.polyval(coef, o))
-    return bool(np.median(residual) < prm.max_straight_residual_px)
+    i, j = np.triu_indices(o.size, k=1)
+    far = np.abs(o[j] - o[i]) >= 0.25 * span_needed  # steady slopes, not from neighbours
+    i, j = i[far], j[far]
+    slope = (e[j] - e[i]) / (o[j] - o[i])
+    # (pairs, crossings): distance along the caudal direction of each crossing from each line
+    residual = np.abs(e[None, :] - (e[i, None] + slope[:, None] * (o[None, :] - o[i, None])))
+    inliers = residual <= prm.max_straight_residual_px
+    o_in = np.where(inliers, o[None, :], np.nan)
+    with np.errstate(all="ignore"):
+        spans = np.nanmax(o_in, axis=1) - np.nanmin(o_in, axis=1)
+    counts = inliers.sum(axis=1)
+    candidates = np.flatnonzero((counts >= _MIN_STRAIGHT_LINES) & (spans >= span_needed))
+    # The straight edge must be one stretch of neighbouring crossings: the two sides of a
+    # round heel at one depth lie on a common line too, with the apex between them off it.
+    order = np.argsort(o)
+    for k in candidates[np.argsort(-counts[candidates])][:_STRAIGHT_CANDIDATES]:
+        if _longest_stretch(o[order], inliers[k, order], prm) >= span_needed:
+            return True
+    return False
+
+
+_STRAIGHT_CANDIDATES = 8
+
+
+def _longest_stretch(
+    o_sorted: FloatArray, member: npt.NDArray[np.bool_], prm: HeelRefineParams
+) -> float:
+    """Lateral extent of the longest run of members, gaps of up to 2 lines without a
+    crossing allowed (lines without a clear edge), any non-member crossing ending it."""
+    best, start, last = 0.0, None, None
+    for x, m in zip(o_sorted, member, strict=True):
+        if m and start is not None and last is not None and x - last <= 2 * prm.line_step_px + 1e-6:
+            last = x
+        elif m:
+            start = last = x
+        else:
+            start = last = None
+        if start is not None and last is not None:
+            best = max(best, last - start)
+    return best
 
 
 def _outermost_edge(
