@@ -88,3 +88,28 @@ class QuarterTurn:
             out[:, 0] = y_old
             out[:, 1] = wi - 1 - x_old
         return out
+
+    def grid_to_rotated(
+        self, xs: npt.NDArray[np.float64], ys: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """`points_to_rotated` of every point of the grid xs (columns) x ys (rows), as the
+        (len(ys), len(xs)) float32 maps cv2.remap takes: the same numbers as mapping all
+        the grid's points one by one, for a row and a column of work.
+
+        Why it is exact: each quarter turn sets one output coordinate to an input
+        coordinate and the other to `w - 1 -` an input coordinate, so every rotated
+        coordinate goes through the same float operations from one original coordinate
+        (x for an even number of turns' x, y for an odd one's) and never mixes the two.
+        Per-pixel mapping of a heel's mask patch was ~1 ms a heel at 1080p (issue 15).
+        """
+        along_x = self.points_to_rotated(np.stack([xs, np.zeros_like(xs)], 1))
+        along_y = self.points_to_rotated(np.stack([np.zeros_like(ys), ys], 1))
+        shape = (len(ys), len(xs))
+        if self.k % 2 == 0:
+            mx, my = along_x[None, :, 0], along_y[:, None, 1]
+        else:
+            mx, my = along_y[:, None, 0], along_x[None, :, 1]
+        return (
+            np.ascontiguousarray(np.broadcast_to(mx.astype(np.float32), shape)),
+            np.ascontiguousarray(np.broadcast_to(my.astype(np.float32), shape)),
+        )
