@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sotmeasure.pose.order_stats import median_1d
+from sotmeasure.pose.numeric import median_1d
 from sotmeasure.pose.orientation import unit_vector
 
 FloatArray = npt.NDArray[np.float64]
