@@ -91,6 +91,21 @@ def test_quarter_turn_maps_every_pixel_back_exactly(k: int) -> None:
     assert np.array_equal(img[by, bx], rot[ys.ravel(), xs.ravel()])
 
 
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_quarter_turn_grid_maps_equal_the_per_point_mapping_bit_for_bit(k: int) -> None:
+    """The mask-patch maps built from a row and a column are the per-pixel mapping's
+    float32 numbers exactly (the heel refinement reads the mask through them)."""
+    turn = QuarterTurn(k, (960, 540))
+    xs = (np.arange(1203, 1311) + 0.5) / (1920 / 960) - 0.5  # frame px -> model input px
+    ys = (np.arange(611, 702) + 0.5) / (1080 / 540) - 0.5
+    gy, gx = np.meshgrid(ys, xs, indexing="ij")
+    each = turn.points_to_rotated(np.stack([gx.ravel(), gy.ravel()], 1))
+    mx, my = turn.grid_to_rotated(xs, ys)
+    assert mx.dtype == my.dtype == np.float32
+    assert np.array_equal(mx, each[:, 0].reshape(gx.shape).astype(np.float32))
+    assert np.array_equal(my, each[:, 1].reshape(gx.shape).astype(np.float32))
+
+
 @pytest.mark.parametrize(
     ("caudal", "k"), [((1, 0), 3), ((0, 1), 0), ((-1, 0), 1), ((0, -1), 2), ((0.9, 0.5), 3)]
 )

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from sotmeasure.pose.numeric import gradient_magnitude, row_percentile
 from sotmeasure.pose.orientation import unit_vector
 
 STATUS_EDGE = "refined-edge"
@@ -203,8 +204,8 @@ def _edge_apex(
     mx = (pts[..., 0] - x0).astype(np.float32)
     my = (pts[..., 1] - y0).astype(np.float32)
     prof = cv2.remap(roi, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    grad = np.gradient(prof.astype(np.float64), prm.sample_step_px, axis=1)
-    mag = np.sqrt(np.sum(grad**2, axis=2))  # (lines, samples)
+    # np.sqrt(np.sum(np.gradient(prof, step, axis=1) ** 2, axis=2)), the same numbers
+    mag = gradient_magnitude(prof, prm.sample_step_px)  # (lines, samples)
     inside = (
         (pts[..., 0] >= 0) & (pts[..., 0] <= w - 1) & (pts[..., 1] >= 0) & (pts[..., 1] <= h - 1)
     )
@@ -213,7 +214,7 @@ def _edge_apex(
     # line's flattest fifth: grain and compression, not the skin's shading), not by an
     # absolute level: halving the image contrast or adding noise changes both alike, and a
     # slight blur lowers the edge but not the grain's floor below it.
-    noise = np.percentile(mag, 20, axis=1)
+    noise = row_percentile(mag, 20)  # np.percentile(mag, 20, axis=1), the same numbers
     line_ok = np.ones(offs.size, dtype=bool)
     allowed = np.ones(mag.shape, dtype=bool)
     if mask is not None:

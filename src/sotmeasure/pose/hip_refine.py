@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from sotmeasure.pose.numeric import median_1d
 from sotmeasure.pose.orientation import unit_vector
 
 FloatArray = npt.NDArray[np.float64]
@@ -126,7 +127,7 @@ def _robust_line(s: FloatArray, y: FloatArray, rounds: int = 3) -> tuple[FloatAr
         a = np.stack([np.ones(int(keep.sum())), s[keep]], 1)
         coef = np.asarray(np.linalg.lstsq(a, y[keep], rcond=None)[0], dtype=np.float64)
         res = y - (coef[0] + coef[1] * s)
-        sigma = 1.4826 * float(np.median(np.abs(res[keep]))) + 1e-3
+        sigma = 1.4826 * median_1d(np.abs(res[keep])) + 1e-3  # float(np.median(...))
         keep = np.abs(res) <= 3.0 * sigma
         if keep.sum() < 3:
             break

@@ -168,12 +168,11 @@ class _Inference:
         x1, y1 = min(w, int(heel[0] + r) + 1), min(h, int(heel[1] + r) + 1)
         if x1 <= x0 or y1 <= y0:
             return None
-        ys, xs = np.mgrid[y0:y1, x0:x1]
         sx, sy = self.scale
-        small = np.stack([(xs.ravel() + 0.5) / sx - 0.5, (ys.ravel() + 0.5) / sy - 0.5], 1)
-        up = self.turn.points_to_rotated(small)
-        mx = up[:, 0].reshape(xs.shape).astype(np.float32)
-        my = up[:, 1].reshape(xs.shape).astype(np.float32)
+        # frame pixel centres -> model input px -> head-up px, by columns and rows
+        mx, my = self.turn.grid_to_rotated(
+            (np.arange(x0, x1) + 0.5) / sx - 0.5, (np.arange(y0, y1) + 0.5) / sy - 0.5
+        )
         vals = cv2.remap(
             self.upright.segmentation, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
         )

@@ -159,7 +159,7 @@ class ImageMotion:
             return replace(track, patches=None, image_motion_mm=motion)
         reference = self._reference(track.t_s)
         if reference is not None:
-            motion = self._motion_mm(reference, track.px, patches)
+            motion = self._motion_mm(reference, track.px, patches, track.mm)
         self._recent.append((track.t_s, track.px, patches))
         while len(self._recent) > 2 and self._recent[1][0] <= track.t_s - self._motion.baseline_s:
             self._recent.popleft()
@@ -173,8 +173,17 @@ class ImageMotion:
                 found = patches
         return found
 
-    def _motion_mm(self, earlier: PointPatches, px: FloatArray, later: PointPatches) -> FloatArray:
-        """Each point's content motion in mm on its plane; NaN where the image cannot tell."""
+    def _motion_mm(
+        self,
+        earlier: PointPatches,
+        px: FloatArray,
+        later: PointPatches,
+        mm: FloatArray | None = None,
+    ) -> FloatArray:
+        """Each point's content motion in mm on its plane; NaN where the image cannot tell.
+
+        `mm`: the frame's points already mapped to their planes (frame_step.map_frame maps
+        `px` exactly as `map_points` here would), so they are not mapped twice."""
         moved = np.full((4, 2), np.nan)
         for k in range(4):
             shift = content_shift_px(earlier, later, k)
@@ -185,7 +194,7 @@ class ImageMotion:
         if not ok.any():
             return out
         heel, hip = self._params.heel_plane_mm, self._params.hip_plane_mm
-        now = map_points(self._pose, px, heel, hip)
+        now = map_points(self._pose, px, heel, hip) if mm is None else mm
         before = map_points(self._pose, np.where(ok[:, None], px - moved, px), heel, hip)
         out[ok] = np.linalg.norm((now - before)[ok, :2], axis=1)
         return out
