@@ -19,6 +19,9 @@ Inputs
                       --out /work/robust_clips/tune
                   $VENV/bin/python scenegen.py --set random --seed 7202 --count 4 \\
                       --out /work/robust_clips/judge
+  fresh         clips rendered with seed 7404 (--count 4, --out /work/robust_clips/fresh)
+                after the code of 2026-12-07 was written: measured unchanged only, never
+                looked at while tuning (new data for each session's judgement).
 
 Which changes go on which clips (so the full run fits in ~25 min on 2 cores)
   - every clip once unchanged ("clean");
@@ -79,7 +82,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSIONS_V2 = ROOT / "tests" / "fixtures" / "sessions_v2"
 DEFAULT_RENDERED = Path("/work/robust_clips")
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "sotmeasure-robustness"
-RENDERED_GROUPS = ("tune", "judge")
+RENDERED_GROUPS = ("tune", "judge", "fresh")
+#: Groups measured unchanged only (their runs are not given image changes).
+CLEAN_ONLY_GROUPS = ("fresh",)
 
 LIMITS = {"lld": 3.0, "tilt": 1.5}  # |error| for `right` (mm, deg)
 CI_TOLERANCE = {"lld": 0.5, "tilt": 0.2}  # how far outside the CI is still not confident-wrong
@@ -225,7 +230,7 @@ def changed_runs(bases: Sequence[Run]) -> list[Run]:
     runs: list[Run] = []
     turn = 0
     for b in bases:
-        if b.clip_dir.name in REFUSAL_CLIPS:
+        if b.clip_dir.name in REFUSAL_CLIPS or b.group in CLEAN_ONLY_GROUPS:
             continue
         if (b.group, b.clip_dir.name, b.mode) in FULL_CHANGE_CLIPS:
             chosen = names
@@ -622,7 +627,7 @@ def plan(args: argparse.Namespace) -> list[Run]:
     rendered: Path | None = args.rendered
     if rendered is None or not any(clip_dirs(rendered / g) for g in RENDERED_GROUPS):
         print(
-            f"note: no rendered clips in {rendered} (tune/, judge/): that part is skipped; "
+            f"note: no rendered clips in {rendered} (tune/, judge/, fresh/): that part is skipped; "
             "render them as the docstring says",
             file=sys.stderr,
         )
