@@ -205,17 +205,17 @@ def sticker_colours_cmd(
             write_sticker_colours(setup, cal.heel, cal.psis)
     except SotmeasureError as exc:
         fail(str(exc), exc.exit_code)
+    ref = cal.photometry.to_dict()
     data = {
         "heel_sticker_rgb": rgb_to_hex(cal.heel.rgb),
         "psis_sticker_rgb": rgb_to_hex(cal.psis.rgb),
-        "marker_reference": cal.photometry.to_dict(),
+        "marker_reference": ref,
         "frames": cal.frames,
         "written_to": str(setup) if setup is not None else None,
     }
     if as_json:
         typer.echo(json.dumps(data))
         return
-    ref = data["marker_reference"]
     lines = [
         f'heel_sticker_rgb = "{data["heel_sticker_rgb"]}"',
         f'psis_sticker_rgb = "{data["psis_sticker_rgb"]}"',

@@ -115,4 +115,4 @@ def _follows_pattern(levels: FloatArray, pattern: npt.NDArray[np.bool_]) -> bool
         return False
     mid = (white + black) / 2.0
     wrong = np.count_nonzero((grey > mid) != pattern)
-    return wrong <= _MAX_WRONG_SHARE * pattern.size
+    return bool(wrong <= _MAX_WRONG_SHARE * pattern.size)

@@ -3,17 +3,21 @@
 A printed ArUco marker is a known photometric target: its white cells are the paper, its black
 cells the ink, both lit like the table and seen by the same camera. Their 8-bit levels per
 channel (measured by geometry/photometry.py) tell how bright the camera renders a white
-surface (exposure) and how unequal its channels are on a grey one (white balance). Dividing
-an image's linear light by the marker white makes colours comparable across exposure and
-light colour: a sticker has the same colour "relative to the marker white" in a dim room, by a
-bright window and under tungsten light, which is what sticker detection and the sticker
-colour setting use (pose/stickers.py).
+surface (exposure) and how unequal its channels are on a grey one (white balance). Taking an
+image's linear light between the marker black (0) and the marker white (1), per channel,
+makes colours comparable across exposure, light colour and a veil of stray light: a sticker
+has the same colour "relative to the marker white" in a dim room, by a bright window and
+under tungsten light, which is what sticker detection and the sticker colour setting use
+(pose/stickers.py).
 
 The catch is clipping. Over-exposed, the marker white reads 255 in a channel, which only says
 "at least this bright". The black cells then take over: ink reflects a fixed share of what
 paper does, so white = black / (ink share), the share taken from the channels that did not
 clip or, when all three clipped, from `INK_SHARE` (typical printed black on white paper). A
 reference from a white that clipped is therefore an estimate, and says so (`clipped`).
+The same ink share would be wrong if the black were all veil rather than ink; the estimate
+only has to put colours within the sticker test's tolerances, which it does at +1 EV
+(tests/processing/test_sticker_colours.py).
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ class Photometry:
     """White and black levels of the camera (8-bit, BGR), and the linear white they imply.
 
     `white_linear` is the linear light of the marker white per channel (BGR): with the black's,
-    the span that puts an image's colours relative to the marker (`relative`). `clipped` says which channels of the
-    white were at the top of the range (estimated from the black cells instead). `measured`
+    the span that puts an image's colours relative to the marker (`relative`). `clipped` says
+    which channels of the white were at the top of the range (estimated from the black cells
+    as well). `measured`
     is False for the stand-in used when no marker reference exists (white = full scale).
     """
 

@@ -1,7 +1,10 @@
 """Coloured round stickers (heels, PSIS): detection with sub-pixel centres, left/right labels.
 
-Detection does not need the pose model: an HSV threshold finds candidate blobs, which are
-kept when their size and roundness fit a disc. The centre is not the binary blob's
+Detection does not need the pose model: a colour test finds candidate blobs, which are
+kept when their size and roundness fit a disc. The colour test works on colours relative to
+the table markers' white and black squares (pose/photometry.py), with relative tolerances,
+so that a dim room, a bright window or a warm lamp does not lose the stickers, and a colour
+channel that clipped counts as "at least this bright" (`StickerColour`). The centre is not the binary blob's
 centroid (which moves by whole pixels as the threshold flips edge pixels) but a
 colour-unmixing centroid: every pixel around the blob gets the fraction of sticker colour
 it contains (its position between the local background colour and the sticker's core
@@ -118,7 +121,7 @@ class ColourTable:
         idx = (q[..., 0] << (16 - 2 * _SHIFT)) | (q[..., 1] << (8 - _SHIFT)) | q[..., 2]
         flags = self._flags[idx]
         return [
-            np.asarray(cv2.compare(flags & (1 << k), 0, cv2.CMP_GT), np.uint8)
+            np.where((flags & (1 << k)) != 0, np.uint8(255), np.uint8(0))
             for k in range(len(self.colours))
         ]
 
@@ -317,5 +320,5 @@ def calibrate_sticker_colour(
             f"the {what} stickers are over-exposed (a colour channel at 255): their colour "
             "cannot be measured; use a recording with less light or a shorter exposure"
         )
-    b, g, r = (int(round(v)) for v in to_levels(photometry.relative(core)))
+    b, g, r = (round(float(v)) for v in to_levels(photometry.relative(core)))
     return StickerColour((r, g, b), guess.tolerance, guess.min_brightness, guess.max_white_share)

@@ -50,7 +50,9 @@ def calibrate_stickers(
     try:
         pose = estimate_table_pose(list(images), layout, profile, max_frames=len(images))
     except GeometryError as exc:
-        raise StickerColourError(f"the table's markers are needed as the colour reference: {exc}")
+        raise StickerColourError(
+            f"the table's markers are needed as the colour reference: {exc}"
+        ) from None
     photometry = marker_photometry(images, pose, layout, max_frames=len(images))
     if photometry is None:
         raise StickerColourError(
