@@ -33,6 +33,8 @@ FloatArray = npt.NDArray[np.float64]
 #: Gamma of the 8-bit encoding (a 2.2 power law, close to sRGB and to what cameras write).
 GAMMA = 2.2
 #: A pixel's 8-bit level at or above this may be clipped: a lower bound, not a value.
+#: Not 255: video compression rings a clipped area down to 240-254 (the +1 EV sticker clip's
+#: blue stickers read 242-255 in blue, and as exact values they lost their blue).
 CLIP_LEVEL = 240.0
 #: The marker white (a median over many cells) at or above this is taken as clipped: video
 #: compression leaves a clipped white at 248-253, not 255, and a white this close to the top

@@ -4,12 +4,13 @@ Detection does not need the pose model: a colour test finds candidate blobs, whi
 kept when their size and roundness fit a disc. The colour test works on colours relative to
 the table markers' white and black squares (pose/photometry.py), with relative tolerances,
 so that a dim room, a bright window or a warm lamp does not lose the stickers, and a colour
-channel that clipped counts as "at least this bright" (`StickerColour`). The centre is not the binary blob's
-centroid (which moves by whole pixels as the threshold flips edge pixels) but a
-colour-unmixing centroid: every pixel around the blob gets the fraction of sticker colour
-it contains (its position between the local background colour and the sticker's core
-colour), and the centre is the fraction-weighted mean position. Edge pixels thereby count
-by how much of the disc they cover, which is what makes the centre sub-pixel.
+channel that clipped counts as "at least this bright" (`StickerColour`).
+
+The centre is not the binary blob's centroid (which moves by whole pixels as the threshold
+flips edge pixels) but a colour-unmixing centroid: every pixel around the blob gets the
+fraction of sticker colour it contains (its position between the local background colour and
+the sticker's core colour), and the centre is the fraction-weighted mean position. Edge
+pixels thereby count by how much of the disc they cover, which makes the centre sub-pixel.
 """
 
 from __future__ import annotations
@@ -94,9 +95,10 @@ class ColourTable:
 
     The test of `StickerColour.accepts` is worked out once for every colour of a 64-level
     grid per channel (64^3 entries) and kept as bit flags; a frame's masks are then a table
-    look-up per pixel (~15 ms for both colours of a 1080p frame instead of the test itself
-    on 2 Mpx). Binning by 4 levels moves a colour by at most 2 levels, inside the
-    tolerances; the top bin (252-255) counts as clipped.
+    look-up per pixel (~10 ms for both colours of a 1080p frame, about what the HSV
+    conversion and thresholds it replaces took, instead of the test itself on 2 Mpx).
+    Binning by 4 levels moves a colour by at most 2 levels, inside the tolerances; bins
+    reaching `CLIP_LEVEL` count as clipped.
     """
 
     def __init__(self, colours: Sequence[StickerColour], photometry: Photometry | None) -> None:
@@ -117,13 +119,17 @@ class ColourTable:
 
     def masks(self, image_bgr: npt.NDArray[np.uint8]) -> list[npt.NDArray[np.uint8]]:
         """One mask per colour (255 where the pixel has that colour)."""
-        q = np.right_shift(image_bgr, _SHIFT).astype(np.uint32)
-        idx = (q[..., 0] << (16 - 2 * _SHIFT)) | (q[..., 1] << (8 - _SHIFT)) | q[..., 2]
-        flags = self._flags[idx]
-        return [
-            np.where((flags & (1 << k)) != 0, np.uint8(255), np.uint8(0))
-            for k in range(len(self.colours))
-        ]
+        # whole-plane operations on contiguous channels: ~2x faster than on the BGR views
+        b, g, r = (np.asarray(c, np.uint8) for c in cv2.split(image_bgr))
+        idx = (b >> _SHIFT).astype(np.uint32) << (16 - 2 * _SHIFT)
+        idx |= (g >> _SHIFT).astype(np.uint32) << (8 - _SHIFT)
+        idx |= r >> _SHIFT
+        flags = np.take(self._flags, idx)
+        masks = []
+        for k in range(len(self.colours)):
+            bit = np.bitwise_and(flags, np.uint8(1 << k))
+            masks.append(np.asarray(cv2.threshold(bit, 0, 255, cv2.THRESH_BINARY)[1], np.uint8))
+        return masks
 
 
 HEEL_GREEN = StickerColour((20, 220, 40))
