@@ -265,10 +265,9 @@ class PosePipeline(ClosesOnExit):
         self.right_dir_px = patient_right_dir(self.caudal_dir_px)
         self.heel_colour = heel_colour
         self.psis_colour = psis_colour
-        # sticker colours are relative to the marker white: one look-up table per recording
-        self._sticker_colours = (
-            ColourTable((heel_colour, psis_colour), photometry) if mode == "stickers" else None
-        )
+        self.photometry: Photometry | None = None
+        self._sticker_colours: ColourTable | None = None
+        self.use_photometry(photometry)
         self.rotate_head_up = rotate_head_up
         self.refine_heels = refine_heels
         self.refine_hips = refine_hips
@@ -303,6 +302,15 @@ class PosePipeline(ClosesOnExit):
         self.right_dir_px = patient_right_dir(self.caudal_dir_px)
         self.camera_beyond_feet = camera_beyond_feet
         self.patient_gate = patient_gate
+
+    def use_photometry(self, photometry: Photometry | None) -> None:
+        """Take these marker levels as the colour reference for the frames still to be
+        finished (the live measurement learns them with its table pose: processing/live.py).
+        Sticker colours are relative to the marker white: one look-up table per reference."""
+        self.photometry = photometry
+        if self.mode == "stickers":
+            colours = (self.heel_colour, self.psis_colour)
+            self._sticker_colours = ColourTable(colours, photometry)
 
     def head_up_turn(self, caudal_dir_px: npt.ArrayLike, size: tuple[int, int]) -> QuarterTurn:
         """The quarter turn `model_input` gives a model input of `size` for a view."""
