@@ -116,6 +116,22 @@ def test_marker_reference_reads_exposure_and_white_balance(clip: Clip) -> None:
     assert b1 / b0 == pytest.approx(0.75, rel=0.05)
 
 
+def test_covered_markers_are_left_out_of_the_reference(clip: Clip) -> None:
+    images, pose, layout, _ = clip
+    clean = _reference(images[:1], pose, layout)
+    covered = images[0].copy()
+    ids = sorted(layout.markers)
+    for mid in ids[1:]:  # a grey sheet over every marker but the first
+        quad = pose.table_to_pixel(np.asarray(layout.markers[mid], dtype=np.float64))
+        cv2.fillConvexPoly(covered, np.round(quad).astype(np.int32), (128, 128, 128))
+    one = _reference([covered], pose, layout)
+    assert one.squares == 36  # one 4x4 marker: 6 x 6 cells
+    assert max(abs(a - b) for a, b in zip(one.white_bgr, clean.white_bgr, strict=True)) <= 6
+    quad = pose.table_to_pixel(np.asarray(layout.markers[ids[0]], dtype=np.float64))
+    cv2.fillConvexPoly(covered, np.round(quad).astype(np.int32), (128, 128, 128))
+    assert marker_photometry([covered], pose, layout) is None
+
+
 @pytest.mark.parametrize("change", list(CHANGES))
 def test_sticker_centres_are_found_under_light_changes(clip: Clip, change: str) -> None:
     images, pose, layout, truth = clip

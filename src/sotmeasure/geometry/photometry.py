@@ -32,6 +32,9 @@ _MIN_CONTRAST = 25.0
 _MAX_WRONG_SHARE = 0.1
 #: Fewer white cells than this over all frames: no reference.
 _MIN_WHITE_CELLS = 8
+#: A marker whose cells are smaller than this in the image (px) is left out: the middle of
+#: a cell would be the blur of its edges, paler than the ink and darker than the paper.
+_MIN_CELL_IMAGE_PX = 4.0
 
 
 def marker_photometry(
@@ -66,6 +69,9 @@ def marker_photometry(
         for mid, pattern in patterns.items():
             quad = corners[mid]
             if quad.min() < 0 or quad[:, 0].max() > w - 1 or quad[:, 1].max() > h - 1:
+                continue
+            edges = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+            if float(edges.min()) < _MIN_CELL_IMAGE_PX * cells:
                 continue
             m = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
             square = cv2.warpPerspective(image, m, (side, side), flags=cv2.INTER_LINEAR)
