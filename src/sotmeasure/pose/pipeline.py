@@ -542,11 +542,15 @@ class PosePipeline(ClosesOnExit):
         right = self.right_dir_px
         assert self._sticker_colours is not None  # made for every sticker-mode pipeline
         heel_mask, psis_mask = self._sticker_colours.masks(frame.image)
-        heel_found = find_stickers(frame.image, self.heel_colour, prm.blobs, mask=heel_mask)
+        heel_found = find_stickers(
+            frame.image, self.heel_colour, prm.blobs, mask=heel_mask, limit=2
+        )
         heels = label_pair(heel_found, right)
         if heels is None:
             return FramePoints(frame.index, frame.t_s, None, q.REJECT_HEEL_STICKERS, lm)
-        psis_found = find_stickers(frame.image, self.psis_colour, prm.blobs, mask=psis_mask)
+        psis_found = find_stickers(
+            frame.image, self.psis_colour, prm.blobs, mask=psis_mask, limit=2
+        )
         psis = label_pair(psis_found, right)
         if psis is None:
             return FramePoints(frame.index, frame.t_s, None, q.REJECT_PSIS_STICKERS, lm)
