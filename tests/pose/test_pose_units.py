@@ -167,7 +167,7 @@ def test_sticker_centres_are_sub_pixel() -> None:
 def test_sticker_colour_is_configurable_and_other_colours_are_ignored() -> None:
     img = _sticker_image([(60.0, 50.0), (230.0, 140.0)], HEEL_GREEN)
     assert find_stickers(img, PSIS_BLUE) == []
-    orange = StickerColour((255, 140, 0), hue_tolerance=8)
+    orange = StickerColour((255, 140, 0), tolerance=0.2)
     assert len(find_stickers(_sticker_image([(100.0, 100.0)], orange), orange)) == 1
 
 

@@ -160,6 +160,74 @@ def table_pose_cmd(
     console.print("\n".join(lines), markup=False, highlight=False)
 
 
+@calibration_app.command("sticker-colours")
+def sticker_colours_cmd(
+    video: Path = typer.Argument(
+        ..., help="Clip of the patient with the stickers on, on the table."
+    ),
+    layout: Path = typer.Option(..., "--layout", help="Target layout JSON."),
+    profile: Path | None = typer.Option(
+        None, "--profile", help="Camera profile TOML (without it: homography-only)."
+    ),
+    setup: Path | None = typer.Option(
+        None,
+        "--setup",
+        help="Setup TOML: its colours are the starting guess and the measured ones are "
+        "written to its [stickers] section.",
+    ),
+    frames: int = typer.Option(8, "--frames", help="Frames to measure, spread over the clip."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Measure the heel and PSIS sticker colours (relative to the markers' white)."""
+    from sotmeasure.geometry.frames import read_frames
+    from sotmeasure.geometry.layout import load_layout
+    from sotmeasure.geometry.profile import load_profile
+    from sotmeasure.pose.stickers import HEEL_GREEN, PSIS_BLUE, StickerColour
+    from sotmeasure.processing.params import load_setup, rgb_to_hex
+    from sotmeasure.processing.sticker_colours import calibrate_stickers, write_sticker_colours
+
+    try:
+        current = load_setup(setup) if setup is not None else None
+        guesses = [HEEL_GREEN, PSIS_BLUE]
+        if current is not None:
+            guesses = [
+                StickerColour(current.heel_sticker_rgb),
+                StickerColour(current.psis_sticker_rgb),
+            ]
+        images = read_frames(video, max_frames=frames)
+        cal = calibrate_stickers(
+            images,
+            load_layout(layout),
+            load_profile(profile) if profile is not None else None,
+            *guesses,
+        )
+        if setup is not None:
+            write_sticker_colours(setup, cal.heel, cal.psis)
+    except SotmeasureError as exc:
+        fail(str(exc), exc.exit_code)
+    ref = cal.photometry.to_dict()
+    data = {
+        "heel_sticker_rgb": rgb_to_hex(cal.heel.rgb),
+        "psis_sticker_rgb": rgb_to_hex(cal.psis.rgb),
+        "marker_reference": ref,
+        "frames": cal.frames,
+        "written_to": str(setup) if setup is not None else None,
+    }
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    lines = [
+        f'heel_sticker_rgb = "{data["heel_sticker_rgb"]}"',
+        f'psis_sticker_rgb = "{data["psis_sticker_rgb"]}"',
+        f"(relative to the markers' white, read at RGB {ref['white_rgb']} over {cal.frames} "
+        "frames)",
+        f"wrote them to [stickers] of {setup}"
+        if setup is not None
+        else "put these two lines in the [stickers] section of the setup file (or use --setup)",
+    ]
+    console.print("\n".join(lines), markup=False, highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.add_typer(calibration_app, name="calibration")

@@ -2,7 +2,9 @@
 
 Markerless: rotate head-up, run the pose model, map back, refine both heels at full
 resolution, check visibility and image bounds. Stickers: find the coloured discs on heels
-and PSIS, label them left/right from the body geometry; no pose model needed.
+and PSIS (their colours taken relative to the table markers' white, so that exposure and
+light colour do not lose them: pose/photometry.py), label them left/right from the body
+geometry; no pose model needed.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from sotmeasure.pose.hip_refine import HipRefineParams, MaskSampler
 from sotmeasure.pose.mediapipe_backend import MediaPipePoseEstimator
 from sotmeasure.pose.orientation import QuarterTurn, unit_vector
 from sotmeasure.pose.patient_choice import PatientChoice
+from sotmeasure.pose.photometry import Photometry
 from sotmeasure.pose.stickers import (
     HEEL_GREEN,
     PSIS_BLUE,
+    ColourTable,
     StickerBlobParams,
     StickerColour,
     find_stickers,
@@ -232,6 +236,9 @@ class PosePipeline(ClosesOnExit):
     given `tracking_estimator()` with `own_estimator=True` (made ahead, in another thread,
     while the table pose is estimated: processing/video.py), and asks the crowd model when
     the gate rejects the tracked person exactly as if it had made it.
+    `photometry`: the recording's marker white and black levels (geometry/photometry.py),
+    by which sticker mode puts each frame's colours relative to the marker white; without
+    it the sticker colours are taken as they are in the image (white = 255).
     """
 
     def __init__(
@@ -248,6 +255,7 @@ class PosePipeline(ClosesOnExit):
         refine_hips: bool = True,
         patient_gate: PatientGate | None = None,
         own_estimator: bool = False,
+        photometry: Photometry | None = None,
     ) -> None:
         if mode not in ("markerless", "stickers"):
             raise ValueError(f"mode must be 'markerless' or 'stickers', got {mode!r}")
@@ -256,6 +264,9 @@ class PosePipeline(ClosesOnExit):
         self.right_dir_px = patient_right_dir(self.caudal_dir_px)
         self.heel_colour = heel_colour
         self.psis_colour = psis_colour
+        self.photometry: Photometry | None = None
+        self._sticker_colours: ColourTable | None = None
+        self.use_photometry(photometry)
         self.rotate_head_up = rotate_head_up
         self.refine_heels = refine_heels
         self.refine_hips = refine_hips
@@ -290,6 +301,15 @@ class PosePipeline(ClosesOnExit):
         self.right_dir_px = patient_right_dir(self.caudal_dir_px)
         self.camera_beyond_feet = camera_beyond_feet
         self.patient_gate = patient_gate
+
+    def use_photometry(self, photometry: Photometry | None) -> None:
+        """Take these marker levels as the colour reference for the frames still to be
+        finished (the live measurement learns them with its table pose: processing/live.py).
+        Sticker colours are relative to the marker white: one look-up table per reference."""
+        self.photometry = photometry
+        if self.mode == "stickers":
+            colours = (self.heel_colour, self.psis_colour)
+            self._sticker_colours = ColourTable(colours, photometry)
 
     def head_up_turn(self, caudal_dir_px: npt.ArrayLike, size: tuple[int, int]) -> QuarterTurn:
         """The quarter turn `model_input` gives a model input of `size` for a view."""
@@ -519,11 +539,18 @@ class PosePipeline(ClosesOnExit):
         lm = self._to_original(people[0]) if people else None
         prm = self.params
         right = self.right_dir_px
-        hsv = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2HSV), np.uint8)
-        heels = label_pair(find_stickers(frame.image, self.heel_colour, prm.blobs, hsv), right)
+        assert self._sticker_colours is not None  # made for every sticker-mode pipeline
+        heel_mask, psis_mask = self._sticker_colours.masks(frame.image)
+        heel_found = find_stickers(
+            frame.image, self.heel_colour, prm.blobs, mask=heel_mask, limit=2
+        )
+        heels = label_pair(heel_found, right)
         if heels is None:
             return FramePoints(frame.index, frame.t_s, None, q.REJECT_HEEL_STICKERS, lm)
-        psis = label_pair(find_stickers(frame.image, self.psis_colour, prm.blobs, hsv), right)
+        psis_found = find_stickers(
+            frame.image, self.psis_colour, prm.blobs, mask=psis_mask, limit=2
+        )
+        psis = label_pair(psis_found, right)
         if psis is None:
             return FramePoints(frame.index, frame.t_s, None, q.REJECT_PSIS_STICKERS, lm)
         pts = np.stack([s.centre_px for s in (*heels, *psis)])

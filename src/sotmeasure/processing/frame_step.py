@@ -19,6 +19,7 @@ from sotmeasure.geometry.table_pose import CameraTablePose, TablePose
 from sotmeasure.measure.frame_values import FrameValues, frame_values, named_points
 from sotmeasure.pose.estimator import PoseEstimator
 from sotmeasure.pose.patient_choice import PatientChoice, TableOutline, choose_patient
+from sotmeasure.pose.photometry import Photometry
 from sotmeasure.pose.pipeline import FramePoints, PatientGate, PosePipeline
 from sotmeasure.pose.quality import REJECT_OFF_PLANE, Rejection
 from sotmeasure.pose.stickers import StickerColour
@@ -62,10 +63,15 @@ class TableView:
         )
 
     def pipeline(
-        self, params: MeasureParams, estimator: PoseEstimator | None = None
+        self,
+        params: MeasureParams,
+        estimator: PoseEstimator | None = None,
+        photometry: Photometry | None = None,
     ) -> PosePipeline:
         """A pose pipeline oriented for this view (close it, or use `with`). `estimator`:
-        a `tracking_estimator()` made beforehand, which the pipeline then owns."""
+        a `tracking_estimator()` made beforehand, which the pipeline then owns.
+        `photometry`: the markers' white and black levels (sticker colours are relative to
+        that white)."""
         return PosePipeline(
             params.mode,
             self.caudal_dir_px,
@@ -75,6 +81,7 @@ class TableView:
             psis_colour=StickerColour(params.psis_sticker_rgb),
             estimator=estimator,
             own_estimator=estimator is not None,
+            photometry=photometry,
         )
 
 

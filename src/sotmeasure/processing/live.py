@@ -42,8 +42,10 @@ import numpy.typing as npt
 from sotmeasure.capture.frame import Frame
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.geometry.layout import TargetLayout
+from sotmeasure.geometry.photometry import marker_photometry
 from sotmeasure.geometry.profile import CameraProfile
 from sotmeasure.geometry.table_pose import TablePose
+from sotmeasure.pose.photometry import Photometry
 from sotmeasure.pose.pipeline import ModelInput, PosePipeline
 from sotmeasure.processing.frame_step import FrameMeasurement, TableView
 from sotmeasure.processing.image_motion import ImageMotion
@@ -136,6 +138,7 @@ class _PoseBox:
 
     def __init__(self) -> None:
         self.pose: TablePose | None = None
+        self.photometry: Photometry | None = None  # the markers' squares in the same frames
         self.error: BaseException | None = None
         self.ready = threading.Event()
 
@@ -168,7 +171,9 @@ def _prepared(
             if len(images) == len(indices):
                 try:
                     with timed(clock, "table_pose"):
-                        box.pose = pose_from_images([images[i] for i in indices], layout, profile)
+                        chosen = [images[i] for i in indices]
+                        box.pose = pose_from_images(chosen, layout, profile)
+                        box.photometry = marker_photometry(chosen, box.pose, layout)
                 except BaseException as exc:  # raised in the tracking thread
                     box.error = exc
                 images.clear()
@@ -233,6 +238,7 @@ def _run(
                     pose = box.take()
                     if pose is not None:
                         _orient(pipeline, TableView.of(pose, layout), input_size)
+                        pipeline.use_photometry(box.photometry)
                 if pose is None:
                     if len(held) > MAX_HELD_FRAMES:
                         raise LiveMismatchError(
@@ -256,7 +262,9 @@ def _run(
     tracks = [image_motion.feed(steps[i]) for i in order if i in steps]
     if len(tracks) != seen:
         raise LiveMismatchError("not every frame was finished")
-    return LivePass(pose, PosePass(tracks, model_identity(pipeline), quality, size))
+    return LivePass(
+        pose, PosePass(tracks, model_identity(pipeline), quality, size, pipeline.photometry)
+    )
 
 
 def _orient(pipeline: PosePipeline, view: TableView, input_size: tuple[int, int] | None) -> None:

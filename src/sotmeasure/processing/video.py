@@ -39,6 +39,7 @@ from sotmeasure.capture.frame import Frame
 from sotmeasure.capture.open import open_source
 from sotmeasure.geometry.errors import GeometryError
 from sotmeasure.geometry.layout import TargetLayout
+from sotmeasure.geometry.photometry import marker_photometry
 from sotmeasure.geometry.profile import CameraProfile
 from sotmeasure.geometry.table_pose import TablePose, estimate_table_pose
 from sotmeasure.measure.errors import MeasurementError
@@ -56,6 +57,7 @@ from sotmeasure.measure.window import (
     with_steady_hip_width,
 )
 from sotmeasure.pose.estimator import PoseEstimator
+from sotmeasure.pose.photometry import Photometry
 from sotmeasure.pose.pipeline import ModelInput, PosePipeline, tracking_estimator
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
@@ -99,8 +101,9 @@ _PREPARED_AHEAD = 2
 
 def _table_pose(
     video: Path, layout: TargetLayout, profile: CameraProfile | None, n_frames: int
-) -> tuple[TablePose, tuple[int, int], int | None]:
-    """One table pose from up to `n_frames` frames spread over the video.
+) -> tuple[TablePose, tuple[int, int], int | None, Photometry | None]:
+    """One table pose from up to `n_frames` frames spread over the video, and the markers'
+    white and black levels in a few of the same frames (exposure, white balance).
 
     Only the chosen frames are kept: with a known frame count they are spread over the
     whole clip; without one (some containers), the first `n_frames` frames a few apart are
@@ -115,7 +118,8 @@ def _table_pose(
         images = list(itertools.islice(chosen, n_frames))
     if not images:
         raise MeasurementError(f"{video.name}: the video has no frames")
-    return pose_from_images(images, layout, profile), (info.width, info.height), total
+    pose = pose_from_images(images, layout, profile)
+    return pose, (info.width, info.height), total, marker_photometry(images, pose, layout)
 
 
 def table_pose_step(total: int | None, n_frames: int) -> int:
@@ -178,6 +182,8 @@ class PosePass:
     model: dict[str, str | None]
     quality: QualitySamples
     size: tuple[int, int]
+    #: The table markers' white and black levels (None: no marker cell could be read).
+    photometry: Photometry | None = None
 
 
 def model_identity(pipeline: PosePipeline) -> dict[str, str | None]:
@@ -204,12 +210,14 @@ def _track(
     """
     with _EstimatorAhead(params) as loading:
         with timed(clock, "table_pose"):
-            pose, size, total = _table_pose(video, layout, profile, params.pose_frames_for_table)
+            pose, size, total, photometry = _table_pose(
+                video, layout, profile, params.pose_frames_for_table
+            )
         estimator = loading.take()
     view = TableView.of(pose, layout)
     tracks: list[FrameMeasurement] = []
     quality = QualitySamples()
-    with view.pipeline(params, estimator) as pipeline, open_source(video) as src:
+    with view.pipeline(params, estimator, photometry) as pipeline, open_source(video) as src:
         est = pipeline.estimator
         model = model_identity(pipeline)
 
@@ -239,7 +247,7 @@ def _track(
                 tracks.append(_kept(image_motion.feed(step)))
                 if progress is not None:
                     progress(len(tracks), total or 0, "pose")
-    return pose, PosePass(tracks, model, quality, size)
+    return pose, PosePass(tracks, model, quality, size, photometry)
 
 
 class _EstimatorAhead:
@@ -511,6 +519,8 @@ def _result(
     )
     provenance = _provenance(path, layout, profile, pose, params, model)
     provenance["image_quality"] = quality.report()
+    if run.photometry is not None:
+        provenance["image_quality"]["marker_reference"] = run.photometry.to_dict()
     if demo_calibration:
         provenance["demo_calibration"] = (
             "measured with the bundled demo calibration (the rendered test rig's camera "
