@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.jobs.native_memory import limit_malloc_arenas, release_freed_memory
 from sotmeasure.jobs.results import apply_result
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.store.models import Measurement, Recording, Status
@@ -73,6 +74,9 @@ class MeasurementRunner:
         self._files = files
         self._processor = processor
         self._identity = worker_identity()
+        # Before the measuring threads start: their frames then share two malloc arenas
+        # instead of one each (jobs/native_memory.py).
+        limit_malloc_arenas()
 
     def claim_next_pending(self) -> Claim | None:
         """The oldest pending row, claimed; None when there is none (worker threads)."""
@@ -140,6 +144,13 @@ class MeasurementRunner:
         """Measure the claimed row and store done/failed; `Stopping` propagates (the caller
         decides whether a stopped run fails the row or hands it back to the queue)."""
         log.info("processing measurement %d (%s)", claim.measurement_id, claim.video.name)
+        try:
+            self._measure(claim, should_stop)
+        finally:
+            release_freed_memory()  # the measurement's buffers, back to the system
+
+    def _measure(self, claim: Claim, should_stop: Callable[[], bool]) -> None:
+        """`run` without the clean-up."""
         try:
             if not claim.video.is_file():
                 raise SotmeasureError("the stored recording file is missing from the data folder")

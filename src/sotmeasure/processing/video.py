@@ -23,7 +23,7 @@ import itertools
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import closing
 from dataclasses import dataclass, field, replace
@@ -74,6 +74,7 @@ from sotmeasure.processing.image_quality import (
     quality_report,
     region_quality,
 )
+from sotmeasure.processing.kept_frames import KeptFrames
 from sotmeasure.processing.params import MeasureParams
 from sotmeasure.processing.stream import ReadAhead, StageClock, ordered_map, timed
 from sotmeasure.provenance import sha256_file
@@ -178,7 +179,7 @@ class QualitySamples:
 class PosePass:
     """The pose pass: every frame measured, the model's identity, image-quality samples."""
 
-    tracks: list[FrameMeasurement]
+    tracks: Sequence[FrameMeasurement]  # KeptFrames: memory does not grow with the video
     model: dict[str, str | None]
     quality: QualitySamples
     size: tuple[int, int]
@@ -215,7 +216,7 @@ def _track(
             )
         estimator = loading.take()
     view = TableView.of(pose, layout)
-    tracks: list[FrameMeasurement] = []
+    tracks = KeptFrames()
     quality = QualitySamples()
     with view.pipeline(params, estimator, photometry) as pipeline, open_source(video) as src:
         est = pipeline.estimator
@@ -244,7 +245,7 @@ def _track(
         image_motion = ImageMotion(pose, params)
         with closing(tracked()) as items, closing(ordered_map(finish, items)) as results:
             for step in results:
-                tracks.append(_kept(image_motion.feed(step)))
+                tracks.append(image_motion.feed(step))
                 if progress is not None:
                     progress(len(tracks), total or 0, "pose")
     return pose, PosePass(tracks, model, quality, size, photometry)
@@ -291,16 +292,6 @@ def _load_estimator(future: Future[PoseEstimator]) -> None:
     importlib.import_module("scipy.special")  # measure/statistics.py imports it when used
 
 
-def _kept(step: FrameMeasurement) -> FrameMeasurement:
-    """A frame as kept until the end of the pass: without the model's 33 landmarks, which
-    served the frame's quality sample (`finish_frame`) and which nothing after the pass
-    reads; kept for every frame they grew a 10-minute measurement's memory by ~20 MiB
-    (docs/reliability.md, "Memory while measuring a 10-minute upload")."""
-    if step.points.landmarks is None:
-        return step
-    return replace(step, points=replace(step.points, landmarks=None))
-
-
 def finish_frame(
     pipeline: PosePipeline,
     pose: TablePose,
@@ -333,7 +324,7 @@ _MAX_HEEL_FAILURE_SHARE = 1.0 / 3.0
 _MAX_HEEL_CAUSES = 3
 
 
-def _unreliable_heels(tracks: list[FrameMeasurement]) -> MeasurementError | None:
+def _unreliable_heels(tracks: Sequence[FrameMeasurement]) -> MeasurementError | None:
     """A refusal when a third or more of the patient's frames failed the heel checks."""
     seen = [t for t in tracks if t.px is not None or _heel_failure(t)]
     failed = Counter(t.rejection.text for t in seen if t.rejection and _heel_failure(t))
@@ -364,7 +355,7 @@ def _heel_failure(track: FrameMeasurement) -> bool:
     return track.rejection is not None and track.rejection.kind.is_heel_failure
 
 
-def _too_few_frames(tracks: list[FrameMeasurement], params: MeasureParams) -> MeasurementError:
+def _too_few_frames(tracks: Sequence[FrameMeasurement], params: MeasureParams) -> MeasurementError:
     reasons = Counter(t.rejection.text for t in tracks if t.rejection is not None)
     usable = sum(t.mm is not None for t in tracks)
     top, count = reasons.most_common(1)[0] if reasons else ("no frames", 0)
@@ -376,7 +367,7 @@ def _too_few_frames(tracks: list[FrameMeasurement], params: MeasureParams) -> Me
 
 
 def _gaps_break_every_window(
-    tracks: list[FrameMeasurement],
+    tracks: Sequence[FrameMeasurement],
     t: FloatArray,
     found: npt.NDArray[np.bool_],
     params: MeasureParams,
