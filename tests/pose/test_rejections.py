@@ -17,9 +17,7 @@ from sotmeasure.web.live_reading import (
 def test_a_rejection_reads_as_its_sentence_with_the_frames_detail() -> None:
     r = q.heel_not_located("refined-mask")
     assert r.kind is q.RejectionKind.HEEL_NOT_LOCATED
-    assert (
-        r.text == "heel outline not found on the image: no image edge confirms the model's outline"
-    )
+    assert r.text == f"heel outline not found on the image: {q.REFINED_MASK_ONLY}"
     assert str(q.REJECT_HIPS_NOT_VISIBLE) == q.RejectionKind.HIPS_NOT_VISIBLE.value
 
 

@@ -50,7 +50,12 @@ RAW_STRAIGHT_EDGE = (
 
 
 #: The crossings do not form one continuous, turning outline: no heel apex on the image.
-RAW_BROKEN_OUTLINE = "no continuous heel outline (faint edge, texture or grain beyond the heel)"
+#: The refinement cannot tell which of these it was; the user can, so all are named (hands
+#: at the heels are common in SOT: the practitioner compares the heels by holding them).
+RAW_BROKEN_OUTLINE = (
+    "no continuous heel outline (too little contrast at the heel's edge, or texture, a line "
+    "or a hand just beyond it)"
+)
 
 
 class FootOutlineError(Exception):

@@ -78,6 +78,14 @@ REJECT_HEELS_DISAGREE = Rejection(RejectionKind.HEELS_DISAGREE)
 REJECT_OFF_PLANE = Rejection(RejectionKind.OFF_PLANE)
 
 
+#: The model's foot outline (its person mask) ends where the image shows no edge: the heel's
+#: edge is too faint there, or the mask runs over something else (a hand holding the heel).
+REFINED_MASK_ONLY = (
+    "no image edge confirms the model's outline (too little contrast at the heel, or a hand "
+    "or an object covering or touching it)"
+)
+
+
 def heel_not_located(status: str) -> Rejection:
     """The rejection of a frame whose heel could not be located on the image, with why.
 
@@ -85,8 +93,9 @@ def heel_not_located(status: str) -> Rejection:
     confirmed it) or "raw-landmark (<reason>)". No side is named, so that both heels
     failing for one cause count as one reason.
     """
-    why = "no image edge confirms the model's outline" if status == "refined-mask" else status
-    why = why.removeprefix("raw-landmark (").removesuffix(")")
+    if status == "refined-mask":
+        return Rejection(RejectionKind.HEEL_NOT_LOCATED, REFINED_MASK_ONLY)
+    why = status.removeprefix("raw-landmark (").removesuffix(")")
     return Rejection(RejectionKind.HEEL_NOT_LOCATED, why)
 
 
