@@ -24,7 +24,7 @@ from sotmeasure.pose import quality as q
 from sotmeasure.pose.pipeline import FramePoints
 from sotmeasure.processing import load_setup, measure_video, resolve_params
 from sotmeasure.processing.frame_step import FrameMeasurement
-from sotmeasure.processing.video import _unreliable_heels
+from sotmeasure.processing.video import _regions_behind, _unreliable_heels
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "calibration" / "profiles" / "rendered_overhead_1280x720.toml"
@@ -87,3 +87,13 @@ def test_two_kinds_of_heel_failure_are_both_named_with_their_counts() -> None:
     assert "82 of 82 frames showing the patient were rejected (50 because " in text
     assert "30 because heel outline not found on the image: no continuous heel outline" in text
     assert "no image edge confirms" not in text
+
+
+def test_a_rejection_about_who_is_in_view_is_not_blamed_on_the_image() -> None:
+    """Nobody lying on the table (a second person taken by the model) is not explained by
+    low contrast at the hips: image figures then follow the cause instead of leading it."""
+    assert _regions_behind(q.RejectionKind.NO_PATIENT_ON_TABLE) == ()
+    assert _regions_behind(q.RejectionKind.TWO_ON_TABLE) == ()
+    assert _regions_behind(q.RejectionKind.HEEL_NOT_LOCATED) == ("heels",)
+    assert _regions_behind(q.RejectionKind.HIPS_NOT_VISIBLE) == ("hips",)
+    assert _regions_behind(q.RejectionKind.NO_PERSON) == ("heels", "hips")

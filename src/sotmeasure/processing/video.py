@@ -59,6 +59,7 @@ from sotmeasure.measure.window import (
 from sotmeasure.pose.estimator import PoseEstimator
 from sotmeasure.pose.photometry import Photometry
 from sotmeasure.pose.pipeline import ModelInput, PosePipeline, tracking_estimator
+from sotmeasure.pose.quality import RejectionKind
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing.budget import error_components
 from sotmeasure.processing.frame_step import (
@@ -371,8 +372,9 @@ def _gaps_break_every_window(
     t: FloatArray,
     found: npt.NDArray[np.bool_],
     params: MeasureParams,
-) -> MeasurementError | None:
-    """A refusal when rejected frames cut every stretch shorter than the window.
+) -> tuple[MeasurementError, tuple[str, ...]] | None:
+    """A refusal when rejected frames cut every stretch shorter than the window, with the
+    regions whose image quality could explain the rejection (see `_with_image_problems`).
 
     Then no window exists whatever the motion, and "no still stretch" would blame a patient
     who may have lain still (a person beside the table taken by the model for half the
@@ -381,16 +383,35 @@ def _gaps_break_every_window(
     longest = longest_found_stretch_s(t, found, params.motion().max_gap_s)
     if longest >= params.window_s - 1e-6:
         return None
-    reasons = Counter(tr.rejection.text for tr in tracks if tr.rejection is not None)
-    if not reasons:
+    rejections = [tr.rejection for tr in tracks if tr.rejection is not None]
+    if not rejections:
         return None
-    top, count = reasons.most_common(1)[0]
-    return MeasurementError(
+    top, count = Counter(r.text for r in rejections).most_common(1)[0]
+    kind = next(r.kind for r in rejections if r.text == top)
+    error = MeasurementError(
         f"no {params.window_s:.1f} s stretch in which the patient was found in every frame "
         f"(the longest is {longest:.1f} s): {count} of {len(tracks)} frames were rejected "
         f"because {top}; a measurement needs {params.window_s:.1f} s of consecutive frames "
         "with the patient's hips and heels found"
     )
+    return error, _regions_behind(kind)
+
+
+def _regions_behind(kind: RejectionKind) -> tuple[str, ...]:
+    """The regions whose image quality can cause a frame rejection of this kind: none when
+    the rejection is about who is in view (a second person, nobody lying on the table),
+    which no image figure explains."""
+    if kind in (RejectionKind.NO_PATIENT_ON_TABLE, RejectionKind.TWO_ON_TABLE):
+        return ()
+    if kind.is_heel_failure or kind in (
+        RejectionKind.HEELS_HIDDEN,
+        RejectionKind.HEELS_OUT_OF_FRAME,
+        RejectionKind.HEEL_STICKERS,
+    ):
+        return ("heels",)
+    if kind in (RejectionKind.HIPS_NOT_VISIBLE, RejectionKind.PSIS_STICKERS):
+        return ("hips",)
+    return ("heels", "hips")
 
 
 def measure_video(
@@ -455,7 +476,8 @@ def _result(
         )
     gaps = _gaps_break_every_window(tracks, t, np.all(np.isfinite(pts), axis=(1, 2)), params)
     if gaps is not None:
-        raise _with_image_problems(gaps, quality, cause_at=("heels", "hips"))
+        error, regions = gaps
+        raise _with_image_problems(error, quality, cause_at=regions)
     steady = with_steady_hip_width(pts)  # motion of the body, not of the model's hip width
     landmark_motion = frame_motion_mm(t, steady, params.motion())
     image_motion = np.array(
