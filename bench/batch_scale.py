@@ -199,9 +199,15 @@ def main() -> None:
     kinds: list[int | None] = ([] if args.no_serial else [None]) + list(counts)
     trims = args.trim.split(",")
     assert set(trims) <= {"unset", "dask"}, trims
-    one_round = [
-        (w, o, t) for w in kinds for t in (trims if w is not None else ["unset"]) for o in overlaps
-    ]
+    one_round = []
+    for w in kinds:
+        for t in trims if w is not None else ["unset"]:
+            flags: set[bool] = set()  # "auto" only where it differs from a listed value
+            for o in sorted(overlaps, key=lambda o: o == "auto"):
+                flag = overlap_stages(machine_cores(), w or 1) if o == "auto" else o == "on"
+                if flag not in flags:
+                    flags.add(flag)
+                    one_round.append((w, o, t))
     plans = one_round * args.rounds
     rows = []
     with tempfile.TemporaryDirectory(prefix="sotmeasure-bench-") as tmp:

@@ -33,10 +33,25 @@ def machine_cores() -> int:
 
 def overlap_stages(cores: int, workers: int) -> bool:
     """Whether each item's pipeline should overlap its stages in threads: when every worker
-    process has two cores or more to itself. Overlapped, one measurement keeps about 1.5
-    cores busy; with a worker per core, overlapping threads only contend with the other
-    workers for the same cores (docs/datasets.md, "Threads")."""
+    process has two cores or more to itself. With a worker per core the cores are busy
+    anyway, and running the stages one after the other in the worker's thread costs a
+    little less CPU per item than overlapping threads contending for the same cores
+    (docs/datasets.md, "Threads and memory")."""
     return cores >= 2 * workers
+
+
+def choose_overlap(
+    overlap: bool | None, *, serial: bool, scheduler: str | None, workers: int | None
+) -> bool:
+    """`batch --overlap-stages/--no-overlap-stages`, or the automatic choice: from this
+    machine's cores and the local worker processes; on for an existing cluster (its
+    machines' cores are not known here)."""
+    if overlap is not None:
+        return overlap
+    if scheduler is not None:
+        return True
+    cores = machine_cores()
+    return overlap_stages(cores, 1 if serial else (workers or cores))
 
 
 def run_serial(tasks: Sequence[ItemTask], on_done: OnDone) -> None:
