@@ -15,13 +15,12 @@ the scheduler, plus the nanny and worker processes): what is left is Dask and th
 "CPU s/item" is that pipeline CPU time per item (the steadier figure under other load);
 "cores/item" = each item's CPU time / its wall time, summed over items: how many cores one
 measurement kept busy. "load" is the 1-minute load average when the run ended.
---overlap: how each item's pipeline runs its stages: "on" overlapped in threads, "off" one
-after the other in the worker's thread, "auto" as `sotmeasure batch` chooses (on when the
-cores are at least twice the worker processes). --trim: "unset" runs the workers without
-MALLOC_TRIM_THRESHOLD_ as `sotmeasure batch` does, "dask" with Dask's default 65536
-(src/sotmeasure/batch/executors.py says why that costs CPU). With several values and
---rounds R, the runs are interleaved (round 1: every variant, round 2: every variant, ...)
-so that the other load on the machine falls on all of them alike.
+--overlap: how each item's pipeline runs its stages: "on" overlapped in threads (what
+`sotmeasure batch` does), "off" one after the other in the worker's thread. --trim: "unset"
+runs the workers without MALLOC_TRIM_THRESHOLD_ as `sotmeasure batch` does, "dask" with
+Dask's default 65536 (src/sotmeasure/batch/executors.py says why that costs CPU). With
+several values and --rounds R, the runs are interleaved (round 1: every variant, round 2:
+every variant, ...) so that the other load on the machine falls on all of them alike.
 --kill SIGKILLs one worker while it runs an item (the last run), to show nothing is lost.
 Target (issue 14): 2 worker processes >= 1.7x the items/minute of one on a 2-core machine.
 """
@@ -41,7 +40,7 @@ from typing import Any
 import psutil
 
 from sotmeasure.batch import check_dataset
-from sotmeasure.batch.executors import local_cluster, machine_cores, overlap_stages
+from sotmeasure.batch.executors import local_cluster, machine_cores
 from sotmeasure.batch.run import BatchSummary, run_batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,9 +123,8 @@ def _run(
     if workers is None:
         cpu0 = _tree_cpu_s()
         t1 = time.perf_counter()
-        flag = overlap_stages(machine_cores(), 1) if overlap == "auto" else overlap == "on"
-        summary = run_batch(check, out, overlap=flag)
-        label = f"serial (in-process), overlap {_named(overlap, flag)}"
+        summary = run_batch(check, out, overlap=overlap == "on")
+        label = f"serial (in-process), overlap {overlap}"
         return _row(label, summary, 0.0, time.perf_counter() - t1, cpu0, [])
     with (
         local_cluster(workers, dask_malloc_trim=trim == "dask") as cluster,
@@ -137,14 +135,13 @@ def _run(
         cpu0 = _tree_cpu_s()
         stop = threading.Event()
         killed = _kill_one_worker_when_busy(client, stop) if kill else []
-        flag = overlap_stages(machine_cores(), workers) if overlap == "auto" else overlap == "on"
         t1 = time.perf_counter()
-        summary = run_batch(check, out, client=client, overlap=flag)
+        summary = run_batch(check, out, client=client, overlap=overlap == "on")
         wall = time.perf_counter() - t1
         stop.set()
         cpu_total = _tree_cpu_s() - cpu0
     label = f"Dask, {workers} worker process{'es' if workers > 1 else ''}, overlap "
-    label += _named(overlap, flag) + (", Dask's malloc trim" if trim == "dask" else "")
+    label += overlap + (", Dask's malloc trim" if trim == "dask" else "")
     return _row(label, summary, startup, wall, 0.0, killed, cpu_total)
 
 
@@ -177,15 +174,11 @@ def _row(
     }
 
 
-def _named(overlap: str, flag: bool) -> str:
-    return f"auto ({'on' if flag else 'off'})" if overlap == "auto" else overlap
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=8)
     ap.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    ap.add_argument("--overlap", default="on", help="comma-separated: on, off, auto")
+    ap.add_argument("--overlap", default="on", help="comma-separated: on, off")
     ap.add_argument(
         "--trim", default="unset", help="comma-separated: unset (as batch), dask (Dask's default)"
     )
@@ -195,19 +188,13 @@ def main() -> None:
     args = ap.parse_args()
     counts = [int(w) for w in args.workers.split(",")]
     overlaps = args.overlap.split(",")
-    assert set(overlaps) <= {"on", "off", "auto"}, overlaps
+    assert set(overlaps) <= {"on", "off"}, overlaps
     kinds: list[int | None] = ([] if args.no_serial else [None]) + list(counts)
     trims = args.trim.split(",")
     assert set(trims) <= {"unset", "dask"}, trims
-    one_round = []
-    for w in kinds:
-        for t in trims if w is not None else ["unset"]:
-            flags: set[bool] = set()  # "auto" only where it differs from a listed value
-            for o in sorted(overlaps, key=lambda o: o == "auto"):
-                flag = overlap_stages(machine_cores(), w or 1) if o == "auto" else o == "on"
-                if flag not in flags:
-                    flags.add(flag)
-                    one_round.append((w, o, t))
+    one_round = [
+        (w, o, t) for w in kinds for t in (trims if w is not None else ["unset"]) for o in overlaps
+    ]
     plans = one_round * args.rounds
     rows = []
     with tempfile.TemporaryDirectory(prefix="sotmeasure-bench-") as tmp:

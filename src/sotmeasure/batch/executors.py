@@ -31,29 +31,6 @@ def machine_cores() -> int:
         return os.cpu_count() or 1
 
 
-def overlap_stages(cores: int, workers: int) -> bool:
-    """Whether each item's pipeline should overlap its stages in threads: when every worker
-    process has two cores or more to itself. With a worker per core the cores are busy
-    anyway, and running the stages one after the other in the worker's thread costs a
-    little less CPU per item than overlapping threads contending for the same cores
-    (docs/datasets.md, "Threads and memory")."""
-    return cores >= 2 * workers
-
-
-def choose_overlap(
-    overlap: bool | None, *, serial: bool, scheduler: str | None, workers: int | None
-) -> bool:
-    """`batch --overlap-stages/--no-overlap-stages`, or the automatic choice: from this
-    machine's cores and the local worker processes; on for an existing cluster (its
-    machines' cores are not known here)."""
-    if overlap is not None:
-        return overlap
-    if scheduler is not None:
-        return True
-    cores = machine_cores()
-    return overlap_stages(cores, 1 if serial else (workers or cores))
-
-
 def run_serial(tasks: Sequence[ItemTask], on_done: OnDone) -> None:
     """Measure the items one after the other in this process (no cluster)."""
     for task in tasks:

@@ -93,20 +93,11 @@ def batch_cmd(
         None, "--workers", min=1, help="Worker processes of the local cluster (default: cores)."
     ),
     serial: bool = typer.Option(False, "--serial", help="Measure in this process, no Dask."),
-    overlap_stages: bool | None = typer.Option(
-        None,
-        "--overlap-stages/--no-overlap-stages",
-        help="Overlap each item's decoding, model and refinement in threads (default: when "
-        "the cores are at least twice the worker processes; on with --scheduler). The same "
-        "numbers either way.",
-        show_default=False,
-    ),
     mdc_lld_mm: float | None = typer.Option(None, "--mdc-lld-mm", help="Your LLD MDC95 (mm)."),
     mdc_tilt_deg: float | None = typer.Option(None, "--mdc-tilt-deg", help="Your tilt MDC95."),
 ) -> None:
     """Measure every item of a dataset into Parquet tables; resumable; Dask for scale."""
     from sotmeasure.batch.check import check_dataset
-    from sotmeasure.batch.executors import choose_overlap
     from sotmeasure.batch.run import run_batch
     from sotmeasure.processing.setup import mdc_with_overrides
 
@@ -132,7 +123,6 @@ def batch_cmd(
         text = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         bar.update(task, advance=1, description=f"measuring ({text})")
 
-    overlap = choose_overlap(overlap_stages, serial=serial, scheduler=scheduler, workers=workers)
     with bar, _client(serial, scheduler, workers) as client:
         summary = run_batch(
             check,
@@ -143,7 +133,6 @@ def batch_cmd(
             mdc95=mdc,
             on_start=started,
             on_item=finished,
-            overlap=overlap,
         )
     console.print(_summary_table(summary, out))
     problems = summary.problems()
