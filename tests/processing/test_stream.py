@@ -223,8 +223,9 @@ def _contract(clip: str, overlap: bool, threads_seen: set[str]) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("clip", list(_CLIPS))
 def test_stages_in_turn_give_the_numbers_of_the_overlapped_stages(clip: str) -> None:
-    """overlap=False (a batch worker per core): every stage in the caller's thread, and the
-    whole result, every frame's values included, equal to the overlapped run's."""
+    """overlap=False (bench/batch_scale.py --overlap off): every stage in the caller's
+    thread, and the whole result, every frame's values included, equal to the overlapped
+    run's."""
     seen_overlapped: set[str] = set()
     seen_in_turn: set[str] = set()
     overlapped = _contract(clip, True, seen_overlapped)

@@ -66,7 +66,7 @@ def run_dask(client: Client, tasks: Sequence[ItemTask], on_done: OnDone) -> None
 #: the system at once). Any fixed value also stops glibc from raising its mmap threshold for
 #: large blocks, so every decoded frame (2.7 MB at 720p) is a fresh mmap whose pages are
 #: faulted in and zeroed: ~550 000 more page faults and ~1 s more CPU per 4 s 720p item
-#: (docs/datasets.md, "Threads and memory"). The local cluster's workers run without it, as
+#: (docs/datasets.md, "Memory allocator"). The local cluster's workers run without it, as
 #: `sotmeasure measure` and `batch --serial` do.
 _WORKER_ENV_UNSET = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 

@@ -213,7 +213,7 @@ def _track(
     most a few frames are held at any time; results are those of a serial run. With
     `overlap=False` every stage runs in the caller's thread, one frame after the other
     (and the model loads after the table pose, not beside it): the same steps in the same
-    order, so the same numbers, on one core (a batch with a worker process per core).
+    order, so the same numbers, on one core (bench/batch_scale.py --overlap off).
     """
     with _EstimatorAhead(params, in_thread=overlap) as loading:
         with timed(clock, "table_pose"):
