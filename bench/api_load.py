@@ -137,7 +137,7 @@ async def _loop_clients(
     run = Run()
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with contextlib.AsyncExitStack() as stack:
-        # Made before the clock starts: each AsyncClient loads the CA bundle (~25 ms of CPU),
+        # Made before the clock starts: each AsyncClient loads the CA bundle (~19 ms of CPU),
         # which would otherwise delay the first requests by up to a second at 50 clients.
         https = [
             await stack.enter_async_context(
