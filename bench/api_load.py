@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import socket
 import statistics
 import sys
@@ -123,20 +124,35 @@ async def _loop_clients(
     request: Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]],
     headers: dict[str, str] | None = None,
 ) -> Run:
-    """`clients` concurrent connections repeating `request(http, k)` for `seconds`."""
+    """`clients` concurrent clients, each with its own connection, repeating
+    `request(http, k)` for `seconds`.
+
+    One `AsyncClient` (one connection) per client, as real clients are, and not one pool
+    shared by all: in httpcore's shared pool a connection freed by one request can be taken
+    by the request that freed it before the waiter it was handed to runs; the waiter gets
+    `ConnectionNotAvailable` and queues again (encode/httpcore#822). At 50 clients that
+    made ~1 % of the requests wait 1.5-4 s inside the load generator, before the server
+    saw them, and set the p99 (docs/reliability.md).
+    """
     run = Run()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    start = time.perf_counter()
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers or {}, limits=limits, timeout=120
-    ) as http:
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with contextlib.AsyncExitStack() as stack:
+        # Made before the clock starts: each AsyncClient loads the CA bundle (~19 ms of CPU),
+        # which would otherwise delay the first requests by up to a second at 50 clients.
+        https = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=base, headers=headers or {}, limits=limits, timeout=120)
+            )
+            for _ in range(clients)
+        ]
+        start = time.perf_counter()
 
         async def client(c: int) -> None:
             k = c
             while time.perf_counter() - start < seconds:
                 t0 = time.perf_counter()
                 try:
-                    status = str((await request(http, k)).status_code)
+                    status = str((await request(https[c], k)).status_code)
                 except httpx.HTTPError as exc:
                     status = type(exc).__name__
                 run.record(t0, status)

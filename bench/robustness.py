@@ -22,6 +22,9 @@ Inputs
   fresh         clips rendered with seed 7404 (--count 4, --out /work/robust_clips/fresh)
                 after the code of 2026-12-07 was written: measured unchanged only, never
                 looked at while tuning (new data for each session's judgement).
+  fresh2        the same with seed 7606 (--count 4, --out /work/robust_clips/fresh2), rendered
+                on 2026-12-07 (third session) before that session's changes, measured only
+                once they were made.
 
 Which changes go on which clips (so the full run fits in ~25 min on 2 cores)
   - every clip once unchanged ("clean");
@@ -82,9 +85,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSIONS_V2 = ROOT / "tests" / "fixtures" / "sessions_v2"
 DEFAULT_RENDERED = Path("/work/robust_clips")
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "sotmeasure-robustness"
-RENDERED_GROUPS = ("tune", "judge", "fresh")
+RENDERED_GROUPS = ("tune", "judge", "fresh", "fresh2")
 #: Groups measured unchanged only (their runs are not given image changes).
-CLEAN_ONLY_GROUPS = ("fresh",)
+CLEAN_ONLY_GROUPS = ("fresh", "fresh2")
 
 LIMITS = {"lld": 3.0, "tilt": 1.5}  # |error| for `right` (mm, deg)
 CI_TOLERANCE = {"lld": 0.5, "tilt": 0.2}  # how far outside the CI is still not confident-wrong
@@ -627,8 +630,8 @@ def plan(args: argparse.Namespace) -> list[Run]:
     rendered: Path | None = args.rendered
     if rendered is None or not any(clip_dirs(rendered / g) for g in RENDERED_GROUPS):
         print(
-            f"note: no rendered clips in {rendered} (tune/, judge/, fresh/): that part is skipped; "
-            "render them as the docstring says",
+            f"note: no rendered clips in {rendered} (tune/, judge/, fresh/, fresh2/): that "
+            "part is skipped; render them as the docstring says",
             file=sys.stderr,
         )
         rendered = None

@@ -26,6 +26,16 @@ def test_raw_landmark_status_gives_its_reason_without_the_status_wrapper() -> No
     assert r.detail == "outline runs on past the heel"
 
 
+def test_a_frame_found_after_following_another_person_says_so_in_its_cause() -> None:
+    """The refusal's cause (its text up to the first ';') names the other person, keeping
+    the kind: code still counts the frame as a heel failure."""
+    r = q.after_following_another_person(q.heel_not_located("raw-landmark (runs on)"))
+    assert r.kind is q.RejectionKind.HEEL_NOT_LOCATED and r.kind.is_heel_failure
+    cause = r.text.split(";", 1)[0]
+    assert "runs on" in cause and "another person" in cause
+    assert "another person" in q.after_following_another_person(q.REJECT_HIPS_NOT_VISIBLE).text
+
+
 @pytest.mark.parametrize(
     ("rejection", "word"),
     [

@@ -45,7 +45,9 @@ class ProneBodyLimits:
     heels_beyond_knees_mm: float = 200.0
     table_margin_mm: float = 80.0  # hips may be this far beyond the table outline
     feet_overhang_mm: float = 450.0  # heels may hang this far past the foot end
+    head_overhang_mm: float = 400.0  # the head may lie this far past the head end (a cradle)
     plane_mm: float = 120.0  # height at which landmarks are mapped for these tests
+    body_top_mm: float = 350.0  # the highest a prone body reaches above the table top
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,17 @@ class TableOutline:
 
     length_mm: float
     width_mm: float
+
+
+def table_zone_mm(table: TableOutline, limits: ProneBodyLimits | None = None) -> FloatArray:
+    """Corners (4, 2) in table mm of where a patient lying on this table can be seen: the
+    table top widened by the hips' margin at the sides, the head's overhang at the head end
+    and the feet's overhang at the foot end. A person standing beside the table lies
+    outside it; a person standing at the foot end may not."""
+    lim = limits or ProneBodyLimits()
+    x0, x1 = -lim.head_overhang_mm, table.length_mm + lim.feet_overhang_mm
+    y0, y1 = -lim.table_margin_mm, table.width_mm + lim.table_margin_mm
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
 
 
 @dataclass(frozen=True, slots=True)

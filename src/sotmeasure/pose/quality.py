@@ -99,5 +99,15 @@ def heel_not_located(status: str) -> Rejection:
     return Rejection(RejectionKind.HEEL_NOT_LOCATED, why)
 
 
+def after_following_another_person(rejection: Rejection) -> Rejection:
+    """`rejection` of a frame in which the tracking model had followed someone else (a
+    practitioner or a helper in view) and the patient was found by a search of the table
+    zone alone: its landmarks are coarser (one image, no tracking), which is what the
+    frame's failure comes from, so the user is told about the other person too."""
+    note = "after the model had followed another person in view"
+    detail = f"{rejection.detail}, {note}" if rejection.detail else note
+    return Rejection(rejection.kind, detail)
+
+
 DEFAULT_MIN_VISIBILITY = 0.5
 DEFAULT_IN_FRAME_MARGIN_PX = 4.0

@@ -139,7 +139,8 @@ def heel_height_difference_effect(
         pelvic_tilt_u_deg=0.0,
         detail=(
             f"either heel may sit up to {dz:.0f} mm higher than the other (a flexed knee, a "
-            f"shoe); through the camera geometry that moves LLD by up to {bound:.1f} mm"
+            f"shoe); through the camera geometry that moves LLD by up to {bound:.1f} mm (less "
+            "the nearer the camera is to straight above the heels)"
         ),
         inputs={"heel_height_difference_mm": dz, "lld_bound_mm": bound},
     )

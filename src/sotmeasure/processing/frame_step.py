@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -18,7 +19,13 @@ from sotmeasure.geometry.layout import TargetLayout
 from sotmeasure.geometry.table_pose import CameraTablePose, TablePose
 from sotmeasure.measure.frame_values import FrameValues, frame_values, named_points
 from sotmeasure.pose.estimator import PoseEstimator
-from sotmeasure.pose.patient_choice import PatientChoice, TableOutline, choose_patient
+from sotmeasure.pose.patient_choice import (
+    PatientChoice,
+    ProneBodyLimits,
+    TableOutline,
+    choose_patient,
+    table_zone_mm,
+)
 from sotmeasure.pose.photometry import Photometry
 from sotmeasure.pose.pipeline import FramePoints, PatientGate, PosePipeline
 from sotmeasure.pose.quality import REJECT_OFF_PLANE, Rejection
@@ -42,9 +49,19 @@ class TableView:
     caudal_dir_px: FloatArray
     camera_beyond_feet: bool
     gate: PatientGate | None = None
+    #: Where a patient on the table can be seen (frame px polygon), None where the layout
+    #: does not outline the table top.
+    zone_px: FloatArray | None = None
 
     @classmethod
-    def of(cls, pose: TablePose, layout: TargetLayout) -> TableView:
+    def of(
+        cls, pose: TablePose, layout: TargetLayout, zone_pose: TablePose | None = None
+    ) -> TableView:
+        """The view through `pose`; the table zone through `zone_pose` (default: `pose`).
+
+        A file measurement places the zone by its first frame's pose, as the live
+        measurement of a capture must (it starts the model before the measurement's pose
+        is known): the model's input, zone included, is then the same in both."""
         centre = np.mean(np.concatenate(list(layout.markers.values())), axis=0)
         centre_px = pose.table_to_pixel(np.array([[centre[0], centre[1], 0.0]]))[0]
         caudal = np.asarray(pose.table_direction_px(centre_px, (1.0, 0.0)), dtype=np.float64)
@@ -52,7 +69,9 @@ class TableView:
         if isinstance(pose, CameraTablePose):
             max_x = max(float(np.max(c[:, 0])) for c in layout.markers.values())
             beyond = bool(pose.camera_position_mm[0] > max_x)
-        return cls(caudal, beyond, _patient_gate(pose, layout))
+        table = _table_outline(layout)
+        zone = _table_zone_px(zone_pose or pose, table)
+        return cls(caudal, beyond, _patient_gate(pose, table), zone)
 
     def key(self) -> tuple[float, float, bool]:
         """Equal keys: a pose pipeline made for one view serves the other."""
@@ -82,19 +101,41 @@ class TableView:
             estimator=estimator,
             own_estimator=estimator is not None,
             photometry=photometry,
+            table_zone_px=self.zone_px,
         )
 
 
-def _patient_gate(pose: TablePose, layout: TargetLayout) -> PatientGate:
-    """Chooses the person lying on this table (pose.patient_choice), in table mm."""
+def _table_outline(layout: TargetLayout) -> TableOutline | None:
+    """The table top in table mm, or None: a layout smaller than a table (a ChArUco board
+    lying on it) does not outline the table top; then only the body's own tests (axis,
+    lengths, order) choose the patient, and the crowd model looks at the whole image."""
     corners = np.concatenate(list(layout.markers.values()))
     length, width = layout.table_size_mm or (
         float(np.max(corners[:, 0])),
         float(np.max(corners[:, 1])),
     )
-    # A layout smaller than a table (a ChArUco board lying on it) does not outline the
-    # table top: then only the body's own tests (axis, lengths, order) choose the patient.
-    table = TableOutline(float(length), float(width)) if length >= _MIN_TABLE_MM else None
+    return TableOutline(float(length), float(width)) if length >= _MIN_TABLE_MM else None
+
+
+def _table_zone_px(pose: TablePose, table: TableOutline | None) -> FloatArray | None:
+    """`table_zone_mm` in frame px: the hull of its outline on the table top and at the
+    highest a prone body reaches (a camera off to one side sees the body's top further
+    out than the table top under it)."""
+    if table is None:
+        return None
+    lim = ProneBodyLimits()
+    corners = table_zone_mm(table, lim)
+    heights = (0.0, lim.body_top_mm) if pose.supports_height else (0.0,)
+    pts = np.concatenate(
+        [pose.table_to_pixel(np.column_stack([corners, np.full(4, z)])) for z in heights]
+    )
+    if not np.all(np.isfinite(pts)):
+        return None
+    return np.asarray(cv2.convexHull(pts.astype(np.float32))[:, 0, :], dtype=np.float64)
+
+
+def _patient_gate(pose: TablePose, table: TableOutline | None) -> PatientGate:
+    """Chooses the person lying on this table (pose.patient_choice), in table mm."""
 
     def to_table(px: FloatArray, z_mm: float) -> FloatArray:
         return pose.pixel_to_table(px, z_mm if pose.supports_height else 0.0)

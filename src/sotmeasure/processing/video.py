@@ -102,9 +102,22 @@ _UNKNOWN_LENGTH_STEP = 5
 _PREPARED_AHEAD = 2
 
 
+@dataclass(frozen=True, slots=True)
+class _TableFindings:
+    """What the table pose pass finds (see `_table_pose`)."""
+
+    pose: TablePose
+    #: The first frame's own pose: it places the table zone (TableView.of), as in the live
+    #: measurement of a capture, which knows only that frame when the model starts.
+    first_frame_pose: TablePose
+    size: tuple[int, int]
+    total: int | None
+    photometry: Photometry | None
+
+
 def _table_pose(
     video: Path, layout: TargetLayout, profile: CameraProfile | None, n_frames: int
-) -> tuple[TablePose, tuple[int, int], int | None, Photometry | None]:
+) -> _TableFindings:
     """One table pose from up to `n_frames` frames spread over the video, and the markers'
     white and black levels in a few of the same frames (exposure, white balance).
 
@@ -122,7 +135,13 @@ def _table_pose(
     if not images:
         raise MeasurementError(f"{video.name}: the video has no frames")
     pose = pose_from_images(images, layout, profile)
-    return pose, (info.width, info.height), total, marker_photometry(images, pose, layout)
+    try:
+        first = pose_from_images(images[:1], layout, profile)
+    except MeasurementError:  # too few markers in frame 0 (the live path would not run)
+        first = pose
+    return _TableFindings(
+        pose, first, (info.width, info.height), total, marker_photometry(images, pose, layout)
+    )
 
 
 def table_pose_step(total: int | None, n_frames: int) -> int:
@@ -217,11 +236,10 @@ def _track(
     """
     with _EstimatorAhead(params, in_thread=overlap) as loading:
         with timed(clock, "table_pose"):
-            pose, size, total, photometry = _table_pose(
-                video, layout, profile, params.pose_frames_for_table
-            )
+            found = _table_pose(video, layout, profile, params.pose_frames_for_table)
         estimator = loading.take()
-    view = TableView.of(pose, layout)
+    pose, size, total, photometry = found.pose, found.size, found.total, found.photometry
+    view = TableView.of(pose, layout, zone_pose=found.first_frame_pose)
     tracks = KeptFrames()
     quality = QualitySamples()
     with view.pipeline(params, estimator, photometry) as pipeline, open_source(video) as src:
@@ -726,4 +744,4 @@ def table_pose_of_video(
 ) -> TablePose:
     """The table pose a measurement of `video` uses (the same frames, the same estimate):
     assisted landmarks are mapped through it."""
-    return _table_pose(video, layout, profile, n_frames)[0]
+    return _table_pose(video, layout, profile, n_frames).pose
