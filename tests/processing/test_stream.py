@@ -7,6 +7,7 @@ without a frame count (a raw MJPEG stream written here), and stopped half-way.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -190,3 +191,45 @@ def test_read_ahead_closes_a_generator_it_leaves() -> None:
             if i == 3:
                 break
     assert closed == [True]
+
+
+_CLIPS = {
+    "pre_block": ("markerless", "rendered_overhead_1280x720.toml"),
+    "stickers": ("stickers", "rendered_overhead_1920x1080.toml"),
+}
+
+
+def _contract(clip: str, overlap: bool, threads_seen: set[str]) -> str:
+    """`measure --json --frames` of a fixture clip, less its time stamp."""
+    mode, profile = _CLIPS[clip]
+
+    def progress(_done: int, _total: int, _what: str) -> None:
+        threads_seen.update(t.name for t in threading.enumerate())
+
+    result = measure_video(
+        SESSIONS / clip / "video.mp4",
+        load_layout(SESSIONS / clip / "layout.json"),
+        load_profile(ROOT / "calibration" / "profiles" / profile),
+        resolve_params(mode=mode, setup=load_setup(SETUP)),  # type: ignore[arg-type]
+        progress=progress,
+        overlap=overlap,
+    )
+    contract = result.to_dict(include_frames=True)
+    contract["provenance"].pop("measured_at_utc")
+    assert len(contract["frames"]) == 120
+    return json.dumps(contract, sort_keys=True)  # NaN == NaN here, as in the bytes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("clip", list(_CLIPS))
+def test_stages_in_turn_give_the_numbers_of_the_overlapped_stages(clip: str) -> None:
+    """overlap=False (bench/batch_scale.py --overlap off): every stage in the caller's
+    thread, and the whole result, every frame's values included, equal to the overlapped
+    run's."""
+    seen_overlapped: set[str] = set()
+    seen_in_turn: set[str] = set()
+    overlapped = _contract(clip, True, seen_overlapped)
+    in_turn = _contract(clip, False, seen_in_turn)
+    assert in_turn == overlapped
+    assert {"sotmeasure-decode"} <= seen_overlapped
+    assert not [name for name in seen_in_turn if name.startswith("sotmeasure-")]

@@ -18,7 +18,7 @@ from sotmeasure.batch.task import STATUS_FAILED, ItemOutcome, ItemTask
 from sotmeasure.batch.worker import base_row, measure_item
 
 if TYPE_CHECKING:
-    from distributed import Client
+    from distributed import Client, LocalCluster
 
 OnDone = Callable[[ItemOutcome], None]
 
@@ -62,20 +62,30 @@ def run_dask(client: Client, tasks: Sequence[ItemTask], on_done: OnDone) -> None
         future.release()
 
 
+#: Dask's worker environment sets MALLOC_TRIM_THRESHOLD_=65536 (to hand freed memory back to
+#: the system at once). Any fixed value also stops glibc from raising its mmap threshold for
+#: large blocks, so every decoded frame (2.7 MB at 720p) is a fresh mmap whose pages are
+#: faulted in and zeroed: ~550 000 more page faults and ~1 s more CPU per 4 s 720p item
+#: (docs/datasets.md, "Memory allocator"). The local cluster's workers run without it, as
+#: `sotmeasure measure` and `batch --serial` do.
+_WORKER_ENV_UNSET = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+
+
 @contextlib.contextmanager
-def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Client]:
-    """A client for an existing scheduler, or a LocalCluster of worker processes.
+def local_cluster(
+    workers: int | None = None, *, dask_malloc_trim: bool = False
+) -> Iterator[LocalCluster]:
+    """A LocalCluster of `workers` single-threaded worker processes (default: one per core).
 
-    The local cluster has one single-threaded worker process per core: the pose model and
-    OpenCV hold the GIL for much of a frame, so processes, not threads, use the cores.
+    The pose model and OpenCV hold the GIL for much of a frame, so processes, not threads,
+    use the cores. Workers get Dask's environment less MALLOC_TRIM_THRESHOLD_ (see above);
+    `dask_malloc_trim=True` keeps Dask's (to compare: bench/batch_scale.py).
     """
-    from distributed import Client, LocalCluster
+    import dask
+    from distributed import LocalCluster
 
-    if scheduler is not None:
-        with Client(scheduler) as client:
-            yield client
-        return
     with (
+        dask.config.set({} if dask_malloc_trim else _WORKER_ENV_UNSET),
         LocalCluster(
             n_workers=workers or machine_cores(),
             threads_per_worker=1,
@@ -83,6 +93,18 @@ def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Client]:
             dashboard_address=None,
             silence_logs=logging.ERROR,
         ) as cluster,
-        Client(cluster) as client,
     ):
+        yield cluster
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Client]:
+    """A client for an existing scheduler, or for a `local_cluster` of worker processes."""
+    from distributed import Client
+
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         yield client

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,10 +58,14 @@ def run_batch(
     mdc95: Mdc95 | None = None,
     on_start: OnStart | None = None,
     on_item: OnItem | None = None,
+    overlap: bool = True,
 ) -> BatchSummary:
-    """Measure a checked dataset into `out` (serially when `client` is None)."""
+    """Measure a checked dataset into `out` (serially when `client` is None).
+
+    `overlap`: whether each item's pipeline overlaps its stages in threads (ItemTask)."""
     store = ResultStore(out)
     plan = plan_batch(check, store, force=force, frames=frames)
+    plan.to_measure = [replace(t, overlap=overlap) for t in plan.to_measure]
     summary = BatchSummary(kept=len(plan.kept), invalid=len(plan.invalid))
     for outcome in plan.invalid:
         store.write(outcome)

@@ -74,7 +74,14 @@ def measure_item(task: ItemTask) -> ItemOutcome:
             )
         c = configure(task.setup, task.mode)
         with recording_file(task) as video:
-            result = measure_video(video, c.layout, c.profile, c.params, demo_calibration=c.is_demo)
+            result = measure_video(
+                video,
+                c.layout,
+                c.profile,
+                c.params,
+                demo_calibration=c.is_demo,
+                overlap=task.overlap,
+            )
         contract = result.to_dict(include_frames=task.include_frames)
         frames = list(contract.get("frames", []))
         status, reason = STATUS_OK, None

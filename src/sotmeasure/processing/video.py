@@ -17,6 +17,7 @@ bench/robustness.py's changed images: more than the 0.1 mm the numbers may move 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import itertools
@@ -222,14 +223,18 @@ def _track(
     params: MeasureParams,
     progress: Progress | None,
     clock: StageClock | None,
+    overlap: bool = True,
 ) -> tuple[TablePose, PosePass]:
     """The table pose (its own short pass), then the pose pass over every frame.
 
     The pose pass streams: decoding, the model's input, the model (in frame order) and the
     refinement overlap in threads joined by short queues (processing/stream.py), so at
-    most a few frames are held at any time; results are those of a serial run.
+    most a few frames are held at any time; results are those of a serial run. With
+    `overlap=False` every stage runs in the caller's thread, one frame after the other
+    (and the model loads after the table pose, not beside it): the same steps in the same
+    order, so the same numbers, on one core (bench/batch_scale.py --overlap off).
     """
-    with _EstimatorAhead(params) as loading:
+    with _EstimatorAhead(params, in_thread=overlap) as loading:
         with timed(clock, "table_pose"):
             found = _table_pose(video, layout, profile, params.pose_frames_for_table)
         estimator = loading.take()
@@ -259,10 +264,31 @@ def _track(
         def finish(item: tuple[Frame, list[Any]]) -> FrameMeasurement:
             return finish_frame(pipeline, pose, params, quality, *item, clock=clock)
 
+        def in_turn() -> Iterator[FrameMeasurement]:
+            """The stages one after the other in this thread (`overlap=False`)."""
+            frames = iter(src)
+            while True:
+                with timed(clock, "decode"):
+                    frame = next(frames, None)
+                if frame is None:
+                    return
+                with timed(clock, "model_input"):
+                    inp = None if est is None else pipeline.model_input(frame.image)
+                with timed(clock, "model"):
+                    people = pipeline.track(frame, inp)
+                yield finish((frame, people))
+
         # closing(): on an error (or a progress callback raising), the worker and the
         # decoding threads are stopped here, before the pipeline and the source close.
         image_motion = ImageMotion(pose, params)
-        with closing(tracked()) as items, closing(ordered_map(finish, items)) as results:
+        with contextlib.ExitStack() as stack:
+            if overlap:
+                items = stack.enter_context(closing(tracked()))
+                results: Iterator[FrameMeasurement] = stack.enter_context(
+                    closing(ordered_map(finish, items))
+                )
+            else:
+                results = in_turn()
             for step in results:
                 tracks.append(image_motion.feed(step))
                 if progress is not None:
@@ -281,24 +307,32 @@ class _EstimatorAhead:
     pose pass runs, instead of after it.
     """
 
-    def __init__(self, params: MeasureParams) -> None:
+    def __init__(self, params: MeasureParams, in_thread: bool = True) -> None:
         self._future: Future[PoseEstimator] | None = None
+        self._in_thread = in_thread
         if params.mode == "markerless":
             self._future = Future()
-            threading.Thread(
-                target=_load_estimator, args=(self._future,), name="sotmeasure-model-load"
-            ).start()
+            if in_thread:
+                threading.Thread(
+                    target=_load_estimator, args=(self._future,), name="sotmeasure-model-load"
+                ).start()
 
     def take(self) -> PoseEstimator | None:
         future, self._future = self._future, None
-        return None if future is None else future.result()
+        if future is None:
+            return None
+        if not self._in_thread:  # loaded now, in the caller's thread
+            _load_estimator(future)
+        return future.result()
 
     def __enter__(self) -> _EstimatorAhead:
         return self
 
     def __exit__(self, *exc: object) -> None:
         future, self._future = self._future, None
-        if future is not None and future.exception() is None:
+        if future is None or not (self._in_thread or future.done()):
+            return  # nothing was loaded
+        if future.exception() is None:  # waits for a load still running in its thread
             future.result().close()
 
 
@@ -440,13 +474,16 @@ def measure_video(
     progress: Progress | None = None,
     demo_calibration: bool = False,
     clock: StageClock | None = None,
+    overlap: bool = True,
 ) -> MeasurementResult:
     """Measure LLD and pelvic tilt on the stillest window of a video (see module docstring).
 
-    `clock`, if given, adds up the time spent per stage (bench/pose_speed.py)."""
+    `clock`, if given, adds up the time spent per stage (bench/pose_speed.py).
+    `overlap=False` runs the stages one after the other in this thread instead of
+    overlapping them in threads: the same numbers, on one core (see `_track`)."""
     path = Path(video)
     try:
-        pose, run = _track(path, layout, profile, params, progress, clock)
+        pose, run = _track(path, layout, profile, params, progress, clock, overlap)
     except CaptureError as exc:
         raise MeasurementError(f"cannot read {path.name}: {exc}") from None
     return result_of_pass(path, layout, profile, params, demo_calibration, pose, run, clock)

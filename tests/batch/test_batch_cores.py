@@ -1,0 +1,61 @@
+"""How a batch uses the machine's cores (issue 14): the local cluster's workers run without
+Dask's MALLOC_TRIM_THRESHOLD_ (~1 s more CPU per 4 s item: docs/datasets.md), and items
+measured there with their stages in turn (overlap=False, what bench/batch_scale.py compares)
+give the numbers of measuring alone."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from batch_data import numbers, pre_post_dataset, stored_numbers
+from distributed import Client
+
+from sotmeasure.batch import check_dataset
+from sotmeasure.batch.executors import local_cluster
+from sotmeasure.batch.run import run_batch
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No MALLOC_TRIM_THRESHOLD_ in this process's environment, as before, after the test.
+
+    A LocalCluster made in this process writes Dask's worker environment into os.environ,
+    which every worker made later inherits (set first, so that teardown removes it).
+    """
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    return monkeypatch
+
+
+def _env(names: tuple[str, ...]) -> dict[str, str | None]:
+    """Run on a worker: these variables of its environment."""
+    return {n: os.environ.get(n) for n in names}
+
+
+@pytest.mark.slow
+def test_local_workers_run_without_dasks_malloc_trim(clean_env: pytest.MonkeyPatch) -> None:
+    names = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")
+    with local_cluster(1) as cluster, Client(cluster) as client:
+        (env,) = client.run(_env, names).values()
+    assert env == {"MALLOC_TRIM_THRESHOLD_": None, "OMP_NUM_THREADS": "1"}  # the rest kept
+    with local_cluster(1, dask_malloc_trim=True) as cluster, Client(cluster) as client:
+        (env,) = client.run(_env, names).values()
+    assert env["MALLOC_TRIM_THRESHOLD_"] == "65536"  # Dask's own, as the bench compares
+
+
+@pytest.mark.slow
+def test_two_local_workers_with_stages_in_turn_give_the_numbers_of_measuring_alone(
+    tmp_path: Path, alone: dict[str, dict[str, Any]], clean_env: pytest.MonkeyPatch
+) -> None:
+    data = pre_post_dataset(tmp_path / "data", broken=False)
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        summary = run_batch(check_dataset(data), tmp_path / "out", client=client, overlap=False)
+    r = summary.results.set_index("phase")
+    assert len(r) == 2 and set(r["status"]) == {"ok"}
+    assert r["worker"].nunique() <= 2
+    # `alone` is measure_video with its stages overlapped (the `measure` path)
+    for phase, clip in (("pre", "pre_block"), ("post", "post_block")):
+        assert stored_numbers(r.loc[phase, "result_json"]) == numbers(alone[clip])
