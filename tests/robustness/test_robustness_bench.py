@@ -28,15 +28,6 @@ PRE = SESSIONS / "pre_block"
 
 
 @pytest.fixture(scope="module")
-def frame0() -> np.ndarray:
-    cap = cv2.VideoCapture(str(PRE / "video.mp4"))
-    ok, img = cap.read()
-    cap.release()
-    assert ok
-    return img
-
-
-@pytest.fixture(scope="module")
 def ctx() -> perturb.ClipContext:
     truth = json.loads((PRE / "truth.json").read_text())
     cam = json.loads((PRE / "camera.json").read_text())

@@ -15,9 +15,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
-import pytest
 
 from sotmeasure.geometry.layout import load_layout
 from sotmeasure.pose.patient_choice import ProneBodyLimits, TableOutline, table_zone_mm
@@ -33,15 +31,6 @@ from fixture_data import SESSIONS  # noqa: E402
 
 PRE = SESSIONS / "pre_block"
 POINTS = ("heel_L", "heel_R", "hip_L", "hip_R")
-
-
-@pytest.fixture(scope="module")
-def frame0() -> np.ndarray:
-    cap = cv2.VideoCapture(str(PRE / "video.mp4"))
-    ok, img = cap.read()
-    cap.release()
-    assert ok
-    return img
 
 
 def test_zone_is_the_table_widened_by_the_body_margins() -> None:
