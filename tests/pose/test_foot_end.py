@@ -3,7 +3,7 @@
 With the feet resting on the table the toes are the foot's caudal end, and the refinement
 found a clean round edge there (bench/robustness.py: fresh2/rand7606_02, fresh3/rand7909_00:
 100-110 mm beyond the true heels, reported as "refined-edge"). Synthetic outlines here, in
-pixels, caudal = +x; a frame whose foot ends in a forefoot must not give a heel point.
+pixels, caudal = +x; a frame whose two feet end in forefeet must not give heel points.
 """
 
 from __future__ import annotations
@@ -12,13 +12,8 @@ import cv2
 import numpy as np
 import pytest
 
-from sotmeasure.pose.foot_end import end_is_forefoot
-from sotmeasure.pose.heel_refine import (
-    RAW_FOREFOOT_END,
-    STATUS_EDGE,
-    MaskPatch,
-    refine_heel,
-)
+from sotmeasure.pose.foot_end import both_end_in_forefeet, end_is_forefoot
+from sotmeasure.pose.heel_refine import MaskPatch
 
 SIZE = (320, 200)  # w, h
 MID_Y = 100.0
@@ -67,16 +62,18 @@ def test_undecided_when_the_ankle_is_not_behind_the_end() -> None:
     assert not end_is_forefoot(MaskPatch(cut), end, ANKLE, np.array([1.0, 0.0]))
 
 
-@pytest.mark.parametrize(("shape", "refined"), [(HEEL, True), (FOREFOOT, False)])
-def test_refinement_gives_no_heel_point_at_a_forefoot(shape: dict[str, int], refined: bool) -> None:
-    mask = _outline(**shape)
-    image = np.where(mask[..., None] > 0, (120, 150, 200), (60, 60, 60)).astype(np.uint8)
-    image = cv2.GaussianBlur(image, (0, 0), 0.8)
-    end = float(shape["end_x"])
-    # the model's heel landmark a little short of the end, its ankle at the ankle
-    res = refine_heel(image, np.array([end - 12.0, MID_Y]), ANKLE, (1.0, 0.0), mask=mask)
-    if refined:
-        assert res.status == STATUS_EDGE
-        assert res.point_px[0] == pytest.approx(end, abs=1.5)
-    else:
-        assert res.status == f"raw-landmark ({RAW_FOREFOOT_END})"
+@pytest.mark.parametrize(
+    ("left", "right", "rejected"),
+    [(FOREFOOT, FOREFOOT, True), (FOREFOOT, HEEL, False), (HEEL, HEEL, False)],
+)
+def test_a_frame_is_judged_on_both_feet(
+    left: dict[str, int], right: dict[str, int], rejected: bool
+) -> None:
+    """One wide foot end is noise (a sock's cuff, a misplaced ankle landmark); a patient lies
+    with both feet on the table or both hanging."""
+    feet = [
+        (MaskPatch(_outline(**shape)), np.array([float(shape["end_x"]), MID_Y]), ANKLE)
+        for shape in (left, right)
+    ]
+    assert both_end_in_forefeet(feet, np.array([1.0, 0.0])) is rejected
+    assert not both_end_in_forefeet(feet[:1], np.array([1.0, 0.0]))  # one foot: no verdict

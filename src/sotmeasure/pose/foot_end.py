@@ -8,10 +8,16 @@ beyond the true heel (bench/robustness.py: `fresh2/rand7606_02`, `fresh3/rand790
 pose model had put its heel landmark mid-foot, so no other check objected).
 
 What tells them apart is anatomy seen from above: between a foot's end and its ankle lies
-either the heel, no wider than the ankle (0.8-1.1x the outline's width at the ankle
-landmark, per frame, over 23 rendered clips with hanging feet, shoes and socks included), or
-the forefoot, the foot's widest part (1.19-1.39x on the clips with the feet on the pad,
-5th-95th percentile). Ratios of widths in one frame need no scale and no calibration.
+either the heel, no wider than the ankle, or the forefoot, the foot's widest part. One foot's
+width ratio is noisy (the widest outline at 0.15-0.6 of the way from the end to the ankle,
+over its width at the ankle landmark: 0.7-1.45x per heel on 32 rendered clips with hanging
+feet, a sock's cuff or a misplaced ankle landmark widening one heel now and then), so the
+frame is judged on BOTH feet: a patient lies with both feet on the table or both hanging.
+The smaller of the two ratios was at most 1.14x in every frame of those clips (1.05x but
+for one), and 1.19-1.35x on the clips with both feet on the pad whose toes gave an edge (5th
+percentile to maximum). Ratios of
+widths in one frame need no scale and no calibration. Not caught: one foot on the table and
+the other hanging.
 """
 
 from __future__ import annotations
@@ -29,9 +35,28 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Where the outline's width is taken between the foot's end (0) and the ankle (1).
 _NEAR_END = (0.15, 0.3, 0.45, 0.6)
-#: Outline wider than the ankle's by more than this near the end: a forefoot. Halfway
-#: between the heel's at most ~1.1x and the forefoot's at least ~1.2x (module docstring).
+#: Both feet's outlines wider than their ankles' by more than this near their ends: two
+#: forefeet. Between the hanging feet's at most 1.14x and the feet on the pad's at least
+#: ~1.19x (module docstring).
 MAX_END_TO_ANKLE_WIDTH = 1.15
+
+#: The reason a frame whose two feet end in forefeet gives no heel points.
+FOREFEET_END = (
+    "both feet end in their toes, not their heels (feet resting on the table? let them hang "
+    "over its foot end)"
+)
+
+
+def both_end_in_forefeet(
+    feet: list[tuple[MaskPatch, FloatArray, FloatArray]],
+    caudal: FloatArray,
+    threshold: float = MAX_END_TO_ANKLE_WIDTH,
+) -> bool:
+    """True when each of the two feet, given as (mask, end px, ankle px), ends in a forefoot
+    (`end_is_forefoot`)."""
+    return len(feet) == 2 and all(
+        end_is_forefoot(mask, end, ankle, caudal, threshold) for mask, end, ankle in feet
+    )
 
 
 def end_is_forefoot(

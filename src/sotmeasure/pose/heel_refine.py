@@ -31,7 +31,6 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from sotmeasure.pose.foot_end import end_is_forefoot
 from sotmeasure.pose.numeric import gradient_magnitude, row_percentile
 from sotmeasure.pose.orientation import unit_vector
 
@@ -42,13 +41,6 @@ RAW_PREFIX = "raw-landmark"
 #: outline runs on into something else (a hand holding the foot, another person, a towel
 #: the model takes for skin), so no edge found there is the heel's.
 RAW_OUTLINE_RUNS_ON = "the foot's outline runs on past the heel (something touches the foot)"
-
-
-#: The foot's end found is wider than its ankle: the toes of a foot resting on the table.
-RAW_FOREFOOT_END = (
-    "the foot's end is its toes, not the heel (feet resting on the table? let them hang over "
-    "its foot end)"
-)
 
 
 #: The edge found runs straight across the heel's width: not a heel's round outline.
@@ -515,17 +507,9 @@ def refine_heel(
         except FootOutlineError as exc:
             return _raw(heel, str(exc))
     try:
-        found = _refine_from(image_bgr, heel, coarse, mask, c, p, s, prm)
+        return _refine_from(image_bgr, heel, coarse, mask, c, p, s, prm)
     except FootOutlineError as exc:
         return _raw(heel, str(exc))
-    ankle = np.asarray(ankle_px, dtype=np.float64)
-    if (
-        found.status == STATUS_EDGE
-        and mask is not None
-        and end_is_forefoot(mask, found.point_px, ankle, c)
-    ):
-        return _raw(heel, RAW_FOREFOOT_END)
-    return found
 
 
 def _refine_from(

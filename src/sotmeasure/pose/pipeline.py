@@ -24,6 +24,7 @@ from sotmeasure.closing import ClosesOnExit
 from sotmeasure.pose import hip_refine
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.estimator import PoseEstimator
+from sotmeasure.pose.foot_end import FOREFEET_END, both_end_in_forefeet
 from sotmeasure.pose.heel_refine import (
     RAW_PREFIX,
     STATUS_EDGE,
@@ -530,6 +531,7 @@ class PosePipeline(ClosesOnExit):
 
         heel_pts: dict[str, FloatArray] = {}
         status: dict[str, str] = {}
+        feet: list[tuple[MaskPatch, FloatArray, FloatArray]] = []  # (mask, heel, ankle)
         for side, heel, ankle in (
             ("left", Landmark.LEFT_HEEL, Landmark.LEFT_ANKLE),
             ("right", Landmark.RIGHT_HEEL, Landmark.RIGHT_ANKLE),
@@ -537,16 +539,19 @@ class PosePipeline(ClosesOnExit):
             if not self.refine_heels:
                 heel_pts[side], status[side] = lm.px(heel).copy(), "raw-landmark (refinement off)"
                 continue
+            mask = inf.mask_patch(lm.px(heel), lm.px(ankle), prm.heel)
             res = refine_heel(
                 frame.image,
                 lm.px(heel),
                 lm.px(ankle),
                 self.caudal_dir_px,
-                mask=inf.mask_patch(lm.px(heel), lm.px(ankle), prm.heel),
+                mask=mask,
                 view_ok=not self.camera_beyond_feet,
                 params=prm.heel,
             )
             heel_pts[side], status[side] = res.point_px, res.status
+            if mask is not None:
+                feet.append((mask, res.point_px, lm.px(ankle)))
             if self.camera_beyond_feet or res.status == STATUS_EDGE:
                 continue
             # "Refined" must mean refined: a heel whose outline the image does not confirm
@@ -554,6 +559,8 @@ class PosePipeline(ClosesOnExit):
             # for the heel, a hand on the foot), more than any budget would honestly allow.
             return reject(q.heel_not_located(res.status))
         if not self.camera_beyond_feet and self.refine_heels:
+            if both_end_in_forefeet(feet, self.caudal_dir_px):
+                return reject(q.Rejection(q.RejectionKind.HEEL_NOT_LOCATED, FOREFEET_END))
             disagreement = self._heel_shift_disagreement(lm, heel_pts)
             if disagreement > prm.max_heel_shift_disagreement:
                 return reject(q.REJECT_HEELS_DISAGREE)
