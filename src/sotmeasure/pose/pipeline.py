@@ -25,6 +25,7 @@ from sotmeasure.pose import hip_refine
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.estimator import PoseEstimator
 from sotmeasure.pose.foot_end import FOREFEET_END, both_end_in_forefeet
+from sotmeasure.pose.foot_mask import FootMaskParams, foot_only_mask
 from sotmeasure.pose.heel_refine import (
     RAW_PREFIX,
     STATUS_EDGE,
@@ -133,6 +134,7 @@ class PipelineParams:
     in_frame_margin_px: float = q.DEFAULT_IN_FRAME_MARGIN_PX
     heel: HeelRefineParams = field(default_factory=HeelRefineParams)
     hip: HipRefineParams = field(default_factory=HipRefineParams)
+    foot: FootMaskParams = field(default_factory=FootMaskParams)
     inference_long_side_px: int | None = 960  # the model input's long side; None = as is
     # The two heels' moves from the model's heel landmark to their outline's apex may differ
     # by at most this many foot scales (|heel - ankle| landmark distance): ~0.35 was seen
@@ -540,12 +542,17 @@ class PosePipeline(ClosesOnExit):
                 heel_pts[side], status[side] = lm.px(heel).copy(), "raw-landmark (refinement off)"
                 continue
             mask = inf.mask_patch(lm.px(heel), lm.px(ankle), prm.heel)
+            foot_mask = mask
+            if mask is not None:  # the mask cut where it bridged the floor to an object
+                foot_mask = foot_only_mask(
+                    frame.image, mask, lm.px(heel), lm.px(ankle), self.caudal_dir_px, prm.foot
+                )
             res = refine_heel(
                 frame.image,
                 lm.px(heel),
                 lm.px(ankle),
                 self.caudal_dir_px,
-                mask=mask,
+                mask=foot_mask,
                 view_ok=not self.camera_beyond_feet,
                 params=prm.heel,
             )

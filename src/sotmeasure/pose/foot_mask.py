@@ -1,0 +1,135 @@
+"""The foot's own part of the person mask around a heel: the mask cut where it bridges the
+floor to something else.
+
+The model's person mask is coarse (its ~256 px crop of the body, upsampled), and where an
+object lies close beyond a heel it can run from the heel over the floor between them into
+the object. Seen: pre_block with a second person pasted 40 mm beyond the heels (a
+practitioner standing at the foot end); the left heel's mask ran over ~30 px of floor into
+the other person's shoe, its extremity lay on the shoe, and the edge search, kept near the
+mask's outline, took the shoe's edge for the heel (42 px, ~65 mm beyond it). The
+heel-disagreement check rejected those frames, so the recording was refused; a heel
+measured on such a mask would have been wrong.
+
+The image tells what the mask cannot: a bridge over the floor shows the floor's colour. A
+mask pixel whose colour lies within `background_fraction` of the foot-to-background colour
+distance from the background's colour is not the foot. The foot is the connected part of
+the remaining mask that holds the foot behind the heel landmark; every part not connected to
+it is dropped, whether another object (a shoe beyond the heel) or an island of mask over a
+floor line (a grout line the mask bled onto). What remains is widened back by `regrow` foot
+scales (the shaded rim, anti-aliasing, the mask's own softness), so on the heel's own
+outline the mask is the model's, and the edge search, kept near the mask's outline, looks
+at the heel. Where colour cannot tell (too little foot-background contrast against the
+background's own noise, too few samples), the mask is left as the model gave it.
+
+Tried and not kept: also limiting the edge search to a sample step beyond the cut mask's
+end. Where a soft dark band lies 5-10 mm beyond a heel (sessions_v2/socks_wide_pelvis with
+the bench's dark band), the blurred gap does not read as floor, the band stays joined to
+the foot, and that limit turned frames the straight-edge check had rejected into heel
+points 4-5 px (6-7 mm) beyond the heel marked "refined-edge". Without it those frames are
+rejected as before, and the person-at-the-feet runs are still right.
+
+Accepted risk: a floor-coloured stripe lying fully across the heel (a sock the floor's
+colour) would cut the heel's cap off the foot; the cap then is not searched and the heel
+point falls short, which the two-heel and over-time agreement checks are there to catch.
+
+All sizes are in foot scales s (|heel - ankle| landmark distance) and colours are judged
+against the foot-to-background contrast, not in absolute units: resolution, exposure and
+contrast changes scale both alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from sotmeasure.pose.heel_refine import FloatArray, MaskPatch
+
+
+@dataclass(frozen=True, slots=True)
+class FootMaskParams:
+    """Sizes in foot scales s, colour thresholds relative to the foot-background contrast."""
+
+    background_fraction: float = 0.3  # colour this near the background's (x contrast): floor
+    min_contrast: float = 15.0  # foot-background colour distance (0-255) colour can use
+    contrast_to_noise: float = 4.0  # ... and at least this x the background's own spread
+    foot_behind: tuple[float, float] = (-1.0, -0.25)  # foot colour: along the foot (x s)
+    foot_half_width: float = 0.35  # ... within this lateral half-width (x s)
+    background_along: tuple[float, float] = (-0.3, 1.2)  # background: beyond the heel (x s)
+    background_half_width: float = 0.9
+    min_samples: int = 30  # colour samples needed for each of foot and background
+    regrow: float = 0.1  # the foot's part is widened back by this (x s)
+    smooth_sigma_px: float = 1.0  # colour noise averaged before judging a pixel
+    mask_threshold: float = 0.5
+    outside_threshold: float = 0.1  # background samples: mask below this
+
+
+def foot_only_mask(
+    image_bgr: npt.NDArray[np.uint8],
+    mask: MaskPatch,
+    heel: FloatArray,
+    ankle: FloatArray,
+    caudal: FloatArray,
+    params: FootMaskParams | None = None,
+) -> MaskPatch:
+    """`mask` keeping only the heel's own foot (see module docstring); the same `mask` object
+    when colour cannot tell or nothing lies apart from the foot."""
+    prm = params or FootMaskParams()
+    h_img, w_img = image_bgr.shape[:2]
+    ph, pw = mask.values.shape
+    ox, oy = mask.origin
+    x1, y1 = min(w_img, ox + pw), min(h_img, oy + ph)
+    if x1 - ox < 3 or y1 - oy < 3:
+        return mask
+    s = float(np.hypot(*(np.asarray(heel) - np.asarray(ankle))))
+    if not np.isfinite(s) or s <= 0:
+        return mask
+    values = mask.values[: y1 - oy, : x1 - ox]
+    inside = values >= prm.mask_threshold
+    c = np.asarray(caudal, dtype=np.float64)
+    p = np.array([-c[1], c[0]])
+    xs = np.arange(ox, x1, dtype=np.float64) - heel[0]
+    ys = np.arange(oy, y1, dtype=np.float64) - heel[1]
+    along = xs[None, :] * c[0] + ys[:, None] * c[1]
+    across = np.abs(xs[None, :] * p[0] + ys[:, None] * p[1])
+    image = cv2.GaussianBlur(
+        image_bgr[oy:y1, ox:x1].astype(np.float32), (0, 0), prm.smooth_sigma_px
+    )
+    foot_zone = (
+        (along >= prm.foot_behind[0] * s)
+        & (along <= prm.foot_behind[1] * s)
+        & (across <= prm.foot_half_width * s)
+        & inside
+    )
+    back_zone = (
+        (along >= prm.background_along[0] * s)
+        & (along <= prm.background_along[1] * s)
+        & (across <= prm.background_half_width * s)
+        & (values < prm.outside_threshold)
+    )
+    if foot_zone.sum() < prm.min_samples or back_zone.sum() < prm.min_samples:
+        return mask
+    foot_colour = np.median(image[foot_zone], axis=0)
+    back_colour = np.median(image[back_zone], axis=0)
+    to_back = np.linalg.norm(image - back_colour, axis=2)
+    contrast = float(np.linalg.norm(foot_colour - back_colour))
+    spread = 1.4826 * float(np.median(to_back[back_zone]))
+    if contrast < max(prm.min_contrast, prm.contrast_to_noise * spread):
+        return mask
+    solid = inside & (to_back > prm.background_fraction * contrast)
+    n, labels = cv2.connectedComponents(solid.astype(np.uint8), connectivity=8)
+    counts = np.bincount(labels[foot_zone & solid], minlength=n)
+    counts[0] = 0
+    foot_label = int(np.argmax(counts))
+    if counts[foot_label] == 0:
+        return mask
+    radius = max(1, round(prm.regrow * s))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    keep = cv2.dilate((labels == foot_label).astype(np.uint8), kernel) > 0
+    if not np.any(inside & ~keep):
+        return mask
+    out = mask.values.copy()
+    out[: y1 - oy, : x1 - ox] = np.where(keep, values, 0.0)
+    return MaskPatch(out, mask.origin)
