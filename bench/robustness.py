@@ -25,6 +25,9 @@ Inputs
   fresh2        the same with seed 7606 (--count 4, --out /work/robust_clips/fresh2), rendered
                 on 2026-12-07 (third session) before that session's changes, measured only
                 once they were made.
+  fresh6        the same with seed 8313 (--count 8, --out /work/robust_clips/fresh6), rendered
+                on 2026-12-07 (fourth session) while the person mask's floor cut
+                (pose/foot_mask.py) was being written, measured only once it was done.
 
 Which changes go on which clips (so the full run fits in ~25 min on 2 cores)
   - every clip once unchanged ("clean");
@@ -85,9 +88,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SESSIONS_V2 = ROOT / "tests" / "fixtures" / "sessions_v2"
 DEFAULT_RENDERED = Path("/work/robust_clips")
 DEFAULT_CACHE = Path(tempfile.gettempdir()) / "sotmeasure-robustness"
-RENDERED_GROUPS = ("tune", "judge", "fresh", "fresh2")
+RENDERED_GROUPS = ("tune", "judge", "fresh", "fresh2", "fresh6")
 #: Groups measured unchanged only (their runs are not given image changes).
-CLEAN_ONLY_GROUPS = ("fresh", "fresh2")
+CLEAN_ONLY_GROUPS = ("fresh", "fresh2", "fresh6")
 
 LIMITS = {"lld": 3.0, "tilt": 1.5}  # |error| for `right` (mm, deg)
 CI_TOLERANCE = {"lld": 0.5, "tilt": 0.2}  # how far outside the CI is still not confident-wrong
@@ -333,6 +336,7 @@ def measured_fields(result: Any, truth: dict[str, Any], camera: perturb.Camera) 
         "tilt_deg": round(result.pelvic_tilt_deg, 3),
         "tilt_ci95_deg": [round(v, 3) for v in result.pelvic_tilt_ci95_deg],
         "frames_used": result.frames_used,
+        "frames_rejected": dict(result.frames_rejected),
         "patient_offset_mm": round(patient_offset_mm(result, truth, camera), 1),
     }
 
@@ -630,8 +634,8 @@ def plan(args: argparse.Namespace) -> list[Run]:
     rendered: Path | None = args.rendered
     if rendered is None or not any(clip_dirs(rendered / g) for g in RENDERED_GROUPS):
         print(
-            f"note: no rendered clips in {rendered} (tune/, judge/, fresh/, fresh2/): that "
-            "part is skipped; render them as the docstring says",
+            f"note: no rendered clips in {rendered} (tune/, judge/, fresh/, fresh2/, "
+            "fresh6/): that part is skipped; render them as the docstring says",
             file=sys.stderr,
         )
         rendered = None

@@ -34,8 +34,9 @@ def _foot_region() -> np.ndarray:
 
 
 def _scene(extra: str) -> tuple[np.ndarray, np.ndarray]:
-    """Image and the model's mask: `shoe` = another person's shoe 30 px beyond the heel with
-    the mask bridging to it; `grout` = a grout line 10 px beyond with the mask bleeding
+    """Image and the model's mask: `shoe` = another person's shoe 40 px (0.73 foot scales;
+    0.75-1.0 seen on the bench's person at the feet) beyond the heel with the mask bridging
+    to it; `grout` = a grout line 10 px beyond with the mask bleeding
     over it."""
     image = np.empty((SIZE, SIZE, 3), np.uint8)
     image[:] = FLOOR
@@ -44,9 +45,9 @@ def _scene(extra: str) -> tuple[np.ndarray, np.ndarray]:
     mask = foot.astype(np.float32)
     yy, xx = np.mgrid[0:SIZE, 0:SIZE]
     if extra == "shoe":
-        shoe = (xx >= HEEL_X + 30) & (xx <= HEEL_X + 70) & (np.abs(yy - CENTRE_Y + 10) <= 18)
+        shoe = (xx >= HEEL_X + 40) & (xx <= HEEL_X + 80) & (np.abs(yy - CENTRE_Y + 10) <= 18)
         image[shoe] = SHOE
-        bridge = (xx >= HEEL_X - 5) & (xx <= HEEL_X + 35) & (np.abs(yy - CENTRE_Y + 5) <= 12)
+        bridge = (xx >= HEEL_X - 5) & (xx <= HEEL_X + 45) & (np.abs(yy - CENTRE_Y + 5) <= 12)
         mask[shoe | bridge] = 1.0
     elif extra == "grout":
         line = (xx >= HEEL_X + 10) & (xx <= HEEL_X + 12)
@@ -78,15 +79,13 @@ def test_without_the_cut_the_heel_is_not_found_on_its_outline() -> None:
     assert status != STATUS_EDGE or abs(point[0] - HEEL_X) > 5.0, (point, status)
 
 
-def test_mask_bled_onto_a_floor_line_loses_the_line_keeps_the_foot() -> None:
-    """The part of the mask over a grout line, joined to the foot only over floor, is not
-    the foot's; the foot's own mask, rim included, stays."""
+def test_mask_over_a_line_just_beyond_the_heel_is_left_to_the_edge_search() -> None:
+    """A line 10 px (0.18 foot scales) beyond the heel that the mask bled onto is no object
+    the mask reached over the floor: no cut (cutting such near parts let the search take a
+    soft dark band's edge 5-10 mm beyond a heel: bench/robustness.py, rotated_body)."""
     image, mask = _scene("grout")
-    cut = foot_only_mask(image, MaskPatch(mask), HEEL_LANDMARK, ANKLE, np.array([1.0, 0.0]))
-    _yy, xx = np.mgrid[0:SIZE, 0:SIZE]
-    assert np.all(cut.values[_foot_region()] == 1.0)
-    assert np.all(cut.values[(xx >= HEEL_X + 10) & (xx <= HEEL_X + 12)] == 0.0)
-    assert mask[(xx >= HEEL_X + 10) & (xx <= HEEL_X + 12)].sum() > 0  # the model's mask had it
+    patch = MaskPatch(mask)
+    assert foot_only_mask(image, patch, HEEL_LANDMARK, ANKLE, np.array([1.0, 0.0])) is patch
 
 
 def test_a_mask_that_hugs_the_foot_is_returned_as_it_is() -> None:
@@ -111,4 +110,4 @@ def test_the_cut_keeps_the_whole_foot_and_its_rim() -> None:
     foot = _foot_region()
     assert np.all(cut[foot] == 1.0)
     _yy, xx = np.mgrid[0:SIZE, 0:SIZE]
-    assert np.all(cut[(xx >= HEEL_X + 30)] == 0.0)  # the shoe is no longer the foot's
+    assert np.all(cut[(xx >= HEEL_X + 40)] == 0.0)  # the shoe is no longer the foot's

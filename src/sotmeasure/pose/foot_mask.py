@@ -13,20 +13,23 @@ measured on such a mask would have been wrong.
 The image tells what the mask cannot: a bridge over the floor shows the floor's colour. A
 mask pixel whose colour lies within `background_fraction` of the foot-to-background colour
 distance from the background's colour is not the foot. The foot is the connected part of
-the remaining mask that holds the foot behind the heel landmark; every part not connected to
-it is dropped, whether another object (a shoe beyond the heel) or an island of mask over a
-floor line (a grout line the mask bled onto). What remains is widened back by `regrow` foot
+the remaining mask that holds the foot behind the heel landmark. The mask is cut only when
+a part apart from the foot lies farther from it than `near_part` foot scales (twice the
+edge search's reach beyond the mask: a thing the mask reached over the floor; the person
+at the feet's shoe lay 0.75-1.0 s away): then everything apart from the foot is dropped,
+shoe and islands over floor lines alike, and what remains is widened back by `regrow` foot
 scales (the shaded rim, anti-aliasing, the mask's own softness), so on the heel's own
-outline the mask is the model's, and the edge search, kept near the mask's outline, looks
+outline the mask is the model's and the edge search, kept near the mask's outline, looks
 at the heel. Where colour cannot tell (too little foot-background contrast against the
-background's own noise, too few samples), the mask is left as the model gave it.
+background's own noise, too few samples), or nothing lies far apart, the mask is left as
+the model gave it.
 
-Tried and not kept: also limiting the edge search to a sample step beyond the cut mask's
-end. Where a soft dark band lies 5-10 mm beyond a heel (sessions_v2/socks_wide_pelvis with
-the bench's dark band), the blurred gap does not read as floor, the band stays joined to
-the foot, and that limit turned frames the straight-edge check had rejected into heel
-points 4-5 px (6-7 mm) beyond the heel marked "refined-edge". Without it those frames are
-rejected as before, and the person-at-the-feet runs are still right.
+Tried and not kept (bench/robustness.py): cutting near parts too (a soft dark band 5-10 mm
+beyond a heel lay 0.03-0.25 s away): on rotated_body with the bench's dark band the search
+then took the band's far edge in enough frames to measure, LLD 11 mm off with a CI missing
+the truth (refused before); and limiting the edge search to a sample step beyond the cut
+mask's end, which turned such frames into heel points 6-7 mm beyond the heel marked
+"refined-edge".
 
 Accepted risk: a floor-coloured stripe lying fully across the heel (a sock the floor's
 colour) would cut the heel's cap off the foot; the cap then is not searched and the heel
@@ -61,6 +64,9 @@ class FootMaskParams:
     background_half_width: float = 0.9
     min_samples: int = 30  # colour samples needed for each of foot and background
     regrow: float = 0.1  # the foot's part is widened back by this (x s)
+    # Parts apart from the foot no farther than this (x s) are kept: the edge search reaches
+    # `regrow` + HeelRefineParams.mask_edge_tolerance (0.15) beyond the foot's mask anyway.
+    near_part: float = 0.25
     smooth_sigma_px: float = 1.0  # colour noise averaged before judging a pixel
     mask_threshold: float = 0.5
     outside_threshold: float = 0.1  # background samples: mask below this
@@ -125,11 +131,21 @@ def foot_only_mask(
     foot_label = int(np.argmax(counts))
     if counts[foot_label] == 0:
         return mask
+    apart = (labels != foot_label) & solid
+    if not np.any(apart):
+        return mask
+    # Parts the edge search could reach anyway (a band or a line just beyond the heel) stay
+    # as the model gave them; only parts the mask reached over the floor are cut away.
+    to_foot = cv2.distanceTransform((labels != foot_label).astype(np.uint8), cv2.DIST_L2, 5)
+    nearest = np.full(n, np.inf)
+    np.minimum.at(nearest, labels[apart], to_foot[apart])
+    near = nearest <= prm.near_part * s
+    near[foot_label] = True
+    if np.all(near[1:] | ~np.isfinite(nearest[1:]) | (np.arange(1, n) == foot_label)):
+        return mask
     radius = max(1, round(prm.regrow * s))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    keep = cv2.dilate((labels == foot_label).astype(np.uint8), kernel) > 0
-    if not np.any(inside & ~keep):
-        return mask
+    keep = cv2.dilate((near[labels] & (labels > 0)).astype(np.uint8), kernel) > 0
     out = mask.values.copy()
     out[: y1 - oy, : x1 - ox] = np.where(keep, values, 0.0)
     return MaskPatch(out, mask.origin)
