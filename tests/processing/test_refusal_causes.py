@@ -24,7 +24,8 @@ from sotmeasure.pose import quality as q
 from sotmeasure.pose.pipeline import FramePoints
 from sotmeasure.processing import load_setup, measure_video, resolve_params
 from sotmeasure.processing.frame_step import FrameMeasurement
-from sotmeasure.processing.video import _regions_behind, _unreliable_heels
+from sotmeasure.processing.heel_refusal import unreliable_heels
+from sotmeasure.processing.video import _regions_behind
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "calibration" / "profiles" / "rendered_overhead_1280x720.toml"
@@ -81,7 +82,7 @@ def test_two_kinds_of_heel_failure_are_both_named_with_their_counts() -> None:
     tracks = [_heel_failure(k, runs_on) for k in range(50)]
     tracks += [_heel_failure(k, faint) for k in range(50, 80)]
     tracks += [_heel_failure(k, "refined-mask") for k in range(80, 82)]  # under a tenth
-    error = _unreliable_heels(tracks)
+    error = unreliable_heels(tracks)
     assert error is not None
     text = str(error)
     assert "82 of 82 frames showing the patient were rejected (50 because " in text

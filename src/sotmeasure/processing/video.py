@@ -68,6 +68,7 @@ from sotmeasure.processing.frame_step import (
     TableView,
     map_frame,
 )
+from sotmeasure.processing.heel_refusal import unreliable_heels
 from sotmeasure.processing.image_motion import ImageMotion, point_patches
 from sotmeasure.processing.image_quality import (
     QualityLimits,
@@ -368,44 +369,11 @@ def finish_frame(
     return step
 
 
-#: When at least this share of the frames that show the patient could not confirm a heel's
-#: outline, the frames that did are marginal passes of the same problem (the scene is the
-#: same in every frame): the recording's heels are not measured at all.
-_MAX_HEEL_FAILURE_SHARE = 1.0 / 3.0
-
-
-_MAX_HEEL_CAUSES = 3
-
-
-def _unreliable_heels(tracks: Sequence[FrameMeasurement]) -> MeasurementError | None:
-    """A refusal when a third or more of the patient's frames failed the heel checks."""
-    seen = [t for t in tracks if t.px is not None or _heel_failure(t)]
-    failed = Counter(t.rejection.text for t in seen if t.rejection and _heel_failure(t))
-    if not seen or sum(failed.values()) < _MAX_HEEL_FAILURE_SHARE * len(seen):
-        return None
-    total = sum(failed.values())
-    # Every cause that took a tenth of the failures: one foot's outline may run into a
-    # person while the other's edge is faint, and the user needs both to fix the scene.
-    causes = [(r, n) for r, n in failed.most_common(_MAX_HEEL_CAUSES) if n >= 0.1 * total]
-    because = ", ".join(f"{n} because {r}" for r, n in causes)
-    return MeasurementError(
-        f"the heels cannot be measured in this recording: {total} of {len(seen)} frames "
-        f"showing the patient were rejected ({because}); check that nothing and "
-        "nobody (another person's hands) touches or covers the feet, that no edge (a towel, "
-        "a line on the floor) lies just beyond the heels, and that the heels are sharp and "
-        "well lit"
-    )
-
-
 def _frame_rejection(track: FrameMeasurement, moving: bool) -> str | None:
     """The sentence stored with a frame: the pipeline's rejection, else the motion gate's."""
     if track.rejection is not None:
         return track.rejection.text
     return REASON_MOVING if moving else None
-
-
-def _heel_failure(track: FrameMeasurement) -> bool:
-    return track.rejection is not None and track.rejection.kind.is_heel_failure
 
 
 def _too_few_frames(tracks: Sequence[FrameMeasurement], params: MeasureParams) -> MeasurementError:
@@ -521,7 +489,7 @@ def _result(
     for k, tr in enumerate(tracks):
         if tr.mm is not None:
             pts[k] = tr.mm[:, :2]
-    unreliable = _unreliable_heels(tracks)
+    unreliable = unreliable_heels(tracks)
     if unreliable is not None:
         raise _with_image_problems(unreliable, quality, cause_at=("heels",))
     min_frames = max(2, round(params.window_s / 2 * _fps(t)))
