@@ -94,10 +94,10 @@ def foot_only_mask(
         return mask
     values = mask.values[: y1 - oy, : x1 - ox]
     inside = values >= prm.mask_threshold
-    c = np.asarray(caudal, dtype=np.float64)
-    p = np.array([-c[1], c[0]])
-    xs = np.arange(ox, x1, dtype=np.float64) - heel[0]
-    ys = np.arange(oy, y1, dtype=np.float64) - heel[1]
+    c = np.asarray(caudal, dtype=np.float32)
+    p = np.array([-c[1], c[0]], dtype=np.float32)
+    xs = np.arange(ox, x1, dtype=np.float32) - np.float32(heel[0])
+    ys = np.arange(oy, y1, dtype=np.float32) - np.float32(heel[1])
     along = xs[None, :] * c[0] + ys[:, None] * c[1]
     across = np.abs(xs[None, :] * p[0] + ys[:, None] * p[1])
     image = cv2.GaussianBlur(
@@ -119,12 +119,13 @@ def foot_only_mask(
         return mask
     foot_colour = np.median(image[foot_zone], axis=0)
     back_colour = np.median(image[back_zone], axis=0)
-    to_back = np.linalg.norm(image - back_colour, axis=2)
+    diff = image - back_colour.astype(np.float32)
+    to_back_sq = np.einsum("ijk,ijk->ij", diff, diff)  # squared: no root over the patch
     contrast = float(np.linalg.norm(foot_colour - back_colour))
-    spread = 1.4826 * float(np.median(to_back[back_zone]))
+    spread = 1.4826 * float(np.median(np.sqrt(to_back_sq[back_zone])))
     if contrast < max(prm.min_contrast, prm.contrast_to_noise * spread):
         return mask
-    solid = inside & (to_back > prm.background_fraction * contrast)
+    solid = inside & (to_back_sq > (prm.background_fraction * contrast) ** 2)
     n, labels = cv2.connectedComponents(solid.astype(np.uint8), connectivity=8)
     counts = np.bincount(labels[foot_zone & solid], minlength=n)
     counts[0] = 0
