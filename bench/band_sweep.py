@@ -1,14 +1,16 @@
-"""Edges beyond a heel that bench/robustness.py does not use: is the result right or refused?
+"""Things beyond the heels that bench/robustness.py does not use: is the result right or refused?
 
-bench/robustness.py's `dark_band` is one band (5-10 mm beyond the left heel, 60% darker).
-This sweep varies what the code was not written against: which heel, the band's distance
-and width, how dark it is, on every measurable markerless fixture clip (true intrinsics from
-the clip's camera.json, the rendered rig's setup, as bench/accuracy.py). Each run is right
-(|LLD error| <= 3 mm, CI covers), honest-wide (error larger, CI covers), confident-wrong
-(truth outside the 95% CI by more than 0.5 mm) or refused (with the first words of why).
+bench/robustness.py's `dark_band` is one band (5-10 mm beyond the left heel, 60% darker) and
+its `person_feet` one person standing 40 mm beyond the heels. This sweep varies what the code
+was not written against: which heel, the band's distance and width, how dark it is; how far
+beyond the heels the person stands. On every measurable markerless fixture clip (true
+intrinsics from the clip's camera.json, the rendered rig's setup, as bench/accuracy.py).
+Each run is right (|LLD error| <= 3 mm, CI covers), honest-wide (error larger, CI covers),
+confident-wrong (truth outside the 95% CI by more than 0.5 mm) or refused (with the first
+words of why).
 
-    python bench/band_sweep.py            # 4 clips x 2 heels x 6 bands = 48 runs, ~6 min
-    python bench/band_sweep.py --clips pre_block --bands 5,10,0.6
+    python bench/band_sweep.py            # 4 clips x (2 heels x 6 bands + 4 gaps) = 64 runs
+    python bench/band_sweep.py --clips pre_block --bands 5,10,0.6 --person-gaps 20
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -36,6 +40,8 @@ from sotmeasure.processing import load_setup, measure_video, resolve_params
 CLIPS = ("pre_block", "post_block", "rotated_body", "stickers")
 #: near edge mm, far edge mm, darkening (0-1): lighter, nearer, farther, darker, wider.
 BANDS = ((5, 10, 0.4), (3, 8, 0.6), (8, 14, 0.6), (5, 10, 0.8), (12, 20, 0.6), (2, 6, 0.5))
+#: mm of floor between the heels and a person standing at the foot end (the suite: 40).
+PERSON_GAPS = (10, 20, 80, 150)
 LLD_LIMIT_MM = 3.0
 CI_TOLERANCE_MM = 0.5
 
@@ -61,6 +67,31 @@ def banded_video(clip_dir: Path, side: str, band: tuple[float, float, float], ou
         src.release()
 
 
+def person_video(clip_dir: Path, gap_mm: float, out: Path) -> None:
+    """The clip with a real person pasted `gap_mm` beyond the heels (bench/perturb.py)."""
+    truth = json.loads((clip_dir / "truth.json").read_text())
+    cam = json.loads((clip_dir / "camera.json").read_text())
+    saved = perturb.PERSON_GAP_MM
+    perturb.PERSON_GAP_MM = gap_mm
+    try:
+        ctx = perturb.ClipContext(clip_dir.name, truth, cam, 30.0, len(truth["frames"]))
+        change = perturb.CHANGES["person_feet"].build(ctx)
+    finally:
+        perturb.PERSON_GAP_MM = saved
+    src = cv2.VideoCapture(str(clip_dir / "video.mp4"))
+    fps = src.get(cv2.CAP_PROP_FPS) or 30.0
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, tuple(truth["size"]))
+    try:
+        for k in range(len(truth["frames"])):
+            ok, image = src.read()
+            if not ok:
+                break
+            writer.write(change(image, k))
+    finally:
+        writer.release()
+        src.release()
+
+
 def classify(err: float, miss: float) -> str:
     if miss > CI_TOLERANCE_MM:
         return "confident-wrong"
@@ -70,37 +101,47 @@ def classify(err: float, miss: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--clips", nargs="+", default=list(CLIPS))
-    p.add_argument("--bands", nargs="+", default=[",".join(map(str, b)) for b in BANDS])
+    p.add_argument("--bands", nargs="*", default=[",".join(map(str, b)) for b in BANDS])
+    p.add_argument("--person-gaps", nargs="*", type=float, default=list(PERSON_GAPS))
     args = p.parse_args(argv)
     bands = [tuple(float(v) for v in b.split(",")) for b in args.bands]
     params = resolve_params(mode="markerless", setup=load_setup(SETUP))
     counts: Counter[str] = Counter()
     start = time.perf_counter()
-    print(f"{'clip':14s} heel {'band mm, depth':>16s} {'LLD err':>8s} {'CI95':>16s} class / why")
+    print(f"{'clip':14s} {'what':22s} {'LLD err':>8s} {'CI95':>16s} class / why")
     with tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / "changed.mp4"
         for clip in args.clips:
             clip_dir = SESSIONS / clip
-            truth = json.loads((clip_dir / "truth.json").read_text())
+            true = float(json.loads((clip_dir / "truth.json").read_text())["lld_mm"])
             profile = load_profile(profile_from_camera_json(clip_dir, Path(tmp)))
             layout = load_layout(clip_dir / "layout.json")
-            for side in ("L", "R"):
-                for band in bands:
-                    video = Path(tmp) / "band.mp4"
-                    banded_video(clip_dir, side, band, video)
-                    tag = f"{clip:14s} {side:4s} {band[0]:>4g}-{band[1]:<4g} x{band[2]:<4g}"
-                    try:
-                        r = measure_video(str(video), layout, profile, params)
-                    except SotmeasureError as exc:
-                        counts["refused"] += 1
-                        print(f"{tag} {'':>8s} {'':>16s} refused: {str(exc)[:90]}", flush=True)
-                        continue
-                    true = float(truth["lld_mm"])
-                    lo, hi = r.lld_ci95_mm
-                    err, miss = r.lld_mm - true, max(lo - true, true - hi, 0.0)
-                    cls = classify(err, miss)
-                    counts[cls] += 1
-                    ci = f"[{lo:+.1f},{hi:+.1f}]"
-                    print(f"{tag} {err:+8.2f} {ci:>16s} {cls}", flush=True)
+            runs: list[tuple[str, Callable[[], None]]] = [
+                (
+                    f"band {side} {b[0]:g}-{b[1]:g} mm x{b[2]:g}",
+                    partial(banded_video, clip_dir, side, b, video),
+                )
+                for side in ("L", "R")
+                for b in bands
+            ]
+            runs += [
+                (f"person {g:g} mm beyond", partial(person_video, clip_dir, g, video))
+                for g in args.person_gaps
+            ]
+            for what, write in runs:
+                write()
+                tag = f"{clip:14s} {what:22s}"
+                try:
+                    r = measure_video(str(video), layout, profile, params)
+                except SotmeasureError as exc:
+                    counts["refused"] += 1
+                    print(f"{tag} {'':>8s} {'':>16s} refused: {str(exc)[:90]}", flush=True)
+                    continue
+                lo, hi = r.lld_ci95_mm
+                err, miss = r.lld_mm - true, max(lo - true, true - hi, 0.0)
+                cls = classify(err, miss)
+                counts[cls] += 1
+                print(f"{tag} {err:+8.2f} {f'[{lo:+.1f},{hi:+.1f}]':>16s} {cls}", flush=True)
     total = sum(counts.values())
     print(
         f"\n{total} runs in {(time.perf_counter() - start) / 60:.1f} min: "
