@@ -7,16 +7,19 @@ import dataclasses
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
-from geometry_fixtures import TARGETS, clip_frames, true_profile
+from geometry_fixtures import SESSIONS, TARGETS, clip_frames, true_profile
 
 from sotmeasure.errors import SotmeasureError
+from sotmeasure.geometry.detect import explain_no_markers
 from sotmeasure.geometry.errors import (
     CameraMovedError,
     MarkersNotFoundError,
     ProfileError,
 )
+from sotmeasure.geometry.frames import read_frames
 from sotmeasure.geometry.layout import TargetLayout, load_layout
 from sotmeasure.geometry.table_pose import estimate_table_pose
 
@@ -39,6 +42,17 @@ def test_wrong_dictionary_is_named(tmp_path: Path) -> None:
         estimate_table_pose(list(clip_frames("pre_block"))[:2], layout, None)
     msg = str(info.value)
     assert "DICT_5X5_50" in msg and "DICT_4X4" in msg
+
+
+def test_blurred_markers_are_not_taken_for_another_dictionary() -> None:
+    """pre_block blurred by 4 px (a camera out of focus): the layout's markers are no longer
+    read, and one odd id found in a larger dictionary must not send the user looking for
+    another printed target."""
+    (frame,) = read_frames(SESSIONS / "pre_block" / "video.mp4", [18])
+    blurred = cv2.GaussianBlur(frame, (0, 0), 4.0)
+    reason = explain_no_markers(blurred, load_layout(TARGETS / "table_8_markers.json"))
+    assert "another dictionary" not in reason
+    assert reason.startswith("no DICT_4X4_50 marker is visible") and "in focus" in reason
 
 
 def test_layout_listing_other_ids_is_explained(tmp_path: Path) -> None:
