@@ -83,6 +83,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench/ is not a package: its scripts import each other by name (as when run from bench/).
 import perturb
 from accuracy import SESSIONS, SETUP, profile_from_camera_json
+from robustness_why import print_why
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSIONS_V2 = ROOT / "tests" / "fixtures" / "sessions_v2"
@@ -286,6 +287,8 @@ def measure_run(run: Run, cache_dir: Path) -> dict[str, Any]:
         or bool((truth.get("v2") or {}).get("second_person")),
         "true_lld_mm": truth["lld_mm"],
         "true_tilt_deg": true_tilt_deg(truth, run.mode),
+        "true_heel_height_difference_mm": heel_height_difference_mm(truth),
+        "true_feet": ((truth.get("v2") or {}).get("feet") or {}).get("mode"),
     }
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -326,6 +329,14 @@ def true_tilt_deg(truth: dict[str, Any], mode: str) -> float:
         if all(n in f["points_mm"] for n in names)
     ]
     return float(np.median(tilts)) if tilts else float(truth["pelvic_tilt_deg"])
+
+
+def heel_height_difference_mm(truth: dict[str, Any]) -> float | None:
+    """Right minus left heel height above the table (mm) in the clip's truth, if it says."""
+    heights = truth.get("heel_height_above_table_mm")
+    if not heights:
+        return None
+    return round(float(heights["R"]) - float(heights["L"]), 2)
 
 
 def measured_fields(result: Any, truth: dict[str, Any], camera: perturb.Camera) -> dict[str, Any]:
@@ -664,6 +675,7 @@ def report(rows: list[dict[str, Any]], wall_s: float, jobs: int, as_json: bool) 
         return
     print_table(rows)
     print_totals(groups, checks)
+    print_why(rows)
     print(f"\n{len(rows)} runs in {wall_s / 60:.1f} min with {jobs} worker(s)")
 
 

@@ -299,3 +299,36 @@ def test_saved_run_reprints_table_totals_and_targets(tmp_path: Path, capsys) -> 
     out = capsys.readouterr().out
     assert "reason ok: no person found" in out
     assert "lld right share" in out and "MISSED by 35.0%" in out  # 1 of 2 right: 50 % vs 85 %
+
+
+def test_runs_that_are_not_right_are_counted_under_their_cause() -> None:
+    """bench/robustness_why.py: the truth decides before the refusal text (an on-pad clip
+    refused for "runs on" counts as feet on the table), a lifted heel explains an
+    honest-wide LLD, and markerless tilt is the hip line."""
+    import robustness_why as why
+
+    base = {"clip": "c", "mode": "markerless", "true_feet": "hanging"}
+    rows = [
+        base
+        | {"lld_class": "honest-wide", "tilt_class": "honest-wide", "lld_err": 5.5}
+        | {"true_heel_height_difference_mm": -11.8},
+        base
+        | {"lld_class": "right", "tilt_class": "right", "lld_err": 2.5}
+        | {"true_heel_height_difference_mm": 0.2},
+        base
+        | {"lld_class": "refused", "tilt_class": "refused", "true_feet": "on_pad"}
+        | {"refused": "the heels cannot be measured: the foot's outline runs on past the heel"},
+        base
+        | {"lld_class": "refused", "tilt_class": "refused"}
+        | {
+            "refused": "the heels cannot be measured in this recording: in 7 of 120 frames "
+            "the edge at the heel runs straight across it; check that nobody (another person)"
+        },
+    ]
+    out = why.why_not_right(rows)
+    assert out["lld"]["honest-wide"] == {"one heel >= 5 mm higher (parallax; in the CI)": 1}
+    assert out["lld"]["refused"] == {why.ON_PAD: 1, "a straight edge (towel, line) at a heel": 1}
+    assert out["tilt"]["honest-wide"] == {
+        "markerless: the pose model's hip line, not the pelvis": 1
+    }
+    assert sum(out["ml_over_2mm"]["measured"].values()) == 2  # 5.5 and 2.5 mm
