@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import perturb
 from accuracy import SESSIONS, SETUP, profile_from_camera_json
+from robustness import CI_TOLERANCE, LIMITS, classify
 from sotmeasure.errors import SotmeasureError
 from sotmeasure.geometry.layout import load_layout
 from sotmeasure.geometry.profile import load_profile
@@ -42,42 +43,11 @@ CLIPS = ("pre_block", "post_block", "rotated_body", "stickers")
 BANDS = ((5, 10, 0.4), (3, 8, 0.6), (8, 14, 0.6), (5, 10, 0.8), (12, 20, 0.6), (2, 6, 0.5))
 #: mm of floor between the heels and a person standing at the foot end (the suite: 40).
 PERSON_GAPS = (10, 20, 80, 150)
-LLD_LIMIT_MM = 3.0
-CI_TOLERANCE_MM = 0.5
 
 
-def banded_video(clip_dir: Path, side: str, band: tuple[float, float, float], out: Path) -> None:
-    """The clip with a soft dark band `band` beyond heel `side` (L/R) in every frame."""
+def write_changed_video(clip_dir: Path, change: perturb.FrameFn, out: Path) -> None:
+    """The clip's video with `change(image, frame_index)` applied to every frame."""
     truth = json.loads((clip_dir / "truth.json").read_text())
-    camera = perturb.Camera.from_json(json.loads((clip_dir / "camera.json").read_text()))
-    near, far, depth = band
-    src = cv2.VideoCapture(str(clip_dir / "video.mp4"))
-    fps = src.get(cv2.CAP_PROP_FPS) or 30.0
-    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, tuple(truth["size"]))
-    try:
-        for frame in truth["frames"]:
-            ok, image = src.read()
-            if not ok:
-                break
-            heel = np.array(frame["points_mm"][f"heel_{side}"])
-            mask = perturb.band_mask(camera, heel, frame["body_axis_deg"], near, far)
-            writer.write(perturb.darken(image, mask, depth))
-    finally:
-        writer.release()
-        src.release()
-
-
-def person_video(clip_dir: Path, gap_mm: float, out: Path) -> None:
-    """The clip with a real person pasted `gap_mm` beyond the heels (bench/perturb.py)."""
-    truth = json.loads((clip_dir / "truth.json").read_text())
-    cam = json.loads((clip_dir / "camera.json").read_text())
-    saved = perturb.PERSON_GAP_MM
-    perturb.PERSON_GAP_MM = gap_mm
-    try:
-        ctx = perturb.ClipContext(clip_dir.name, truth, cam, 30.0, len(truth["frames"]))
-        change = perturb.CHANGES["person_feet"].build(ctx)
-    finally:
-        perturb.PERSON_GAP_MM = saved
     src = cv2.VideoCapture(str(clip_dir / "video.mp4"))
     fps = src.get(cv2.CAP_PROP_FPS) or 30.0
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, tuple(truth["size"]))
@@ -92,10 +62,32 @@ def person_video(clip_dir: Path, gap_mm: float, out: Path) -> None:
         src.release()
 
 
-def classify(err: float, miss: float) -> str:
-    if miss > CI_TOLERANCE_MM:
-        return "confident-wrong"
-    return "right" if abs(err) <= LLD_LIMIT_MM else "honest-wide"
+def band_change(clip_dir: Path, side: str, band: tuple[float, ...]) -> perturb.FrameFn:
+    """A soft dark band `band` (near mm, far mm, darkening) beyond heel `side` (L/R)."""
+    frames = json.loads((clip_dir / "truth.json").read_text())["frames"]
+    camera = perturb.Camera.from_json(json.loads((clip_dir / "camera.json").read_text()))
+    near, far, depth = band
+
+    def apply(image: perturb.Image, k: int) -> perturb.Image:
+        frame = frames[min(k, len(frames) - 1)]
+        heel = np.array(frame["points_mm"][f"heel_{side}"])
+        mask = perturb.band_mask(camera, heel, frame["body_axis_deg"], near, far)
+        return perturb.darken(image, mask, depth)
+
+    return apply
+
+
+def person_change(clip_dir: Path, gap_mm: float) -> perturb.FrameFn:
+    """A real person pasted `gap_mm` beyond the heels (bench/perturb.py's person_feet)."""
+    truth = json.loads((clip_dir / "truth.json").read_text())
+    cam = json.loads((clip_dir / "camera.json").read_text())
+    saved = perturb.PERSON_GAP_MM
+    perturb.PERSON_GAP_MM = gap_mm
+    try:
+        ctx = perturb.ClipContext(clip_dir.name, truth, cam, 30.0, len(truth["frames"]))
+        return perturb.CHANGES["person_feet"].build(ctx)
+    finally:
+        perturb.PERSON_GAP_MM = saved
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,20 +108,20 @@ def main(argv: list[str] | None = None) -> int:
             true = float(json.loads((clip_dir / "truth.json").read_text())["lld_mm"])
             profile = load_profile(profile_from_camera_json(clip_dir, Path(tmp)))
             layout = load_layout(clip_dir / "layout.json")
-            runs: list[tuple[str, Callable[[], None]]] = [
+            runs: list[tuple[str, Callable[[], perturb.FrameFn]]] = [
                 (
                     f"band {side} {b[0]:g}-{b[1]:g} mm x{b[2]:g}",
-                    partial(banded_video, clip_dir, side, b, video),
+                    partial(band_change, clip_dir, side, b),
                 )
                 for side in ("L", "R")
                 for b in bands
             ]
             runs += [
-                (f"person {g:g} mm beyond", partial(person_video, clip_dir, g, video))
+                (f"person {g:g} mm beyond", partial(person_change, clip_dir, g))
                 for g in args.person_gaps
             ]
-            for what, write in runs:
-                write()
+            for what, change in runs:
+                write_changed_video(clip_dir, change(), video)
                 tag = f"{clip:14s} {what:22s}"
                 try:
                     r = measure_video(str(video), layout, profile, params)
@@ -138,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{tag} {'':>8s} {'':>16s} refused: {str(exc)[:90]}", flush=True)
                     continue
                 lo, hi = r.lld_ci95_mm
-                err, miss = r.lld_mm - true, max(lo - true, true - hi, 0.0)
-                cls = classify(err, miss)
+                err = r.lld_mm - true
+                cls = classify(err, lo, hi, true, LIMITS["lld"], CI_TOLERANCE["lld"])
                 counts[cls] += 1
                 print(f"{tag} {err:+8.2f} {f'[{lo:+.1f},{hi:+.1f}]':>16s} {cls}", flush=True)
     total = sum(counts.values())

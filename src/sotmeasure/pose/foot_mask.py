@@ -140,13 +140,12 @@ def foot_only_mask(
     to_foot = cv2.distanceTransform((labels != foot_label).astype(np.uint8), cv2.DIST_L2, 5)
     nearest = np.full(n, np.inf)
     np.minimum.at(nearest, labels[apart], to_foot[apart])
-    near = nearest <= prm.near_part * s
-    near[foot_label] = True
-    if np.all(near[1:] | ~np.isfinite(nearest[1:]) | (np.arange(1, n) == foot_label)):
+    far = np.isfinite(nearest) & (nearest > prm.near_part * s)  # the foot's own: inf
+    if not np.any(far):
         return mask
     radius = max(1, round(prm.regrow * s))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    keep = cv2.dilate((near[labels] & (labels > 0)).astype(np.uint8), kernel) > 0
+    keep = cv2.dilate((solid & ~far[labels]).astype(np.uint8), kernel) > 0
     out = mask.values.copy()
     out[: y1 - oy, : x1 - ox] = np.where(keep, values, 0.0)
     return MaskPatch(out, mask.origin)
