@@ -60,8 +60,12 @@ def recording_file(task: ItemTask) -> Iterator[Path]:
 
 def measure_item(task: ItemTask) -> ItemOutcome:
     """Measure one item through `sotmeasure.processing.measure_video` (see module docstring)."""
+    # Here, not at module level: the jobs package imports the database layer (~0.6 s), which
+    # the batch driver that imports this module never needs.
+    from sotmeasure.jobs.native_memory import keep_large_blocks_in_heap
     from sotmeasure.processing import measure_video
 
+    keep_large_blocks_in_heap()  # a worker started with Dask's MALLOC_TRIM_THRESHOLD_
     started = time.perf_counter()
     cpu0 = time.process_time()
     frames: list[dict[str, Any]] = []
