@@ -25,7 +25,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from sotmeasure.errors import SotmeasureError
-from sotmeasure.jobs.native_memory import limit_malloc_arenas, release_freed_memory
+from sotmeasure.jobs.native_memory import (
+    keep_large_blocks_in_heap,
+    limit_malloc_arenas,
+    release_freed_memory,
+)
 from sotmeasure.jobs.results import apply_result
 from sotmeasure.measure.result import ResultRecord
 from sotmeasure.store.models import Measurement, Recording, Status
@@ -75,8 +79,10 @@ class MeasurementRunner:
         self._processor = processor
         self._identity = worker_identity()
         # Before the measuring threads start: their frames then share two malloc arenas
-        # instead of one each (jobs/native_memory.py).
+        # instead of one each (jobs/native_memory.py); and frames stay off fresh mmaps
+        # where the environment fixed the allocator's thresholds (a container's tuning).
         limit_malloc_arenas()
+        keep_large_blocks_in_heap()
 
     def claim_next_pending(self) -> Claim | None:
         """The oldest pending row, claimed; None when there is none (worker threads)."""
