@@ -7,8 +7,9 @@ Per-frame rows: pre_block (1280x720), pre_block resized to 1920x1080, stickers (
 markerless and sticker mode). "raw model" = MediaPipePoseEstimator.estimate on the unrotated
 frame, VIDEO mode, no segmentation (the cheapest useful call). "pipeline" =
 PosePipeline.process (head-up rotation, model with segmentation, mapping back, heel and hip
-refinement, gates), serially; "markerless-overlap" = the same with the refinement in a
-worker thread one frame behind the model, as `measure` runs it (processing/stream.py).
+refinement, gates), serially; "markerless-overlap" = the same through the code `measure`
+runs (processing/pose_pass.overlapped: the frames handed over and the model's input made in
+threads ahead of the model, the refinement in a worker thread behind it).
 "decode" = cv2.VideoCapture.read of the same frames, added for the "incl. decode" columns.
 The CPU columns (process time, all threads) are what a busy machine cannot distort much:
 with other jobs on the cores, the wall-clock ratios say more about the load than the code.
@@ -111,11 +112,10 @@ def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float
         ok = 0
         t0, c0 = time.perf_counter(), time.process_time()
         if mode == "markerless-overlap":
-            from sotmeasure.processing.stream import ordered_map
+            from sotmeasure.processing.pose_pass import overlapped
 
             items = (Frame(f, i, i / 30.0) for i, f in enumerate(frames))
-            tracked = ((fr, pipe.track(fr)) for fr in items)
-            for fp in ordered_map(lambda item: pipe.finish(*item), tracked):
+            for fp in overlapped(items, pipe, lambda item: pipe.finish(*item)):
                 ok += fp.points is not None
         else:
             for i, f in enumerate(frames):
