@@ -1,7 +1,8 @@
 """Pose speed: raw model vs the whole per-frame pipeline, on the same decoded frames; and
 end to end: `sotmeasure measure` on each fixture clip vs the clip's duration vs the raw model.
 
-Usage: python bench/pose_speed.py [--frames 60] [--skip-per-frame] [--skip-end-to-end]
+Usage: python bench/pose_speed.py [--frames 60] [--repeats 3] [--skip-per-frame]
+                                  [--skip-end-to-end]
 
 Per-frame rows: pre_block (1280x720), pre_block resized to 1920x1080, stickers (1920x1080,
 markerless and sticker mode). "raw model" = MediaPipePoseEstimator.estimate on the unrotated
@@ -13,7 +14,11 @@ threads ahead of the model, the refinement in a worker thread behind it).
 "decode" = cv2.VideoCapture.read of the same frames, added for the "incl. decode" columns.
 The CPU columns (process time, all threads) are what a busy machine cannot distort much:
 with other jobs on the cores, the wall-clock ratios say more about the load than the code.
-Target (issue 15): pipeline frame rate >= 0.9 x the raw model's.
+Each row runs the raw model and the pipeline --repeats times, alternately, and prints
+medians, with the range of the ratio over the repeats: one pair of runs moves by +-0.05 on a
+shared 2-core machine. Target (issue 15): pipeline frame rate >= 0.9 x the raw model's, on
+the rows that run as `measure` runs ("as measure runs": yes); the serial markerless rows
+and the no-mask ones say where the time goes.
 
 End-to-end rows (all in one run): wall and CPU time of the `sotmeasure measure --json`
 command (a fresh process: imports, model load, decoding, everything), the clip's duration,
@@ -127,38 +132,52 @@ def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float
     return ms, cpu_ms, ok
 
 
-def per_frame(n_frames: int) -> None:
-    rows = [
-        ("pre_block", None, "markerless"),
-        ("pre_block", None, "markerless-overlap"),
-        ("pre_block", None, "markerless-nomask"),
-        ("pre_block", (1920, 1080), "markerless"),
-        ("pre_block", (1920, 1080), "markerless-overlap"),
-        ("stickers", None, "markerless"),
-        ("stickers", None, "markerless-overlap"),
-        ("stickers", None, "markerless-nomask"),
-        ("stickers", None, "stickers"),
-    ]
+#: Per-frame rows: (clip, resize to, pipeline). The rows `measure` runs (the target's rows)
+#: are the overlapped markerless ones and sticker mode; the serial and no-mask markerless
+#: rows say where the time goes.
+PER_FRAME_ROWS: tuple[tuple[str, tuple[int, int] | None, str], ...] = (
+    ("pre_block", None, "markerless"),
+    ("pre_block", None, "markerless-overlap"),
+    ("pre_block", None, "markerless-nomask"),
+    ("pre_block", (1920, 1080), "markerless"),
+    ("pre_block", (1920, 1080), "markerless-overlap"),
+    ("stickers", None, "markerless"),
+    ("stickers", None, "markerless-overlap"),
+    ("stickers", None, "markerless-nomask"),
+    ("stickers", None, "stickers"),
+)
+AS_MEASURE_RUNS = ("markerless-overlap", "stickers")
+
+
+def per_frame(n_frames: int, repeats: int) -> None:
+    """Each row: the raw model and the pipeline `repeats` times, alternately, on the same
+    frames; medians (the ratio's range over the repeats beside it)."""
     print(
-        "| clip | size | pipeline | frames | decode ms | raw model ms | pipeline ms | "
-        "fps ratio pipeline/raw excl. decode | incl. decode | raw model CPU ms | "
-        "pipeline CPU ms | CPU ratio raw/pipeline | frames with points |"
+        "| clip | size | pipeline | as measure runs | frames | decode ms | raw model ms | "
+        "pipeline ms | fps ratio pipeline/raw excl. decode (range) | incl. decode | "
+        "raw model CPU ms | pipeline CPU ms | CPU ratio raw/pipeline | frames with points |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for clip, size, mode in rows:
-        if mode == "markerless-overlap" and not hasattr(PosePipeline, "track"):
-            continue  # a version without the split pipeline
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for clip, size, mode in PER_FRAME_ROWS:
         frames, dec_ms = decode(clip, n_frames, size)
         if size is not None:  # resize is not part of decoding a real 1080p stream
             _, dec_ms = decode("stickers", n_frames, None)
-        raw_ms, raw_cpu = time_raw_cpu(frames)
-        pipe_ms, pipe_cpu, ok = time_pipeline(frames, clip, mode)
+        raws, pipes = [], []
+        for _ in range(repeats):
+            raws.append(time_raw_cpu(frames))
+            pipes.append(time_pipeline(frames, clip, mode))
+        raw_ms, raw_cpu = (float(np.median([r[k] for r in raws])) for k in (0, 1))
+        pipe_ms, pipe_cpu = (float(np.median([p[k] for p in pipes])) for k in (0, 1))
+        ratios = [r[0] / p[0] for r, p in zip(raws, pipes, strict=True)]
+        ok = pipes[-1][2]
         h, w = frames[0].shape[:2]
         print(
-            f"| {clip} | {w}x{h} | {mode} | {len(frames)} | {dec_ms:.1f} | {raw_ms:.1f} | "
-            f"{pipe_ms:.1f} | {raw_ms / pipe_ms:.2f} | "
+            f"| {clip} | {w}x{h} | {mode} | {'yes' if mode in AS_MEASURE_RUNS else 'no'} | "
+            f"{len(frames)} | {dec_ms:.1f} | {raw_ms:.1f} | {pipe_ms:.1f} | "
+            f"{float(np.median(ratios)):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | "
             f"{(raw_ms + dec_ms) / (pipe_ms + dec_ms):.2f} | {raw_cpu:.1f} | {pipe_cpu:.1f} | "
-            f"{raw_cpu / pipe_cpu:.2f} | {ok} |"
+            f"{raw_cpu / pipe_cpu:.2f} | {ok} |",
+            flush=True,
         )
 
 
@@ -245,12 +264,13 @@ def _load() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=3, help="per-frame runs of each row")
     ap.add_argument("--skip-per-frame", action="store_true")
     ap.add_argument("--skip-end-to-end", action="store_true")
     args = ap.parse_args()
     print(f"load average (1/5/15 min) at start: {_load()}; cores: {os.cpu_count()}\n")
     if not args.skip_per_frame:
-        per_frame(args.frames)
+        per_frame(args.frames, args.repeats)
     if not args.skip_end_to_end:
         end_to_end()
     print(f"\nload average at end: {_load()}")
