@@ -8,6 +8,8 @@ without a frame count (a raw MJPEG stream written here), and stopped half-way.
 from __future__ import annotations
 
 import json
+import os
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +24,13 @@ from sotmeasure.capture.open import open_source
 from sotmeasure.geometry.layout import load_layout
 from sotmeasure.geometry.profile import load_profile
 from sotmeasure.processing import load_setup, measure_video, resolve_params
-from sotmeasure.processing.stream import STAGES, ReadAhead, StageClock, ordered_map
+from sotmeasure.processing.stream import (
+    HELPER_NICENESS,
+    STAGES,
+    ReadAhead,
+    StageClock,
+    ordered_map,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "calibration" / "profiles" / "rendered_overhead_1280x720.toml"
@@ -102,6 +110,26 @@ def test_ordered_map_raises_the_workers_error() -> None:
 
     with pytest.raises(ValueError, match="bad item"):
         list(ordered_map(work, range(10)))
+
+
+def _my_nice_level(_: object = None) -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice levels: Linux")
+def test_helper_threads_yield_to_the_model_only_when_asked() -> None:
+    """The pose pass's helpers run HELPER_NICENESS levels below the main thread, so that
+    MediaPipe's own threads get a core; the caller's (the model's) thread keeps its level,
+    and helpers not asked to yield (the live pass) keep the process's."""
+    base = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    below = min(19, base + HELPER_NICENESS)
+    with ReadAhead((_my_nice_level() for _ in range(3)), background=True) as levels:
+        assert list(levels) == [below] * 3
+    with ReadAhead(_my_nice_level() for _ in range(3)) as levels:
+        assert list(levels) == [base] * 3
+    assert list(ordered_map(_my_nice_level, range(4), background=True)) == [below] * 4
+    assert list(ordered_map(_my_nice_level, range(4))) == [base] * 4
+    assert _my_nice_level() == base
 
 
 def test_stage_clock_adds_up_per_stage() -> None:
