@@ -50,7 +50,7 @@ from sotmeasure.pose.pipeline import ModelInput, PosePipeline
 from sotmeasure.processing.frame_step import FrameMeasurement, TableView
 from sotmeasure.processing.image_motion import ImageMotion
 from sotmeasure.processing.params import MeasureParams
-from sotmeasure.processing.stream import ReadAhead, StageClock, timed
+from sotmeasure.processing.stream import ReadAhead, StageClock, timed, yield_to_model
 from sotmeasure.processing.video import (
     PosePass,
     QualitySamples,
@@ -105,7 +105,12 @@ def live_pass(
     indices = table_pose_indices(planned_frames, params.pose_frames_for_table)
     if not indices:
         raise LiveMismatchError("no frames planned")
-    with ReadAhead(frames, clock=clock) as first_copy, ReadAhead(again) as second_copy:
+    # The helper threads yield to the model (processing/stream.py: `yield_to_model`); the
+    # recorder's own thread, which made none of them, keeps its priority.
+    with (
+        ReadAhead(frames, clock=clock, background=True) as first_copy,
+        ReadAhead(again, background=True) as second_copy,
+    ):
         arriving = iter(first_copy)
         first = next(arriving, None)
         if first is None:
@@ -117,7 +122,7 @@ def live_pass(
             prepared = _prepared(
                 pipeline, itertools.chain([first], arriving), indices, box, layout, profile, clock
             )
-            with ReadAhead(prepared, ahead=_PREPARED_AHEAD) as ready:
+            with ReadAhead(prepared, ahead=_PREPARED_AHEAD, background=True) as ready:
                 return _run(
                     pipeline,
                     iter(ready),
@@ -222,7 +227,9 @@ def _run(
         assert pose is not None
         steps[index] = finish_frame(pipeline, pose, params, quality, frame, people, clock=clock)
 
-    with ThreadPoolExecutor(FINISH_THREADS, thread_name_prefix="sotmeasure-live") as pool:
+    with ThreadPoolExecutor(
+        FINISH_THREADS, thread_name_prefix="sotmeasure-live", initializer=yield_to_model
+    ) as pool:
         try:
             for frame, inp in arriving:
                 if should_stop():
