@@ -48,9 +48,10 @@ class ItemTask:
     software_version: str
     labels: dict[str, str] = field(default_factory=dict)
     include_frames: bool = False
-    #: How the worker runs the pipeline's stages: overlapped in threads (True, what `batch`
-    #: does) or one after the other in its own thread (False: bench/batch_scale.py compares
-    #: the two). The same numbers either way; not part of the run hash.
+    #: How the worker runs the pipeline's stages: overlapped in threads (True) or one after
+    #: the other in its own thread (False); `batch` chooses by `executors.stages_overlap`
+    #: (in turn when every core has a local worker). The same numbers either way; not part
+    #: of the run hash.
     overlap: bool = True
 
     @property

@@ -98,6 +98,7 @@ def batch_cmd(
 ) -> None:
     """Measure every item of a dataset into Parquet tables; resumable; Dask for scale."""
     from sotmeasure.batch.check import check_dataset
+    from sotmeasure.batch.executors import machine_cores, stages_overlap
     from sotmeasure.batch.run import run_batch
     from sotmeasure.processing.setup import mdc_with_overrides
 
@@ -123,6 +124,7 @@ def batch_cmd(
         text = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         bar.update(task, advance=1, description=f"measuring ({text})")
 
+    local_workers = None if serial else (workers or machine_cores())
     with bar, _client(serial, scheduler, workers) as client:
         summary = run_batch(
             check,
@@ -133,6 +135,7 @@ def batch_cmd(
             mdc95=mdc,
             on_start=started,
             on_item=finished,
+            overlap=stages_overlap(local_workers=local_workers, remote=scheduler is not None),
         )
     console.print(_summary_table(summary, out))
     problems = summary.problems()
