@@ -11,9 +11,11 @@ Helper threads may yield to the model (`background=True`: what the pose pass ask
 run 10 nice levels below the process (`yield_to_model`). MediaPipe's graph does part of
 each frame in threads of its own; with decoding and refinement busy on the other core at
 the same priority, those waited, and the model took ~20.3 ms a frame instead of ~18.4 ms
-alone (720p). Below it, the helpers use what the model leaves: frames per second of the
-overlapped pass 0.77-0.83 -> 0.86-0.93 of the raw model's (bench/pose_speed.py). The helpers
-do the same work in the same order, so the numbers do not change.
+alone (720p). Below it, the helpers use what the model leaves: the overlapped pass's frame
+rate against the raw model's, medians of 5 alternating runs of 60 frames, 0.82 -> 0.86
+(720p) and 0.87 -> 0.89 (1080p); `measure` 3.65 -> 3.37 s on the 4 s 720p clip together
+with the image motion moved behind the model (README, Speed). The helpers do the same work
+in the same order, so the numbers do not change.
 
 `StageClock` adds up the time each stage spends working (per stage, across threads): the
 per-stage breakdown of bench/pose_speed.py.
