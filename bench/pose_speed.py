@@ -14,7 +14,8 @@ threads ahead of the model, the refinement in a worker thread behind it).
 "decode" = cv2.VideoCapture.read of the same frames, added for the "incl. decode" columns.
 The CPU columns (process time, all threads) are what a busy machine cannot distort much:
 with other jobs on the cores, the wall-clock ratios say more about the load than the code.
-Each row runs the raw model and the pipeline --repeats times, alternately, and prints
+The end-to-end rows run `measure` --repeats times per clip (medians, the wall's range).
+Each per-frame row runs the raw model and the pipeline --repeats times, alternately, and prints
 medians, with the range of the ratio over the repeats: one pair of runs moves by +-0.05 on a
 shared 2-core machine. Target (issue 15): pipeline frame rate >= 0.9 x the raw model's, on
 the rows that run as `measure` runs ("as measure runs": yes); the serial markerless rows
@@ -225,10 +226,11 @@ def stage_breakdown(clip: str, profile: str) -> tuple[float, dict[str, float]]:
     return time.perf_counter() - t0, dict(clock.seconds)
 
 
-def end_to_end() -> None:
+def end_to_end(repeats: int) -> None:
+    """`sotmeasure measure` `repeats` times on each clip (medians; the wall's range)."""
     print(
-        "\n| clip | size | frames | clip s | measure wall s | measure CPU s | wall / clip | "
-        "raw model s | wall / raw model |"
+        "\n| clip | size | frames | clip s | measure wall s (range) | measure CPU s | "
+        "wall / clip | raw model s | wall / raw model |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     stages: list[tuple[str, float, dict[str, float]]] = []
@@ -240,10 +242,14 @@ def end_to_end() -> None:
         n, (h, w) = len(frames), frames[0].shape[:2]
         raw_s = time_raw(frames) * n / 1000
         del frames
-        wall, cpu = measure_cli(clip, profile)
+        runs = [measure_cli(clip, profile) for _ in range(repeats)]
+        walls = [r[0] for r in runs]
+        wall, cpu = float(np.median(walls)), float(np.median([r[1] for r in runs]))
         print(
-            f"| {clip} | {w}x{h} | {n} | {n / fps:.1f} | {wall:.1f} | {cpu:.1f} | "
-            f"{wall / (n / fps):.2f} | {raw_s:.1f} | {wall / raw_s:.2f} |"
+            f"| {clip} | {w}x{h} | {n} | {n / fps:.1f} | {wall:.2f} ({min(walls):.2f}-"
+            f"{max(walls):.2f}) | {cpu:.1f} | {wall / (n / fps):.2f} | {raw_s:.1f} | "
+            f"{wall / raw_s:.2f} |",
+            flush=True,
         )
         stages.append((clip, *stage_breakdown(clip, profile)))
     names = [k for k in STAGE_ORDER if any(k in st for _, _, st in stages)]
@@ -264,7 +270,9 @@ def _load() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frames", type=int, default=60)
-    ap.add_argument("--repeats", type=int, default=3, help="per-frame runs of each row")
+    ap.add_argument(
+        "--repeats", type=int, default=3, help="runs of each per-frame row and of each clip"
+    )
     ap.add_argument("--skip-per-frame", action="store_true")
     ap.add_argument("--skip-end-to-end", action="store_true")
     args = ap.parse_args()
@@ -272,7 +280,7 @@ def main() -> None:
     if not args.skip_per_frame:
         per_frame(args.frames, args.repeats)
     if not args.skip_end_to_end:
-        end_to_end()
+        end_to_end(args.repeats)
     print(f"\nload average at end: {_load()}")
 
 
