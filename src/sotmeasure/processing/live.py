@@ -50,6 +50,7 @@ from sotmeasure.pose.pipeline import ModelInput, PosePipeline
 from sotmeasure.processing.frame_step import FrameMeasurement, TableView
 from sotmeasure.processing.image_motion import ImageMotion
 from sotmeasure.processing.params import MeasureParams
+from sotmeasure.processing.pose_pass import PREPARED_AHEAD
 from sotmeasure.processing.stream import ReadAhead, StageClock, timed, yield_to_model
 from sotmeasure.processing.video import (
     PosePass,
@@ -60,8 +61,6 @@ from sotmeasure.processing.video import (
     table_pose_indices,
 )
 
-#: Model inputs made ahead of the model (each a downscaled frame), as in measure_video.
-_PREPARED_AHEAD = 2
 #: Threads finishing frames (refinement, gates) once the table pose is known: the frames
 #: tracked meanwhile wait for them, and after the capture only finishing is left to do.
 FINISH_THREADS = 2
@@ -122,7 +121,7 @@ def live_pass(
             prepared = _prepared(
                 pipeline, itertools.chain([first], arriving), indices, box, layout, profile, clock
             )
-            with ReadAhead(prepared, ahead=_PREPARED_AHEAD, background=True) as ready:
+            with ReadAhead(prepared, ahead=PREPARED_AHEAD, background=True) as ready:
                 return _run(
                     pipeline,
                     iter(ready),
