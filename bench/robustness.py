@@ -111,6 +111,8 @@ PERSON = r"person|people|second|ambiguous"
 HEEL = r"heel|foot|feet"
 VISIBILITY = r"no person|not visible|hidden|covered|out of frame|in view"
 HIDDEN = r"not visible|hidden|covered"
+#: Feet resting on the table: the refusal must name that, not only a heel symptom.
+ON_TABLE = r"rest on the table|resting on the table"
 MOTION = r"moving|moved|still stretch"
 CHANGE_REASONS = {
     "contrast_half": QUALITY,
@@ -131,7 +133,7 @@ CLIP_REASONS = {
     "tight_framing": VISIBILITY,
     "practitioner_at_feet": PERSON + r"|touch|cover|hand",  # hands at the heels
     "thighs_touching_practitioner_at_hips": PERSON + r"|hip",
-    "feet_on_pad_rotated_foot": HEEL,
+    "feet_on_pad_rotated_foot": ON_TABLE,
     "shoes_heel_height_diff": HEEL + r"|shoe|height",
     "dark_pad_compressed": QUALITY,
     "pre_towel_beyond_heel": HEEL + r"|edge",
@@ -191,7 +193,9 @@ def rendered_reasons(truth: dict[str, Any]) -> str | None:
     causes = []
     if v2.get("second_person"):
         causes.append(PERSON)
-    if (v2.get("feet") or {}).get("mode") == "on_pad" or v2.get("shoes") or v2.get("towel"):
+    if (v2.get("feet") or {}).get("mode") == "on_pad":
+        causes.append(ON_TABLE)
+    if v2.get("shoes") or v2.get("towel"):
         causes.append(HEEL + r"|shoe|edge")
     if abs(v2.get("heel_height_difference_mm") or 0.0) > 5.0:
         causes.append(HEEL + r"|height")

@@ -69,7 +69,7 @@ class TableView:
         if isinstance(pose, CameraTablePose):
             max_x = max(float(np.max(c[:, 0])) for c in layout.markers.values())
             beyond = bool(pose.camera_position_mm[0] > max_x)
-        table = _table_outline(layout)
+        table = table_outline(layout)
         zone = _table_zone_px(zone_pose or pose, table)
         return cls(caudal, beyond, _patient_gate(pose, table), zone)
 
@@ -105,7 +105,7 @@ class TableView:
         )
 
 
-def _table_outline(layout: TargetLayout) -> TableOutline | None:
+def table_outline(layout: TargetLayout) -> TableOutline | None:
     """The table top in table mm, or None: a layout smaller than a table (a ChArUco board
     lying on it) does not outline the table top; then only the body's own tests (axis,
     lengths, order) choose the patient, and the crowd model looks at the whole image."""

@@ -63,6 +63,7 @@ from sotmeasure.pose.quality import RejectionKind
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing import pose_pass
 from sotmeasure.processing.budget import error_components
+from sotmeasure.processing.feet_placement import FeetPlacement, with_feet_advice
 from sotmeasure.processing.frame_step import (
     FrameMeasurement,
     TableView,
@@ -168,10 +169,12 @@ def pose_from_images(
 @dataclass
 class QualitySamples:
     """Image quality at the heels and hips, sampled every few frames (rejected ones too:
-    a refusal must be able to say that the image, not the patient, was the problem)."""
+    a refusal must be able to say that the image, not the patient, was the problem), and
+    where the heels lay on the table (a heel refusal's advice: processing/feet_placement.py)."""
 
     heels: list[RegionQuality] = field(default_factory=list)
     hips: list[RegionQuality] = field(default_factory=list)
+    feet: FeetPlacement = field(default_factory=FeetPlacement)
 
     def add(
         self, frame: Frame, step: FrameMeasurement, pose: TablePose, params: MeasureParams
@@ -184,6 +187,7 @@ class QualitySamples:
             pts = np.array([lm.px(k) for k in _QUALITY_LANDMARKS], dtype=np.float64)
         z_heel = params.heel_plane_mm if pose.supports_height else 0.0
         z_hip = params.hip_plane_mm if pose.supports_height else 0.0
+        self.feet.add(pose.pixel_to_table(pts[:2], z_heel))
         for sink, sel, z in ((self.heels, slice(0, 2), z_heel), (self.hips, slice(2, 4), z_hip)):
             scale = float(np.mean(pose.mm_per_px(pts[sel], z)))
             q = region_quality(frame.image, pts[sel], scale) if np.isfinite(scale) else None
@@ -458,12 +462,12 @@ def _result(
             pts[k] = tr.mm[:, :2]
     unreliable = unreliable_heels(tracks)
     if unreliable is not None:
+        unreliable = with_feet_advice(unreliable, quality.feet, layout)
         raise _with_image_problems(unreliable, quality, cause_at=("heels",))
     min_frames = max(2, round(params.window_s / 2 * _fps(t)))
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
-        raise _with_image_problems(
-            _too_few_frames(tracks, params), quality, cause_at=("heels", "hips")
-        )
+        too_few = with_feet_advice(_too_few_frames(tracks, params), quality.feet, layout)
+        raise _with_image_problems(too_few, quality, cause_at=("heels", "hips"))
     gaps = _gaps_break_every_window(tracks, t, np.all(np.isfinite(pts), axis=(1, 2)), params)
     if gaps is not None:
         error, regions = gaps
