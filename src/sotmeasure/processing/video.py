@@ -25,7 +25,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ from sotmeasure.processing.image_quality import (
     region_quality,
 )
 from sotmeasure.processing.kept_frames import KeptFrames
+from sotmeasure.processing.opencv_threads import opencv_on_one_thread
 from sotmeasure.processing.params import MeasureParams
 from sotmeasure.processing.pose_pass import Tracked
 from sotmeasure.processing.stream import StageClock, timed
@@ -419,13 +420,15 @@ def measure_video(
 
     `clock`, if given, adds up the time spent per stage (bench/pose_speed.py).
     `overlap=False` runs the stages one after the other in this thread instead of
-    overlapping them in threads: the same numbers, on one core (see `_track`)."""
+    overlapping them in threads, and OpenCV's own thread pool is off meanwhile: the same
+    numbers, on one core (see `_track` and processing/opencv_threads.py)."""
     path = Path(video)
-    try:
-        pose, run = _track(path, layout, profile, params, progress, clock, overlap)
-    except CaptureError as exc:
-        raise MeasurementError(f"cannot read {path.name}: {exc}") from None
-    return result_of_pass(path, layout, profile, params, demo_calibration, pose, run, clock)
+    with nullcontext() if overlap else opencv_on_one_thread():
+        try:
+            pose, run = _track(path, layout, profile, params, progress, clock, overlap)
+        except CaptureError as exc:
+            raise MeasurementError(f"cannot read {path.name}: {exc}") from None
+        return result_of_pass(path, layout, profile, params, demo_calibration, pose, run, clock)
 
 
 def result_of_pass(
