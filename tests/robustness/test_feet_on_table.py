@@ -46,7 +46,7 @@ def _placement(heel_x_mm: list[float]) -> FeetPlacement:
 def test_heels_a_foot_length_before_the_end_get_the_advice_with_their_distance() -> None:
     advice = feet_on_table_advice(_placement([1790.0, 1800.0, 1810.0]), load_layout(LAYOUT))
     assert advice is not None
-    assert advice.startswith("the heels lay about 200 mm before the table's foot end")
+    assert advice.startswith("the heels lay about 200 mm short of the table's foot end")
     assert "rest on the table" in advice and "hanging over the foot end" in advice
 
 

@@ -67,7 +67,7 @@ def feet_on_table_advice(placement: FeetPlacement, layout: TargetLayout) -> str 
     if before is None or before < FEET_ON_TABLE_MM:
         return None
     return (
-        f"the heels lay about {before:.0f} mm before the table's foot end: the feet seem to "
+        f"the heels lay about {before:.0f} mm short of the table's foot end: the feet seem to "
         "rest on the table, where the foot's outline runs on past the heel to the toes; the "
         "heel line is taken with the feet hanging over the foot end, so move the patient "
         "toward it until the ankles are over the end, then record again"
