@@ -194,6 +194,8 @@ def test_two_workers_one_killed_mid_job_every_upload_done_once(tmp_path: Path, p
             lambda r: all(v["status"] in ("done", "failed") for v in r.values()),
             "every row finished",
         )
+        # while the workers run: the queue marks a job succeeded just after its row is done
+        _wait_queue_empty(pg_url)
         with server.client(server.login("prac_a@example.org")) as client:
             bodies = {m: client.get(f"/measurements/{m}").json() for m in ids}
 
