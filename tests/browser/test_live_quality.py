@@ -20,6 +20,7 @@ from sotmeasure.web.live_reading import LiveReading
 from sotmeasure.web.overlay import HEEL_COLOUR, HIP_COLOUR, draw_live
 
 SESSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "sessions"
+ON_PAD = SESSIONS.parent / "sessions_v2" / "feet_on_pad_rotated_foot"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> LiveSetup:
     return LiveSetup.from_settings(Settings(data_dir=tmp_path_factory.mktemp("live")))
 
 
-def _readings(setup: LiveSetup, clip: str, every: int) -> Iterator[tuple[int, LiveReading]]:
+def _readings(setup: LiveSetup, clip: str | Path, every: int) -> Iterator[tuple[int, LiveReading]]:
     with LiveAnalyser(setup) as analyser, open_source(SESSIONS / clip / "video.mp4") as src:
         for frame in src:
             if frame.index % every == 0:
@@ -58,6 +59,18 @@ def test_a_rolling_patient_reads_hold_still_then_steady(setup: LiveSetup) -> Non
     assert set(before) == {words.OK_WORD}
     assert during.count(words.HOLD_STILL) >= 3
     assert set(after) == {words.OK_WORD}
+
+
+def test_feet_resting_on_the_table_read_feet_must_hang(setup: LiveSetup) -> None:
+    """Before: "heels not visible", detail "the foot's outline runs on past the heel
+    (something touches the foot)"; the heels lie ~200 mm short of the table's end."""
+    seen = [r for _i, r in _readings(setup, ON_PAD, 10)]
+    assert not any(r.ready for r in seen)
+    later = seen[3:]  # a few rejected frames agree first
+    assert [r.quality for r in later] == [words.FEET_ON_TABLE] * len(later)
+    before = float(later[0].detail.split("the heels lay about ")[1].split(" mm")[0])
+    assert 150.0 <= before <= 300.0, later[0].detail
+    assert "rest on the table" in later[0].detail
 
 
 def test_overlay_draws_heels_and_hips_where_they_are(setup: LiveSetup) -> None:

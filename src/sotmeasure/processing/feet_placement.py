@@ -19,6 +19,7 @@ adds advice to a refusal; it never refuses or accepts a measurement by itself.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,9 +41,15 @@ MIN_SAMPLES = 3
 class FeetPlacement:
     """The heels' mean position along the table (table x, mm toward the feet), sampled
     every few frames with the image quality, rejected frames included (their heel
-    landmarks: the frames a refusal is about)."""
+    landmarks: the frames a refusal is about). The live preview keeps only its last few
+    samples (`recent`)."""
 
-    heel_x_mm: list[float] = field(default_factory=list)
+    heel_x_mm: deque[float] = field(default_factory=deque)
+
+    @classmethod
+    def recent(cls, samples: int) -> FeetPlacement:
+        """One that keeps only the last `samples` samples."""
+        return cls(deque(maxlen=samples))
 
     def add(self, heels_mm: FloatArray) -> None:
         """`heels_mm`: the two heels (2, 2 or 3) in table mm; NaN rows are skipped."""

@@ -21,9 +21,12 @@ from sotmeasure.geometry.errors import GeometryError
 from sotmeasure.geometry.table_pose import TablePose, estimate_table_pose
 from sotmeasure.pose import quality as q
 from sotmeasure.pose.pipeline import PosePipeline
-from sotmeasure.processing.frame_step import TableView, measure_frame
+from sotmeasure.pose.types import Landmark
+from sotmeasure.processing.feet_placement import FeetPlacement, feet_on_table_advice
+from sotmeasure.processing.frame_step import FrameMeasurement, TableView, measure_frame
 from sotmeasure.processing.setup import LoadedSetup
 from sotmeasure.web.live_reading import (
+    FEET_ON_TABLE,
     HOLD_STILL,
     MARKERS_NOT_FOUND,
     OK_WORD,
@@ -41,6 +44,9 @@ _NUMBERS_SPAN_S = 2.0
 #: Live single frames are noisier than a window: movement must exceed this many motion
 #: thresholds before the page says "hold still".
 _HOLD_STILL_FACTOR = 2.0
+#: Rejected frames whose heels are judged together for "the feet rest on the table": a
+#: scene fact, so a few frames agreeing, not one frame's landmarks.
+_FEET_SAMPLES = 4
 
 
 #: The live preview measures with the installation's setup, exactly as a measurement does
@@ -59,6 +65,7 @@ class LiveAnalyser:
         self._view_key: tuple[float, float, bool] | None = None
         self._positions: deque[tuple[float, FloatArray]] = deque(maxlen=8)
         self._recent: deque[tuple[float, float, float]] = deque(maxlen=64)
+        self._feet = FeetPlacement.recent(_FEET_SAMPLES)
 
     def close(self) -> None:
         if self._pipeline is not None:
@@ -103,6 +110,17 @@ class LiveAnalyser:
             self._view_key = view.key()
         return self._pipeline
 
+    def _feet_on_table(self, step: FrameMeasurement, pose: TablePose) -> str | None:
+        """The feet-on-the-table advice (processing/feet_placement.py) once the last few
+        rejected frames' heel landmarks lie well short of the table's foot end."""
+        lm = step.points.landmarks
+        if lm is None:
+            return None
+        heels = np.array([lm.px(Landmark.LEFT_HEEL), lm.px(Landmark.RIGHT_HEEL)])
+        z = self._setup.params.heel_plane_mm if pose.supports_height else 0.0
+        self._feet.add(pose.pixel_to_table(heels, z))
+        return feet_on_table_advice(self._feet, self._setup.layout)
+
     def analyse(self, frame: Frame) -> LiveReading:
         """Points, smoothed numbers and the quality word for one frame."""
         try:
@@ -118,8 +136,12 @@ class LiveAnalyser:
             return LiveReading(frame.index, frame.t_s, WHOLE_BODY, str(exc))
         if step.px is None:
             self._positions.clear()
+            advice = self._feet_on_table(step, pose)
+            if advice is not None:  # the cause behind "the foot's outline runs on", etc.
+                return LiveReading(frame.index, frame.t_s, FEET_ON_TABLE, advice)
             reason = step.rejection or q.REJECT_NO_PERSON
             return LiveReading(frame.index, frame.t_s, quality_word(reason), reason.text)
+        self._feet.heel_x_mm.clear()
         points = step.points_px()
         if step.mm is None or step.values is None:
             return LiveReading(

@@ -23,6 +23,7 @@ class LiveQuality(StrEnum):
     WHOLE_BODY = "whole body must be in view"
     STICKERS_NOT_FOUND = "stickers not found"
     SETUP_MISSING = "measurement setup missing"
+    FEET_ON_TABLE = "feet must hang over the table's end"
 
 
 # The names the live analyser and the tests use for the words.
@@ -34,6 +35,7 @@ MARKERS_NOT_FOUND = LiveQuality.MARKERS_NOT_FOUND
 WHOLE_BODY = LiveQuality.WHOLE_BODY
 STICKERS_NOT_FOUND = LiveQuality.STICKERS_NOT_FOUND
 SETUP_MISSING = LiveQuality.SETUP_MISSING
+FEET_ON_TABLE = LiveQuality.FEET_ON_TABLE
 
 
 @dataclass(frozen=True, slots=True)
