@@ -5,7 +5,7 @@ core, batch/executors.py) is meant to keep one core busy. OpenCV splits many cal
 blurs, resizes, colour conversions) over a pool of its own, one thread per core: on small
 patches that costs more than it saves, and the pool's threads run on the core another
 worker is using. Measured (bench/batch_scale.py --overlap off, 8 items, 3 interleaved
-rounds): one in-turn worker kept 1.23-1.24 cores busy with the pool, 1.05-1.06 without it,
+rounds): one in-turn worker kept 1.23-1.24 cores busy with the pool, 1.05-1.09 without it,
 and spent 5.5-6.0 instead of 6.1-7.1 CPU s an item; 2 workers: 18.2-23.1 items/min without
 the pool, 16.8-20.3 with it. OpenCV's results do not depend on its thread count (the same
 measurement, bit for bit: tests/batch). The overlapped pass keeps the pool (its helpers
