@@ -14,9 +14,10 @@ length before the end (rendered clips: 200-260 mm before). `FEET_ON_TABLE_MM` li
 with room for the pose model's heel landmark (on a foot lying on its dorsum it may sit
 mid-foot, i.e. further from the end: the same answer) and for the heel plane's height
 (97 mm in the setup, ~145 mm for a foot on the table: a few cm of parallax). What the
-heel points gave (bench/robustness.py, every rendered group and change): hanging feet 88 mm
-beyond to 3 mm before the end, feet on the pad 158-239 mm before it. This only ever adds
-advice to a refusal; it never refuses or accepts a measurement by itself.
+heel points gave: hanging feet 88 mm beyond to 3 mm before the end (22 clean rendered clips;
+none of the 112 runs of bench/robustness.py with hanging feet got the advice), feet on the pad
+158-239 mm before it (the suite's 10 on-pad refusals). This only ever adds advice to a
+refusal; it never refuses or accepts a measurement by itself.
 """
 
 from __future__ import annotations
