@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sotmeasure.geometry.layout import TargetLayout
+from sotmeasure.geometry.table_pose import TablePose
 from sotmeasure.measure.errors import MeasurementError
 from sotmeasure.processing.frame_step import table_outline
 
@@ -59,6 +60,15 @@ class FeetPlacement:
         x = float(np.mean(np.asarray(heels_mm, dtype=np.float64)[:, 0]))
         if np.isfinite(x):
             self.heel_x_mm.append(x)
+
+    def add_heels_px(self, pose: TablePose, heels_px: FloatArray, heel_plane_mm: float) -> None:
+        """The two heels (2, 2) in frame px, put on the heel plane (the table top for a pose
+        that cannot map heights, as the measurement does)."""
+        z = heel_plane_mm if pose.supports_height else 0.0
+        self.add(pose.pixel_to_table(heels_px, z))
+
+    def clear(self) -> None:
+        self.heel_x_mm.clear()
 
     def before_foot_end_mm(self, table_length_mm: float) -> float | None:
         """How far the heels lay before the foot end (median; negative: beyond it)."""

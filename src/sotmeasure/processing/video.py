@@ -188,7 +188,7 @@ class QualitySamples:
             pts = np.array([lm.px(k) for k in _QUALITY_LANDMARKS], dtype=np.float64)
         z_heel = params.heel_plane_mm if pose.supports_height else 0.0
         z_hip = params.hip_plane_mm if pose.supports_height else 0.0
-        self.feet.add(pose.pixel_to_table(pts[:2], z_heel))
+        self.feet.add_heels_px(pose, pts[:2], params.heel_plane_mm)
         for sink, sel, z in ((self.heels, slice(0, 2), z_heel), (self.hips, slice(2, 4), z_hip)):
             scale = float(np.mean(pose.mm_per_px(pts[sel], z)))
             q = region_quality(frame.image, pts[sel], scale) if np.isfinite(scale) else None

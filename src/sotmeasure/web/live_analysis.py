@@ -117,8 +117,7 @@ class LiveAnalyser:
         if lm is None:
             return None
         heels = np.array([lm.px(Landmark.LEFT_HEEL), lm.px(Landmark.RIGHT_HEEL)])
-        z = self._setup.params.heel_plane_mm if pose.supports_height else 0.0
-        self._feet.add(pose.pixel_to_table(heels, z))
+        self._feet.add_heels_px(pose, heels, self._setup.params.heel_plane_mm)
         return feet_on_table_advice(self._feet, self._setup.layout)
 
     def analyse(self, frame: Frame) -> LiveReading:
@@ -141,7 +140,7 @@ class LiveAnalyser:
                 return LiveReading(frame.index, frame.t_s, FEET_ON_TABLE, advice)
             reason = step.rejection or q.REJECT_NO_PERSON
             return LiveReading(frame.index, frame.t_s, quality_word(reason), reason.text)
-        self._feet.heel_x_mm.clear()
+        self._feet.clear()
         points = step.points_px()
         if step.mm is None or step.values is None:
             return LiveReading(
