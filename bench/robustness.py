@@ -82,7 +82,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # bench/ is not a package: its scripts import each other by name (as when run from bench/).
 import perturb
-from accuracy import SESSIONS, SETUP, profile_from_camera_json
+from accuracy import SESSIONS, SETUP, profile_from_camera_json, true_tilt_deg
 from robustness_why import print_why
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -313,26 +313,6 @@ def measure_run(run: Run, cache_dir: Path) -> dict[str, Any]:
         judge_row(row), change_s=round(t1 - t0, 1), seconds=round(time.perf_counter() - t0, 1)
     )
     return row
-
-
-def true_tilt_deg(truth: dict[str, Any], mode: str) -> float:
-    """The tilt the mode measures. Markerless: the hip joint line (truth.json's value).
-    Stickers: the line of the PSIS stickers against the sticker body axis (mid-PSIS to
-    mid-heel-sticker), the median over frames: sticker mode measures the PSIS line, which a
-    pelvis rolled about the body axis turns differently from the hip joint line."""
-    if mode != "stickers":
-        return float(truth["pelvic_tilt_deg"])
-    from sotmeasure.measure.frame_values import frame_values
-
-    names = ("heel_sticker_L", "heel_sticker_R", "psis_sticker_L", "psis_sticker_R")
-    tilts = [
-        frame_values(
-            *(np.asarray(f["points_mm"][n][:2], dtype=np.float64) for n in names)
-        ).pelvic_tilt_deg
-        for f in truth["frames"]
-        if all(n in f["points_mm"] for n in names)
-    ]
-    return float(np.median(tilts)) if tilts else float(truth["pelvic_tilt_deg"])
 
 
 def heel_height_difference_mm(truth: dict[str, Any]) -> float | None:
