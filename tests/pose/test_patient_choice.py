@@ -132,3 +132,61 @@ def test_a_heel_snapped_onto_the_knee_is_implausible() -> None:
 def test_without_a_table_outline_the_body_tests_still_choose() -> None:
     choice = choose_patient([_standing_at_feet(), _prone()], _to_table, None)
     assert choice.index == 1
+
+
+def _with_wrists(
+    pose: PoseLandmarks, left: tuple[float, float], right: tuple[float, float]
+) -> PoseLandmarks:
+    """`pose` with its wrists moved to these table mm."""
+    pts = pose.points_px.copy()
+    pts[Landmark.LEFT_WRIST] = np.array(left) / MM_PER_PX
+    pts[Landmark.RIGHT_WRIST] = np.array(right) / MM_PER_PX
+    return PoseLandmarks(pts, pose.visibility, pose.in_frame, pose.image_size)
+
+
+# `_prone` has its hip joints at y = 250 and 450 mm, x = 1100 mm; its mid-line at y = 350.
+ARMS_ALONG_THE_SIDES = ((1120.0, 250.0 - 110.0), (1090.0, 450.0 + 110.0))
+
+
+def test_wrists_beside_the_body_leave_the_patient_measurable() -> None:
+    choice = choose_patient([_with_wrists(_prone(), *ARMS_ALONG_THE_SIDES)], _to_table, TABLE)
+    assert (choice.index, choice.rejection) == (0, None)
+
+
+@pytest.mark.parametrize(
+    "left_wrist",
+    [
+        (1050.0, 300.0),  # on the buttock, 50 mm medial of the hip joint
+        (1100.0, 250.0 - 40.0),  # 40 mm beyond the hip joint: on the hip, not beside it
+        (950.0, 350.0),  # on the sacrum, 150 mm cranial of the hip line
+    ],
+)
+def test_a_hand_on_the_pelvis_rejects_the_frame_without_a_search_for_someone_else(
+    left_wrist: tuple[float, float],
+) -> None:
+    pose = _with_wrists(_prone(), left_wrist, ARMS_ALONG_THE_SIDES[1])
+    choice = choose_patient([pose], _to_table, TABLE)
+    assert choice.index is None
+    assert choice.rejection == Rejection(RejectionKind.HAND_ON_PELVIS)
+    assert "hand lies on the pelvis" in choice.rejection.text
+    # The tracked person is the patient: asking the crowd model again would find the same.
+    assert not choice.worth_asking_everyone
+
+
+@pytest.mark.parametrize(
+    "left_wrist",
+    [
+        (600.0, 330.0),  # under the head: 500 mm cranial of the hips
+        (1400.0, 350.0),  # between the thighs, 300 mm caudal of the hip line
+    ],
+)
+def test_a_hand_far_from_the_hip_line_is_not_on_the_pelvis(
+    left_wrist: tuple[float, float],
+) -> None:
+    pose = _with_wrists(_prone(), left_wrist, ARMS_ALONG_THE_SIDES[1])
+    assert choose_patient([pose], _to_table, TABLE).index == 0
+
+
+def test_nobody_on_the_table_is_worth_a_search_of_the_whole_image() -> None:
+    choice = choose_patient([_standing_at_feet()], _to_table, TABLE)
+    assert choice.worth_asking_everyone

@@ -502,7 +502,7 @@ class PosePipeline(ClosesOnExit):
         followed_other = False
         if self.patient_gate is not None:
             choice = self.patient_gate(found)
-            if choice.index is None and self._owns_estimator:
+            if choice.worth_asking_everyone and self._owns_estimator:
                 with self._crowd_lock:
                     inp = self.model_input(frame.image, only_table_zone=True)
                     people = self._infer(frame.image, frame.t_s, self._crowd_estimator(), inp)

@@ -27,6 +27,11 @@ class RejectionKind(StrEnum):
     )
     IMPLAUSIBLE = "the pose found is not a plausible prone body"
     HIPS_NOT_VISIBLE = "hips not visible: both hips must be in view and not covered"
+    HAND_ON_PELVIS = (
+        "a hand lies on the pelvis and covers the hips (another person's, or the patient's "
+        "own): nobody may touch the pelvis while measuring, and the patient's arms lie along "
+        "the sides"
+    )
     HEELS_OUT_OF_FRAME = "heels not visible: both heels must be inside the image"
     HEELS_HIDDEN = "heels not visible: both heels must be in view and not covered"
     HEEL_STICKERS = (

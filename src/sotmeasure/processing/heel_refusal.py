@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from sotmeasure.measure.errors import MeasurementError
 from sotmeasure.pose.heel_refine import RAW_STRAIGHT_EDGE
+from sotmeasure.pose.quality import Rejection
 from sotmeasure.processing.frame_step import FrameMeasurement
 
 #: Heel failures (any cause) in at least this share of the patient's frames: refused.
@@ -71,3 +72,21 @@ def unreliable_heels(tracks: Sequence[FrameMeasurement]) -> MeasurementError | N
         f"the heels cannot be measured in this recording: {total} of {len(seen)} frames "
         f"showing the patient were rejected ({because}); {_ADVICE}"
     )
+
+
+def larger_other_rejection(tracks: Sequence[FrameMeasurement]) -> tuple[Rejection, int] | None:
+    """The most common rejection other than a heel failure and its frame count, if it took
+    more frames than the heel failures did: then the heels are not the recording's main
+    problem, and a heel refusal must say so first.
+
+    Seen (held-out clip rand9859_03, a practitioner's hands on the pelvis): 78 of 120 frames
+    rejected for the hand, 18 for a heel outline, and the refusal spoke only of the heels.
+    """
+    heel_failures = sum(is_heel_failure(t) for t in tracks)
+    others = [t.rejection for t in tracks if t.rejection is not None and not is_heel_failure(t)]
+    if not others:
+        return None
+    text, count = Counter(r.text for r in others).most_common(1)[0]
+    if count <= heel_failures:
+        return None
+    return next(r for r in others if r.text == text), count

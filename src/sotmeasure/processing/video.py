@@ -69,7 +69,7 @@ from sotmeasure.processing.frame_step import (
     TableView,
     map_frame,
 )
-from sotmeasure.processing.heel_refusal import unreliable_heels
+from sotmeasure.processing.heel_refusal import larger_other_rejection, unreliable_heels
 from sotmeasure.processing.image_motion import ImageMotion, point_patches
 from sotmeasure.processing.image_quality import (
     QualityLimits,
@@ -348,15 +348,25 @@ def _frame_rejection(track: FrameMeasurement, moving: bool) -> str | None:
     return REASON_MOVING if moving else None
 
 
-def _too_few_frames(tracks: Sequence[FrameMeasurement], params: MeasureParams) -> MeasurementError:
-    reasons = Counter(t.rejection.text for t in tracks if t.rejection is not None)
+def _too_few_frames(
+    tracks: Sequence[FrameMeasurement], params: MeasureParams
+) -> tuple[MeasurementError, tuple[str, ...]]:
+    """The refusal for too few usable frames, with the regions whose image quality could
+    explain its most common rejection (see `_with_image_problems`): none for a hand on the
+    pelvis, which no blur explains."""
+    rejections = [t.rejection for t in tracks if t.rejection is not None]
     usable = sum(t.mm is not None for t in tracks)
-    top, count = reasons.most_common(1)[0] if reasons else ("no frames", 0)
-    return MeasurementError(
+    regions: tuple[str, ...] = ("heels", "hips")
+    top, count = "no frames", 0
+    if rejections:
+        top, count = Counter(r.text for r in rejections).most_common(1)[0]
+        regions = _regions_behind(next(r.kind for r in rejections if r.text == top))
+    error = MeasurementError(
         f"too few usable frames ({usable} of {len(tracks)}): {count} rejected because {top}; "
         f"a measurement needs {params.window_s:.1f} s of still frames with the patient's hips "
         "and heels in view"
     )
+    return error, regions
 
 
 def _gaps_break_every_window(
@@ -391,9 +401,13 @@ def _gaps_break_every_window(
 
 def _regions_behind(kind: RejectionKind) -> tuple[str, ...]:
     """The regions whose image quality can cause a frame rejection of this kind: none when
-    the rejection is about who is in view (a second person, nobody lying on the table),
-    which no image figure explains."""
-    if kind in (RejectionKind.NO_PATIENT_ON_TABLE, RejectionKind.TWO_ON_TABLE):
+    the rejection is about who is in view (a second person, nobody lying on the table, a
+    hand on the pelvis), which no image figure explains."""
+    if kind in (
+        RejectionKind.NO_PATIENT_ON_TABLE,
+        RejectionKind.TWO_ON_TABLE,
+        RejectionKind.HAND_ON_PELVIS,
+    ):
         return ()
     if kind.is_heel_failure or kind in (
         RejectionKind.HEELS_HIDDEN,
@@ -465,12 +479,22 @@ def _result(
             pts[k] = tr.mm[:, :2]
     unreliable = unreliable_heels(tracks)
     if unreliable is not None:
+        regions: tuple[str, ...] = ("heels",)
+        other = larger_other_rejection(tracks)
+        if other is not None:
+            rejection, count = other
+            unreliable = MeasurementError(
+                f"{count} of {len(tracks)} frames were rejected because {rejection}; "
+                f"and {unreliable}"
+            )
+            regions = _regions_behind(rejection.kind)
         unreliable = with_feet_advice(unreliable, quality.feet, layout)
-        raise _with_image_problems(unreliable, quality, cause_at=("heels",))
+        raise _with_image_problems(unreliable, quality, cause_at=regions)
     min_frames = max(2, round(params.window_s / 2 * _fps(t)))
     if int(np.sum(np.all(np.isfinite(pts), axis=(1, 2)))) < min_frames:
-        too_few = with_feet_advice(_too_few_frames(tracks, params), quality.feet, layout)
-        raise _with_image_problems(too_few, quality, cause_at=("heels", "hips"))
+        too_few, regions = _too_few_frames(tracks, params)
+        too_few = with_feet_advice(too_few, quality.feet, layout)
+        raise _with_image_problems(too_few, quality, cause_at=regions)
     gaps = _gaps_break_every_window(tracks, t, np.all(np.isfinite(pts), axis=(1, 2)), params)
     if gaps is not None:
         error, regions = gaps

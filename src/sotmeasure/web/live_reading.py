@@ -76,7 +76,7 @@ def quality_word(rejection: q.Rejection) -> LiveQuality:
         return HEELS_NOT_VISIBLE
     if rejection.kind is kind.HEEL_NOT_LOCATED:
         return HEELS_NOT_VISIBLE
-    if rejection.kind is kind.HIPS_NOT_VISIBLE:
+    if rejection.kind in (kind.HIPS_NOT_VISIBLE, kind.HAND_ON_PELVIS):
         return HIPS_NOT_VISIBLE
     if rejection.kind in (kind.HEEL_STICKERS, kind.PSIS_STICKERS, kind.STICKERS_OUT_OF_FRAME):
         return STICKERS_NOT_FOUND
