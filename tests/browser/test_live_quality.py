@@ -21,6 +21,7 @@ from sotmeasure.web.overlay import HEEL_COLOUR, HIP_COLOUR, draw_live
 
 SESSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "sessions"
 ON_PAD = SESSIONS.parent / "sessions_v2" / "feet_on_pad_rotated_foot"
+HANDS_AT_HIPS = SESSIONS.parent / "sessions_v2" / "thighs_touching_practitioner_at_hips"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,16 @@ def test_feet_resting_on_the_table_read_feet_must_hang(setup: LiveSetup) -> None
     before = float(later[0].detail.split("the heels lay about ")[1].split(" mm")[0])
     assert 150.0 <= before <= 300.0, later[0].detail
     assert "rest on the table" in later[0].detail
+
+
+def test_a_hand_on_the_pelvis_reads_hips_not_visible_saying_why(setup: LiveSetup) -> None:
+    """A practitioner's hands on the pelvis: before, the preview read "steady: ready to
+    measure" while the model placed a hip under a hand (pose/patient_choice.py)."""
+    seen = [r for _i, r in _readings(setup, HANDS_AT_HIPS, 15)]
+    covered = [r for r in seen if "a hand lies on the pelvis" in r.detail]
+    assert len(covered) >= len(seen) - 1, [r.detail for r in seen]
+    assert {r.quality for r in covered} == {words.HIPS_NOT_VISIBLE}
+    assert not any(r.ready for r in covered)
 
 
 def test_overlay_draws_heels_and_hips_where_they_are(setup: LiveSetup) -> None:
