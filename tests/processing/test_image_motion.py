@@ -100,3 +100,35 @@ def test_a_single_frame_correlation_outlier_is_no_motion_but_a_real_move_is() ->
     move = np.full((12, 4), 0.4)
     move[4:10, :] = [[9.0], [12.0], [14.0], [13.0], [11.0], [8.0]]  # a 0.2 s roll
     assert np.nanmax(body_motion_mm(T, pts, move, params)) > 10.0
+
+
+def _edge_image(seed: int = 5, size: int = 400) -> np.ndarray:
+    """A soft vertical edge (cloth on a pad) with faint noise: content along one line only."""
+    grey = np.where(np.arange(size)[None, :] < size // 2, 90.0, 170.0) * np.ones((size, 1))
+    grey = cv2.GaussianBlur(grey, (0, 0), 1.5)
+    grey += np.random.default_rng(seed).normal(0.0, 1.0, grey.shape)
+    return cv2.cvtColor(np.clip(grey, 0, 255).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+
+
+EDGE_POINT = np.array([[200.0, 200.0]] * 4)
+
+
+@pytest.mark.parametrize(
+    ("motion", "seen"),
+    [
+        ((0.0, 0.0), (0.0, 0.0)),  # still: noise must not slide the match along the edge
+        ((0.0, 8.0), (0.0, 0.0)),  # along the edge: the image cannot tell, so no motion
+        ((5.0, 0.0), (5.0, 0.0)),  # across the edge: seen
+        ((5.0, 8.0), (5.0, 0.0)),  # both: the part across the edge
+    ],
+)
+def test_an_edge_patch_gives_the_motion_across_its_edge_only(
+    motion: tuple[float, float], seen: tuple[float, float]
+) -> None:
+    """The aperture problem: held-out clip rand9859_04's hip patches on smooth shorts matched
+    10-22 mm along the shorts' edge on a still patient (image_motion.py)."""
+    before = _edge_image()
+    after = _shifted(_edge_image(seed=6), *motion)  # another noise draw: another frame
+    found = content_shift_px(point_patches(before, EDGE_POINT), point_patches(after, EDGE_POINT), 0)
+    assert found is not None
+    assert found == pytest.approx(np.array(seen), abs=1.0)  # px
