@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -151,7 +151,7 @@ def content_shift_px(earlier: PointPatches, later: PointPatches, k: int) -> Floa
 
 
 def _shortest_equally_good_shift(
-    scores: npt.NDArray[np.float32], best: float, at: tuple[int, int]
+    scores: npt.NDArray[Any], best: float, at: tuple[int, int]
 ) -> FloatArray | None:
     """For a patch whose content is one edge (the aperture problem: it matches as well
     anywhere along the edge), the shortest shift that matches as well as the best: only the
