@@ -191,8 +191,11 @@ def rendered_reasons(truth: dict[str, Any]) -> str | None:
     """Honest refusal causes of a scenegen --set random clip, from the options it drew."""
     v2 = truth.get("v2") or {}
     causes = []
-    if v2.get("second_person"):
+    person = v2.get("second_person")
+    if person:
         causes.append(PERSON)
+        if person.get("where") == "feet":  # hands at the heels, as practitioner_at_feet
+            causes.append(CLIP_REASONS["practitioner_at_feet"])
     if (v2.get("feet") or {}).get("mode") == "on_pad":
         causes.append(ON_TABLE)
     if v2.get("shoes") or v2.get("towel"):

@@ -253,6 +253,22 @@ def test_coverage_is_strict_and_refusal_reasons_are_judged_on_the_cause() -> Non
     assert robustness.judge_row(refusal)["reason_ok"] is False
 
 
+@pytest.mark.parametrize(("where", "accepted"), [("feet", True), ("hips", False)])
+def test_hands_at_the_heels_are_a_true_cause_when_a_person_stands_at_the_feet(
+    where: str, accepted: bool
+) -> None:
+    """As for sessions_v2/practitioner_at_feet: the person's hands touch the feet, and the
+    refusal names the touched outline (held-out clip rand9973_06)."""
+    truth = {"v2": {"second_person": {"where": where}, "feet": {"mode": "hanging"}}}
+    refusal = {
+        "expected_refusal_causes": robustness.rendered_reasons(truth),
+        "refused": "the heels cannot be measured in this recording: 120 of 120 frames showing "
+        "the patient were rejected (120 because heel outline not found on the image: the "
+        "foot's outline runs on past the heel (something touches the foot)); check ...",
+    }
+    assert robustness.judge_row(refusal)["reason_ok"] is accepted
+
+
 def test_off_patient_flags_and_totals() -> None:
     rows = [_row(5.5, (3.0, 8.0)), _row(6.0, (5.6, 6.4)), {"refused": "x", "mode": "markerless"}]
     rows[0]["patient_offset_mm"] = 100.0  # a heel on the toes: off the patient, nobody else
