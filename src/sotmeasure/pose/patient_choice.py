@@ -130,11 +130,17 @@ def _lies_on_table(j: FloatArray, table: TableOutline | None, lim: ProneBodyLimi
     return table is None or bool(heels[0] <= table.length_mm + lim.feet_overhang_mm)
 
 
-def implausibility(j: FloatArray, lim: ProneBodyLimits) -> Rejection | None:
-    """Why these joints (table mm) are not a prone body seen from above, or None."""
+def _body_directions(j: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Unit vectors (table mm) from the hips toward the heels, and across the body toward
+    the patient's right (table y for a body along +x). `j`: `_joints_mm`."""
     axis = j[3].mean(axis=0) - j[0].mean(axis=0)
     c = axis / max(float(np.hypot(*axis)), 1e-9)
-    across = np.array([-c[1], c[0]])  # toward the patient's right (table y for c = +x)
+    return c, np.array([-c[1], c[0]])
+
+
+def implausibility(j: FloatArray, lim: ProneBodyLimits) -> Rejection | None:
+    """Why these joints (table mm) are not a prone body seen from above, or None."""
+    c, across = _body_directions(j)
     for side, name in ((_L, "left"), (_R, "right")):
         thigh = float(np.hypot(*(j[1, side] - j[0, side])))
         shank = float(np.hypot(*(j[2, side] - j[1, side])))
@@ -169,9 +175,7 @@ def hand_on_pelvis(
     """
     hips = j[0]
     mid = hips.mean(axis=0)
-    axis = j[3].mean(axis=0) - mid
-    c = axis / max(float(np.hypot(*axis)), 1e-9)
-    across = np.array([-c[1], c[0]])
+    c, across = _body_directions(j)
     reach = abs(float(np.dot(hips[_R] - hips[_L], across))) / 2 + lim.hand_beyond_hip_joint_mm
     wrists = to_table(np.array([person.px(w) for w in _WRISTS], np.float64), lim.plane_mm)
     for wrist in wrists[:, :2]:
