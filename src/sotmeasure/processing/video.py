@@ -63,6 +63,7 @@ from sotmeasure.pose.quality import RejectionKind
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing import pose_pass
 from sotmeasure.processing.budget import error_components
+from sotmeasure.processing.covered_hips import hand_during_window
 from sotmeasure.processing.feet_placement import FeetPlacement, with_feet_advice
 from sotmeasure.processing.frame_step import (
     FrameMeasurement,
@@ -512,6 +513,9 @@ def _result(
         )
     except MeasurementError as exc:
         raise _with_image_problems(exc, quality) from None
+    covered = hand_during_window(tracks, window)
+    if covered is not None:
+        raise _with_image_problems(covered, quality)
 
     records: list[FrameRecord] = []
     for k, tr in enumerate(tracks):

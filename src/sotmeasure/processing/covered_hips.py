@@ -1,0 +1,45 @@
+"""A hand on the pelvis during the still window refuses the measurement, not only its frames.
+
+The frame test (pose/patient_choice.hand_on_pelvis) sees a hand only where the model takes it
+for the patient's wrist, and it may do so in some frames of a scene and not in the others
+(held-out clip rand9859_03: 65 % of the frames; the others put that wrist 50-120 mm beyond
+the hip joint). The hand is on the pelvis in those other frames too, and the hips there are
+the model's guess under it: a window that bridges a few such frames (the window allows short
+gaps of rejected frames) would average them. So, as for a heel's scene
+(processing/heel_refusal.py), frames that pass in such a window are marginal passes of the
+same problem. On every rendered clip without a hand on the pelvis no frame showed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sotmeasure.measure.errors import MeasurementError
+from sotmeasure.measure.window import StillWindow
+from sotmeasure.pose.quality import RejectionKind
+from sotmeasure.processing.frame_step import FrameMeasurement
+
+#: Frames inside the window's span showing a hand on the pelvis that refuse it: two, so that
+#: one frame's misplaced wrist does not (none was seen on hands-free clips, but a model
+#: glitch is one frame).
+HAND_FRAMES_IN_WINDOW = 2
+
+
+def hand_during_window(
+    tracks: Sequence[FrameMeasurement], window: StillWindow
+) -> MeasurementError | None:
+    """The refusal when a hand lay on the pelvis during the chosen window, else None."""
+    span = tracks[window.first : window.last + 1]
+    covered = sum(
+        1
+        for t in span
+        if t.rejection is not None and t.rejection.kind is RejectionKind.HAND_ON_PELVIS
+    )
+    if covered < HAND_FRAMES_IN_WINDOW:
+        return None
+    return MeasurementError(
+        f"a hand lay on the pelvis during the still window ({covered} of its {len(span)} "
+        f"frames showed it, {window.start_s:.1f}-{window.end_s:.1f} s), so the hips of its "
+        "other frames are the pose model's guess under that hand too; "
+        f"{RejectionKind.HAND_ON_PELVIS.value.split(': ', 1)[1]}, then record again"
+    )
