@@ -3,11 +3,11 @@
 The frame test (pose/patient_choice.hand_on_pelvis) sees a hand only where the model takes it
 for the patient's wrist, and it may do so in some frames of a scene and not in the others
 (held-out clip rand9859_03: 65 % of the frames; the others put that wrist 50-62 mm beyond
-the hip joint, just outside the test). The hand is on the pelvis in those other frames too, and the hips there are
-the model's guess under it: a window that bridges a few such frames (the window allows short
-gaps of rejected frames) would average them. So, as for a heel's scene
-(processing/heel_refusal.py), frames that pass in such a window are marginal passes of the
-same problem. On every rendered clip without a hand on the pelvis no frame showed one.
+the hip joint, just outside the test). The hand is on the pelvis in those other frames too,
+and the hips there are the model's guess under it: a window that bridges a few such frames
+(the window allows short gaps of rejected frames) would average them. So, as for a heel's
+scene (processing/heel_refusal.py), frames that pass in such a window are marginal passes of
+the same problem. On every rendered clip without a hand on the pelvis no frame showed one.
 """
 
 from __future__ import annotations
