@@ -24,7 +24,7 @@ from sotmeasure.pose import quality as q
 from sotmeasure.pose.pipeline import FramePoints
 from sotmeasure.processing import load_setup, measure_video, resolve_params
 from sotmeasure.processing.frame_step import FrameMeasurement
-from sotmeasure.processing.heel_refusal import unreliable_heels
+from sotmeasure.processing.heel_refusal import larger_other_rejection, unreliable_heels
 from sotmeasure.processing.video import _regions_behind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +95,28 @@ def test_a_rejection_about_who_is_in_view_is_not_blamed_on_the_image() -> None:
     low contrast at the hips: image figures then follow the cause instead of leading it."""
     assert _regions_behind(q.RejectionKind.NO_PATIENT_ON_TABLE) == ()
     assert _regions_behind(q.RejectionKind.TWO_ON_TABLE) == ()
+    assert _regions_behind(q.RejectionKind.HAND_ON_PELVIS) == ()
     assert _regions_behind(q.RejectionKind.HEEL_NOT_LOCATED) == ("heels",)
     assert _regions_behind(q.RejectionKind.HIPS_NOT_VISIBLE) == ("hips",)
     assert _regions_behind(q.RejectionKind.NO_PERSON) == ("heels", "hips")
+
+
+def _rejected(k: int, rejection: q.Rejection) -> FrameMeasurement:
+    return FrameMeasurement(
+        k, k / FPS, None, None, None, rejection, FramePoints(k, k / FPS, None, rejection)
+    )
+
+
+def test_a_heel_refusal_is_led_by_a_cause_that_took_more_frames() -> None:
+    """Held-out clip rand9859_03: 78 of 120 frames rejected for a hand on the pelvis, 18 for
+    a heel outline; the refusal spoke only of the heels."""
+    hand = q.Rejection(q.RejectionKind.HAND_ON_PELVIS)
+    faint = "raw-landmark (no continuous heel outline)"
+    tracks = [_rejected(k, hand) for k in range(78)]
+    tracks += [_heel_failure(k, faint) for k in range(78, 96)]
+    assert larger_other_rejection(tracks) == (hand, 78)
+    # Heel failures outnumbering every other cause: the heels are the main problem.
+    tracks = [_rejected(k, hand) for k in range(10)]
+    tracks += [_heel_failure(k, faint) for k in range(10, 40)]
+    assert larger_other_rejection(tracks) is None
+    assert larger_other_rejection([_heel_failure(k, faint) for k in range(5)]) is None
