@@ -50,3 +50,17 @@ def test_hands_on_the_pelvis_refuse_the_recording_naming_the_hand(tmp_path: Path
     # A hand is not an image problem: no blur or contrast figure leads the refusal.
     assert not text.startswith("the image is not good enough")
     assert exc.value.exit_code == 2
+
+
+CONFIDENTLY_WRONG_BEFORE = FIXTURES / "heldout" / "rand9859_05"
+
+
+def test_the_held_out_clip_that_was_confidently_wrong_is_refused(tmp_path: Path) -> None:
+    """Its tilt was +4.32 deg with CI [-0.16, +8.80] against a true -2.8 deg: the model put
+    the left hip joint 45 mm off under a practitioner's hand."""
+    clip = CONFIDENTLY_WRONG_BEFORE
+    params = resolve_params(mode="markerless", setup=load_setup(SETUP))
+    profile = load_profile(profile_from_camera_json(clip, tmp_path))
+    with pytest.raises(MeasurementError) as exc:
+        measure_video(clip / "video.mp4", load_layout(clip / "layout.json"), profile, params)
+    assert "rejected because a hand lies on the pelvis" in str(exc.value)
