@@ -19,10 +19,35 @@ from sotmeasure.measure.window import StillWindow
 from sotmeasure.pose.quality import RejectionKind
 from sotmeasure.processing.frame_step import FrameMeasurement
 
-#: Frames inside the window's span showing a hand on the pelvis that refuse it: two, so that
-#: one frame's misplaced wrist does not (none was seen on hands-free clips, but a model
-#: glitch is one frame).
-HAND_FRAMES_IN_WINDOW = 2
+#: Frames showing a hand on the pelvis that make it the cause (inside the window's span, or
+#: anywhere for a refusal for motion): two, so that one frame's misplaced wrist does not
+#: (none was seen on hands-free clips, but a model glitch is one frame).
+HAND_FRAMES = 2
+
+
+def _shows_hand(track: FrameMeasurement) -> bool:
+    return track.rejection is not None and track.rejection.kind is RejectionKind.HAND_ON_PELVIS
+
+
+def with_hand_named(
+    refusal: MeasurementError, tracks: Sequence[FrameMeasurement]
+) -> MeasurementError:
+    """A refusal for motion, led by the hand on the pelvis when frames showed one.
+
+    Seen (held-out clip rand10177_01, a practitioner's hands at the hips, JPEG q28): a few
+    frames showed the hand, and in the others the hip points jumped by ~13 px between the
+    legs' outline and the model's landmarks (the arm made the outline irregular), so the
+    refusal read "no still stretch ... record again with the patient lying still" of a
+    patient who never moved.
+    """
+    shown = sum(1 for t in tracks if _shows_hand(t))
+    if shown < HAND_FRAMES:
+        return refusal
+    return MeasurementError(
+        f"a hand lay on the pelvis in {shown} of {len(tracks)} frames "
+        f"({RejectionKind.HAND_ON_PELVIS.value}), and the hip points under it would not "
+        f"settle; {refusal}"
+    )
 
 
 def hand_during_window(
@@ -30,12 +55,8 @@ def hand_during_window(
 ) -> MeasurementError | None:
     """The refusal when a hand lay on the pelvis during the chosen window, else None."""
     span = tracks[window.first : window.last + 1]
-    covered = sum(
-        1
-        for t in span
-        if t.rejection is not None and t.rejection.kind is RejectionKind.HAND_ON_PELVIS
-    )
-    if covered < HAND_FRAMES_IN_WINDOW:
+    covered = sum(1 for t in span if _shows_hand(t))
+    if covered < HAND_FRAMES:
         return None
     return MeasurementError(
         f"a hand lay on the pelvis during the still window ({covered} of its {len(span)} "

@@ -63,7 +63,7 @@ from sotmeasure.pose.quality import RejectionKind
 from sotmeasure.pose.types import Landmark
 from sotmeasure.processing import pose_pass
 from sotmeasure.processing.budget import error_components
-from sotmeasure.processing.covered_hips import hand_during_window
+from sotmeasure.processing.covered_hips import hand_during_window, with_hand_named
 from sotmeasure.processing.feet_placement import FeetPlacement, with_feet_advice
 from sotmeasure.processing.frame_step import (
     FrameMeasurement,
@@ -512,7 +512,7 @@ def _result(
             t, steady, motion, params, rank=landmark_motion, image_motion=image_motion
         )
     except MeasurementError as exc:
-        raise _with_image_problems(exc, quality) from None
+        raise _with_image_problems(with_hand_named(exc, tracks), quality) from None
     covered = hand_during_window(tracks, window)
     if covered is not None:
         raise _with_image_problems(covered, quality)
