@@ -169,8 +169,8 @@ def hand_on_pelvis(
     joint under it 45 mm off, for a tilt 7 deg from the truth with a CI that missed it.
     Whose hand it is does not matter: with a hand on the pelvis the hips are covered (and
     may be pushed). A prone patient's own wrists lie beside the body: 98 mm or more beyond
-    the hip joint centre (across the body, at 120 mm) in every frame of the 20 rendered
-    clips without a hand there; with a practitioner's hands on the pelvis a wrist lay at
+    the hip joint centre (across the body, at 120 mm) in every third frame (all that were
+    checked) of the 20 rendered clips without a hand there; with a practitioner's hands on the pelvis a wrist lay at
     most 50 mm beyond it in 65-100 % of the frames (3 clips). `j`: `_joints_mm`.
     """
     hips = j[0]
