@@ -170,8 +170,9 @@ def hand_on_pelvis(
     Whose hand it is does not matter: with a hand on the pelvis the hips are covered (and
     may be pushed). A prone patient's own wrists lie beside the body: 98 mm or more beyond
     the hip joint centre (across the body, at 120 mm) in every third frame (all that were
-    checked) of the 20 rendered clips without a hand there; with a practitioner's hands on the pelvis a wrist lay at
-    most 50 mm beyond it in 65-100 % of the frames (3 clips). `j`: `_joints_mm`.
+    checked) of the 20 rendered clips without a hand there; with a practitioner's hands on
+    the pelvis a wrist lay at most 50 mm beyond it in 65-100 % of those frames (3 clips).
+    `j`: `_joints_mm`.
     """
     hips = j[0]
     mid = hips.mean(axis=0)
