@@ -25,8 +25,13 @@ from sotmeasure.processing.frame_step import FrameMeasurement
 HAND_FRAMES = 2
 
 
-def _shows_hand(track: FrameMeasurement) -> bool:
-    return track.rejection is not None and track.rejection.kind is RejectionKind.HAND_ON_PELVIS
+def _hand_frames(tracks: Sequence[FrameMeasurement]) -> int:
+    """How many of these frames were rejected for a hand on the pelvis."""
+    return sum(
+        1
+        for t in tracks
+        if t.rejection is not None and t.rejection.kind is RejectionKind.HAND_ON_PELVIS
+    )
 
 
 def with_hand_named(
@@ -40,7 +45,7 @@ def with_hand_named(
     refusal read "no still stretch ... record again with the patient lying still" of a
     patient who never moved.
     """
-    shown = sum(1 for t in tracks if _shows_hand(t))
+    shown = _hand_frames(tracks)
     if shown < HAND_FRAMES:
         return refusal
     return MeasurementError(
@@ -55,7 +60,7 @@ def hand_during_window(
 ) -> MeasurementError | None:
     """The refusal when a hand lay on the pelvis during the chosen window, else None."""
     span = tracks[window.first : window.last + 1]
-    covered = sum(1 for t in span if _shows_hand(t))
+    covered = _hand_frames(span)
     if covered < HAND_FRAMES:
         return None
     return MeasurementError(
