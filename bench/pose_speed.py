@@ -10,7 +10,9 @@ frame, VIDEO mode, no segmentation (the cheapest useful call). "pipeline" =
 PosePipeline.process (head-up rotation, model with segmentation, mapping back, heel and hip
 refinement, gates), serially; "markerless-overlap" = the same through the code `measure`
 runs (processing/pose_pass.overlapped: the frames handed over and the model's input made in
-threads ahead of the model, the refinement in a worker thread behind it).
+threads ahead of the model, the refinement in a worker thread behind it); "model-only" =
+the pipeline's model call alone (head-up input made beforehand, with the person mask the
+refinement needs): the most the markerless rows can reach.
 "decode" = cv2.VideoCapture.read of the same frames, added for the "incl. decode" columns.
 The CPU columns (process time, all threads) are what a busy machine cannot distort much:
 with other jobs on the cores, the wall-clock ratios say more about the load than the code.
@@ -18,8 +20,8 @@ The end-to-end rows run `measure` --repeats times per clip (medians, the wall's 
 Each per-frame row runs the raw model and the pipeline --repeats times, alternately, and prints
 medians, with the range of the ratio over the repeats: one pair of runs moves by +-0.05 on a
 shared 2-core machine. Target (issue 15): pipeline frame rate >= 0.9 x the raw model's, on
-the rows that run as `measure` runs ("as measure runs": yes); the serial markerless rows
-and the no-mask ones say where the time goes.
+the rows that run as `measure` runs ("as measure runs": yes); the serial markerless rows,
+the no-mask and the model-only ones say where the time goes.
 
 End-to-end rows (all in one run): wall and CPU time of the `sotmeasure measure --json`
 command (a fresh process: imports, model load, decoding, everything), the clip's duration,
@@ -109,15 +111,21 @@ def time_raw_cpu(frames: list[np.ndarray]) -> tuple[float, float]:
 
 def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float, float, int]:
     """mode: "markerless" (default: with the model's mask), "markerless-nomask",
-    "markerless-overlap" (refinement in a worker thread), "stickers"."""
+    "markerless-overlap" (refinement in a worker thread), "model-only" (the pipeline's
+    model call alone, with the mask, on model inputs made beforehand: the ceiling of the
+    markerless rows), "stickers"."""
     est = None
     if mode == "markerless-nomask":
         est = MediaPipePoseEstimator(running_mode="video", output_segmentation=False)
     kind: Mode = "stickers" if mode == "stickers" else "markerless"
     with PosePipeline(mode=kind, caudal_dir_px=caudal_dir(clip), estimator=est) as pipe:
         ok = 0
+        prepared = [pipe.model_input(f) for f in frames] if mode == "model-only" else []
         t0, c0 = time.perf_counter(), time.process_time()
-        if mode == "markerless-overlap":
+        if mode == "model-only":
+            for i, (f, inp) in enumerate(zip(frames, prepared, strict=True)):
+                ok += bool(pipe.track(Frame(f, i, i / 30.0), inp))
+        elif mode == "markerless-overlap":
             from sotmeasure.processing.pose_pass import overlapped
 
             items = (Frame(f, i, i / 30.0) for i, f in enumerate(frames))
@@ -134,17 +142,20 @@ def time_pipeline(frames: list[np.ndarray], clip: str, mode: str) -> tuple[float
 
 
 #: Per-frame rows: (clip, resize to, pipeline). The rows `measure` runs (the target's rows)
-#: are the overlapped markerless ones and sticker mode; the serial and no-mask markerless
-#: rows say where the time goes.
+#: are the overlapped markerless ones and sticker mode; the serial, no-mask and model-only
+#: markerless rows say where the time goes ("frames with points" there: frames the model
+#: found someone in, nothing refined).
 PER_FRAME_ROWS: tuple[tuple[str, tuple[int, int] | None, str], ...] = (
     ("pre_block", None, "markerless"),
     ("pre_block", None, "markerless-overlap"),
     ("pre_block", None, "markerless-nomask"),
+    ("pre_block", None, "model-only"),
     ("pre_block", (1920, 1080), "markerless"),
     ("pre_block", (1920, 1080), "markerless-overlap"),
     ("stickers", None, "markerless"),
     ("stickers", None, "markerless-overlap"),
     ("stickers", None, "markerless-nomask"),
+    ("stickers", None, "model-only"),
     ("stickers", None, "stickers"),
 )
 AS_MEASURE_RUNS = ("markerless-overlap", "stickers")

@@ -166,6 +166,24 @@ def hip_fallback_component(hip_refined_share: float, heel_separation_mm: float) 
     )
 
 
+def unseen_obliquity_component(bound_deg: float) -> BudgetComponent:
+    """The pelvic obliquity a markerless tilt cannot see (params.UNSEEN_PELVIC_OBLIQUITY_DEG
+    says why): rectangular +-`bound_deg` on the tilt. It turns the hip line about its
+    mid-point, which the body axis (and so the LLD) goes through: nothing on the LLD."""
+    return BudgetComponent(
+        name="pelvic_obliquity",
+        lld_u_mm=0.0,
+        pelvic_tilt_u_deg=bound_deg * RECTANGULAR_TO_SD,
+        detail=(
+            "the pose model's hip line does not follow the pelvis's obliquity (on rendered "
+            "test clips its tilt did not follow the true tilt): a pelvic obliquity of up to "
+            f"+/-{bound_deg:g} deg is assumed possible and unseen; measure with PSIS stickers "
+            "for the pelvis's own tilt"
+        ),
+        inputs={"pelvic_obliquity_bound_deg": bound_deg},
+    )
+
+
 def error_components(
     pose: TablePose,
     window_px: FloatArray,
@@ -179,6 +197,7 @@ def error_components(
     image_size: tuple[int, int],
     hip_landmark_u_mm: float,
     hip_refined_share: float = 1.0,
+    unseen_obliquity_deg: float = 0.0,
 ) -> list[BudgetComponent]:
     """Calibration, plane-height and resolution components for the window's median points.
 
@@ -244,4 +263,5 @@ def error_components(
     ]
     if mode != "stickers":
         components.append(hip_fallback_component(hip_refined_share, heel_sep))
+        components.append(unseen_obliquity_component(unseen_obliquity_deg))
     return components

@@ -53,6 +53,15 @@ GENERIC_PLANE_UNCERTAINTY_MM = 30.0
 #: an assumption, stated in every result; a clinic replaces it with its repeatability data.
 HIP_LANDMARK_U_MM = 5.0
 
+#: The markerless hip line does not follow the pelvis's obliquity: on rendered clips with a
+#: known pelvic tilt (25 clips, true tilts -3.5..+3.5 deg) the tilt it gave was uncorrelated
+#: with the truth (r = -0.13) and stayed within +-1.5 deg of level; a true +6 deg read -1.2
+#: deg (docs/robustness.md, eighth session). So any obliquity up to this many degrees
+#: (rectangular, either way) is carried in the markerless tilt's budget as unseen: a bound on
+#: the patient, not on the model, stated in every result. Sticker mode measures the PSIS line
+#: and carries none.
+UNSEEN_PELVIC_OBLIQUITY_DEG = 10.0
+
 RGB = tuple[int, int, int]
 #: A colour as setup files and setup pages write it.
 HEX_RGB = r"^#[0-9a-fA-F]{6}$"
@@ -82,6 +91,7 @@ class MeasureParams:
     plane_uncertainty_mm: float = GENERIC_PLANE_UNCERTAINTY_MM
     plane_source: str = "generic adult defaults (no setup file)"
     hip_landmark_u_mm: float = HIP_LANDMARK_U_MM
+    unseen_pelvic_obliquity_deg: float = UNSEEN_PELVIC_OBLIQUITY_DEG
     window_s: float = 3.0
     motion_threshold_mm: float = 5.0
     motion_baseline_s: float = 0.2

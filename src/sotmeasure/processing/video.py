@@ -554,6 +554,7 @@ def _result(
         image_size=size,
         hip_landmark_u_mm=params.hip_landmark_u_mm,
         hip_refined_share=hip_refined_share,
+        unseen_obliquity_deg=params.unseen_pelvic_obliquity_deg,
     )
     provenance = _provenance(path, layout, profile, pose, params, model)
     provenance["image_quality"] = quality.report()

@@ -94,9 +94,10 @@ VERDICT_EXPLANATION = (
 #: Where the markerless tilt's caveat comes from: docs/robustness.md (rendered test clips).
 MARKERLESS_TILT_CAVEAT = (
     "Markerless pelvic tilt: the hip points are the pose model's estimate of the hip joint "
-    "centres, not the PSIS; on the project's test clips this tilt was off by 2–4 deg "
-    "(docs/robustness.md), which its wide CI reflects. For the tilt of the PSIS line, "
-    "measure with stickers."
+    "centres, not the PSIS, and on the project's test clips this tilt did not follow the "
+    "true tilt of the pelvis (docs/robustness.md): its CI therefore allows a pelvic "
+    "obliquity the model does not see, and says little about the pelvis. For the tilt of "
+    "the PSIS line, measure with stickers."
 )
 SIDE_NOT_DETERMINED = "not determined"
 MODE_WORDS = {"markerless": "markerless", "stickers": "stickers on heels and PSIS"}
