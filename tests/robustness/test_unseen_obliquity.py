@@ -62,3 +62,16 @@ def test_the_unseen_obliquity_is_a_rectangular_bound_on_the_tilt_only() -> None:
     assert math.isclose(c.pelvic_tilt_u_deg, 10.0 / math.sqrt(3.0))  # 5.77 deg (1 SD)
     assert c.inputs == {"pelvic_obliquity_bound_deg": 10.0}
     assert unseen_obliquity_component(0.0).pelvic_tilt_u_deg == 0.0
+
+
+def test_sticker_mode_measures_the_psis_line_and_carries_no_unseen_obliquity(
+    tmp_path: Path,
+) -> None:
+    clip = FIXTURES / "sessions" / "stickers"
+    params = resolve_params(mode="stickers", setup=load_setup(SETUP))
+    profile = load_profile(profile_from_camera_json(clip, tmp_path))
+    result = measure_video(clip / "video.mp4", load_layout(clip / "layout.json"), profile, params)
+    names = {c.name for c in result.budget.components}
+    assert "pelvic_obliquity" not in names
+    lo, hi = result.pelvic_tilt_ci95_deg
+    assert hi - lo < 4.0  # the PSIS stickers are located on the image: a narrow interval
