@@ -20,6 +20,7 @@ from sotmeasure.measure.result import (
     assemble_result,
 )
 from sotmeasure.measure.window import StillWindow
+from sotmeasure.processing.budget import unseen_obliquity_component
 from sotmeasure.report.wording import budget_sentences
 from sotmeasure.services.comparison import StoredComparison
 
@@ -128,6 +129,26 @@ def test_one_wording_of_the_budget() -> None:
     assert sentences[0].startswith("Overall, LLD is known to within")
     assert any("Camera calibration" in s for s in sentences)
     assert sentences[-1] == "Frames not used: 1 frame(s): heels not visible."
+
+
+def test_the_unseen_pelvic_obliquity_is_worded_with_its_tilt_only() -> None:
+    """A markerless result's budget names the obliquity the model cannot see: no LLD, and
+    the tilt half-width of a +-10 deg rectangular bound (1.96 x 5.77 = 11.3 deg)."""
+    data = _result(4.0, 1.0).to_record().to_dict()
+    obliquity = unseen_obliquity_component(10.0)
+    data["error_budget"]["systematic"].append(
+        {
+            "name": obliquity.name,
+            "lld_u_mm": obliquity.lld_u_mm,
+            "pelvic_tilt_u_deg": obliquity.pelvic_tilt_u_deg,
+            "detail": obliquity.detail,
+            "inputs": obliquity.inputs,
+        }
+    )
+    words = budget_sentences(ResultRecord.from_dict(data))
+    line = next(w for w in words if w.startswith("Pelvic obliquity the pose model cannot see"))
+    assert "±0.0 mm LLD, ±11.3 deg tilt (95%)" in line
+    assert "PSIS stickers" in line
 
 
 def test_a_demo_calibration_result_says_so_first_and_names_image_problems() -> None:

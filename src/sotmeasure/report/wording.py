@@ -15,6 +15,7 @@ COMPONENT_NAMES = {
     "heel_resolution": "point-finding resolution",
     "hip_points": "hip point definition",
     "hip_refinement": "hip points left at the pose model's estimate",
+    "pelvic_obliquity": "pelvic obliquity the pose model cannot see",
 }
 
 #: Said on every page and report of a result measured with the bundled demo calibration.
