@@ -196,8 +196,8 @@ def error_components(
     refined_share: float,
     image_size: tuple[int, int],
     hip_landmark_u_mm: float,
+    unseen_obliquity_deg: float,
     hip_refined_share: float = 1.0,
-    unseen_obliquity_deg: float = 0.0,
 ) -> list[BudgetComponent]:
     """Calibration, plane-height and resolution components for the window's median points.
 
