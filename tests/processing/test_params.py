@@ -8,6 +8,7 @@ import pytest
 
 from sotmeasure.processing.params import (
     GENERIC_PLANE_UNCERTAINTY_MM,
+    MeasureParams,
     SetupError,
     load_setup,
     resolve_params,
@@ -79,3 +80,10 @@ def test_a_wrong_setup_file_names_its_key(tmp_path: Path, text: str, message: st
     bad.write_text(wrong)
     with pytest.raises(SetupError, match=message):
         load_setup(bad)
+
+
+def test_the_unseen_obliquity_bound_is_recorded_and_cannot_be_negative() -> None:
+    params = MeasureParams()
+    assert params.to_dict()["unseen_pelvic_obliquity_deg"] == 10.0  # in every provenance
+    with pytest.raises(SetupError, match="unseen pelvic obliquity"):
+        MeasureParams(unseen_pelvic_obliquity_deg=-1.0)

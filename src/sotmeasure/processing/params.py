@@ -120,6 +120,8 @@ class MeasureParams:
             raise SetupError("--window-s must be longer than 0.2 s")
         if self.plane_uncertainty_mm < 0:
             raise SetupError("the plane-height uncertainty cannot be negative")
+        if self.unseen_pelvic_obliquity_deg < 0:
+            raise SetupError("the unseen pelvic obliquity bound cannot be negative")
 
 
 @dataclass(frozen=True, slots=True)
